@@ -1,0 +1,19 @@
+//! Voxline's domain vocabulary: ids, languages, job kinds, the stage graph and
+//! the state machines of jobs, tasks and stage runs. No I/O lives here.
+
+#[macro_use]
+mod text_enum;
+
+mod error;
+mod ids;
+mod job;
+mod language;
+mod stage;
+mod transcript;
+
+pub use error::CoreError;
+pub use ids::{ApiKeyId, JobId, StageRunId, TaskId, TenantId, UploadId};
+pub use job::{JobKind, JobOptions, JobStatus, SubtitleMode, TaskStatus};
+pub use language::Language;
+pub use stage::{Stage, StageRunStatus, task_stages};
+pub use transcript::{Segment, Transcript, Translation};

@@ -1,0 +1,40 @@
+use serde::{Deserialize, Serialize};
+
+/// One spoken line with its place on the source's timeline, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub id: u32,
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+}
+
+impl Segment {
+    pub fn duration(&self) -> f64 {
+        (self.end - self.start).max(0.0)
+    }
+}
+
+/// What transcription produced: the source language's lines in time order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    /// ISO 639-1 code of the spoken language.
+    pub language: String,
+    /// The engine that produced it.
+    pub engine: String,
+    /// Duration of the source audio, in seconds.
+    pub duration: f64,
+    pub segments: Vec<Segment>,
+    /// Said when there is something a person should know, such as "no speech detected".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The transcript's lines in a target language, with the same ids and timings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Translation {
+    pub source_language: String,
+    pub language: String,
+    pub engine: String,
+    pub segments: Vec<Segment>,
+}
