@@ -1,1 +1,116 @@
-//! voxline-config
+//! Layered settings: built-in defaults, then an optional TOML file, then
+//! `VOXLINE__SECTION__KEY` environment variables. Invalid settings fail at
+//! start with a message naming the key.
+
+mod secret;
+mod sections;
+
+use std::path::Path;
+
+pub use secret::Secret;
+pub use sections::*;
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+impl Settings {
+    /// Loads defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    /// Like [`Settings::load`], with the environment given explicitly (tests).
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        }
+        let vars: config::Map<String, String> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("VOXLINE__"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("VOXLINE")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(vars)),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_owned(),
+            })
+        };
+        if url::Url::parse(&self.server.public_url).is_err() {
+            return invalid("server.public_url", "must be an absolute URL such as http://127.0.0.1:8080");
+        }
+        if self.storage.backend == StorageBackend::S3 && self.storage.s3.bucket.is_empty() {
+            return invalid("storage.s3.bucket", "is required when storage.backend = \"s3\"");
+        }
+        if self.runner.max_attempts == 0 {
+            return invalid("runner.max_attempts", "must be at least 1");
+        }
+        if self.runner.lease_seconds < 3 {
+            return invalid("runner.lease_seconds", "must be at least 3");
+        }
+        if !(1.0..=2.0).contains(&self.engines.max_tempo) {
+            return invalid("engines.max_tempo", "must be between 1.0 and 2.0");
+        }
+        if self.profile == Profile::Production && self.storage.signing_key.expose() == DEV_SIGNING_KEY {
+            return invalid(
+                "storage.signing_key",
+                "must be set to a long random secret in the production profile",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_load_and_env_overrides() {
+        let s = Settings::load_from(None, env(&[("VOXLINE__SERVER__BIND", "0.0.0.0:9000"), ("VOXLINE__RUNNER__MAX_ATTEMPTS", "7")])).unwrap();
+        assert_eq!(s.server.bind, "0.0.0.0:9000");
+        assert_eq!(s.runner.max_attempts, 7);
+        assert_eq!(s.storage.backend, StorageBackend::Local);
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__MAX_ATTEMPTS", "0")])).unwrap_err();
+        assert!(err.to_string().contains("runner.max_attempts"), "{err}");
+        let err = Settings::load_from(None, env(&[("VOXLINE__STORAGE__BACKEND", "s3")])).unwrap_err();
+        assert!(err.to_string().contains("storage.s3.bucket"), "{err}");
+        let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__LEASE_SECONDS", "many")])).unwrap_err();
+        assert!(err.to_string().contains("lease_seconds"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = Settings::load_from(None, env(&[("VOXLINE__STORAGE__SIGNING_KEY", "hunter2hunter2")])).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

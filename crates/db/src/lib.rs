@@ -1,1 +1,17 @@
-//! voxline-db
+//! PostgreSQL, Voxline's source of truth: the connection pool, the
+//! migrations, and one module of SQL per table family. Nothing outside this
+//! crate writes SQL.
+
+mod error;
+mod pool;
+
+pub mod api_keys;
+pub mod artifacts;
+pub mod events;
+pub mod jobs;
+pub mod outbox;
+pub mod runs;
+pub mod uploads;
+
+pub use error::DbError;
+pub use pool::Db;

@@ -1,0 +1,279 @@
+//! The typed sections of the settings, each with the defaults a laptop needs.
+//! `config/voxline.example.toml` at the repository root documents every key.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::Secret;
+
+/// The signing key used when none is configured; refused in production.
+pub const DEV_SIGNING_KEY: &str = "voxline-development-signing-key-change-me";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub profile: Profile,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub storage: StorageSettings,
+    pub runner: RunnerSettings,
+    pub engines: EngineSettings,
+    pub publish: PublishSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Development,
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            storage: StorageSettings::default(),
+            runner: RunnerSettings::default(),
+            engines: EngineSettings::default(),
+            publish: PublishSettings::default(),
+            telemetry: TelemetrySettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Address the gateway listens on.
+    pub bind: String,
+    /// The URL clients reach the gateway at; download links are built on it.
+    pub public_url: String,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// Longest accepted media, in seconds.
+    pub max_media_seconds: f64,
+    /// Most target languages one job may ask for.
+    pub max_target_languages: usize,
+    /// Largest accepted JSON body, in bytes.
+    pub max_json_bytes: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            max_upload_bytes: 500 * 1024 * 1024,
+            max_media_seconds: 3.0 * 3600.0,
+            max_target_languages: 20,
+            max_json_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// A libpq-style URL: `postgres://user@host:port/dbname`.
+    pub url: Secret,
+    pub pool_size: usize,
+    /// Apply pending migrations when a service starts.
+    pub migrate_on_start: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("postgres://postgres@127.0.0.1:5432/voxline"),
+            pool_size: 16,
+            migrate_on_start: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: Secret,
+    /// Prefix of every Redis key Voxline writes; lets systems share a server.
+    pub namespace: String,
+    /// How long a Redis reply may take before the call fails (and the worker
+    /// pool restarts) instead of stalling silently.
+    pub response_timeout_seconds: u64,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("redis://127.0.0.1:6379"),
+            namespace: "voxline".into(),
+            response_timeout_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    pub backend: StorageBackend,
+    /// Folder of the local backend.
+    pub local_root: PathBuf,
+    pub s3: S3Settings,
+    /// Key that signs the local backend's download links.
+    pub signing_key: Secret,
+    /// How long a download link stays valid, in seconds.
+    pub url_ttl_seconds: u64,
+    /// How long artifacts are kept, in hours.
+    pub artifact_ttl_hours: u64,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            local_root: PathBuf::from(".voxline/objects"),
+            s3: S3Settings::default(),
+            signing_key: Secret::new(DEV_SIGNING_KEY),
+            url_ttl_seconds: 3600,
+            artifact_ttl_hours: 48,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// Endpoint of an S3-compatible server; empty means AWS itself.
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    /// Allow a plain-HTTP endpoint (a server on the same host or in a cluster).
+    pub allow_http: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunnerSettings {
+    /// A claimed stage run's lease; the holder renews it every third of it.
+    pub lease_seconds: u64,
+    /// How many times a stage may be attempted before its task fails.
+    pub max_attempts: u32,
+    /// First retry delay; doubles on every failure, with jitter.
+    pub backoff_base_seconds: f64,
+    pub backoff_max_seconds: f64,
+    /// Stage runs one process of a worker service executes at once.
+    pub concurrency: usize,
+    /// How long a stopping worker lets running stages finish before releasing them.
+    pub shutdown_grace_seconds: u64,
+    /// How often the janitor looks for due work Redis may have lost.
+    pub reconcile_interval_seconds: u64,
+    /// A queued run not picked up within this long is dispatched again.
+    pub redispatch_after_seconds: u64,
+    /// Longest any one stage may run.
+    pub stage_timeout_seconds: u64,
+}
+
+impl Default for RunnerSettings {
+    fn default() -> Self {
+        Self {
+            lease_seconds: 30,
+            max_attempts: 4,
+            backoff_base_seconds: 2.0,
+            backoff_max_seconds: 300.0,
+            concurrency: 1,
+            shutdown_grace_seconds: 25,
+            reconcile_interval_seconds: 5,
+            redispatch_after_seconds: 60,
+            stage_timeout_seconds: 1800,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineSettings {
+    pub pocketsphinx_binary: PathBuf,
+    pub apertium_binary: PathBuf,
+    pub apertium_modes_dir: PathBuf,
+    pub espeak_binary: PathBuf,
+    /// Speaking rate of espeak-ng, in words per minute.
+    pub espeak_rate: u32,
+    /// Fastest a dubbed line may be sped up to fit its slot.
+    pub max_tempo: f64,
+    /// Volume of a separately uploaded background track under the dub.
+    pub background_gain: f64,
+    /// Volume of the original audio when it serves as the background.
+    pub original_gain: f64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            pocketsphinx_binary: "pocketsphinx_continuous".into(),
+            apertium_binary: "apertium".into(),
+            apertium_modes_dir: "/usr/share/apertium/modes".into(),
+            espeak_binary: "espeak-ng".into(),
+            espeak_rate: 160,
+            max_tempo: 1.3,
+            background_gain: 0.6,
+            original_gain: 0.15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishSettings {
+    /// Copy every finished language's results into this folder.
+    pub folder: Option<PathBuf>,
+    /// POST an HMAC-signed notification here when a language is published.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Secret,
+}
+
+impl PublishSettings {
+    /// Whether the publish stage has anything to do for a job.
+    pub fn has_targets(&self, job_webhook: Option<&str>) -> bool {
+        self.folder.is_some() || self.webhook_url.is_some() || job_webhook.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `pretty` for people, `json` for log collectors.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info,voxline=debug`.
+    pub log_filter: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Pretty,
+            log_filter: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}

@@ -1,0 +1,36 @@
+/// A database failure. `NotFound` and `Conflict` are about the request;
+/// the rest are faults of the database or the connection.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no connection to PostgreSQL: {0}")]
+    Pool(#[from] deadpool_postgres::PoolError),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("invalid database settings: {0}")]
+    Config(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl DbError {
+    /// True when the fault may clear by itself (connection lost, server restarting).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            _ => false,
+        }
+    }
+}
+
+impl From<voxline_core::CoreError> for DbError {
+    fn from(e: voxline_core::CoreError) -> Self {
+        DbError::Corrupt(e.to_string())
+    }
+}

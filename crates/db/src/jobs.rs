@@ -1,0 +1,360 @@
+//! Jobs and their tasks: creation (with the first stage scheduled in the same
+//! transaction), reads scoped to a tenant, cancellation, status roll-up.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use voxline_core::{
+    JobId, JobKind, JobOptions, JobStatus, Stage, TaskId, TaskStatus, TenantId, UploadId,
+    task_stages,
+};
+
+use crate::outbox::Dispatch;
+use crate::{Db, DbError, events};
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub tenant_id: TenantId,
+    pub kind: JobKind,
+    pub status: JobStatus,
+    pub source_upload_id: UploadId,
+    pub background_upload_id: Option<UploadId>,
+    pub source_language: String,
+    pub target_languages: Vec<String>,
+    pub options: JobOptions,
+    pub publish: bool,
+    pub duration: f64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: TaskId,
+    pub job_id: JobId,
+    pub language: String,
+    pub status: TaskStatus,
+    pub stage: Stage,
+    pub stages: Vec<Stage>,
+    pub progress: f64,
+    pub message: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub stats: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// What a client asked for, already validated.
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub tenant_id: TenantId,
+    pub kind: JobKind,
+    pub source_upload_id: UploadId,
+    pub background_upload_id: Option<UploadId>,
+    pub source_language: String,
+    pub target_languages: Vec<String>,
+    pub options: JobOptions,
+    pub publish: bool,
+    pub duration: f64,
+    pub idempotency_key: Option<String>,
+    /// A digest of the request, so a reused idempotency key with a different
+    /// request is refused instead of silently answering the old job.
+    pub request_hash: String,
+    pub max_attempts: u32,
+}
+
+/// The result of a creation call.
+pub struct Created {
+    pub job: Job,
+    /// False when an earlier request with the same idempotency key made it.
+    pub created: bool,
+    pub dispatch: Vec<Dispatch>,
+}
+
+const JOB_COLUMNS: &str = "id, tenant_id, kind, status, source_upload_id, background_upload_id,
+    source_language, target_languages, options, publish, duration_s, created_at, updated_at,
+    started_at, finished_at";
+
+const TASK_COLUMNS: &str = "id, job_id, language, status, stage, stages, progress, message,
+    error_code, error_message, stats, created_at, updated_at, started_at, finished_at";
+
+/// Records a job, its tasks and its first stage run, and queues the dispatch,
+/// all in one transaction. A repeated idempotency key returns the first job.
+pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let id = JobId::new();
+    let inserted = tx
+        .query_opt(
+            "INSERT INTO jobs (id, tenant_id, kind, status, source_upload_id, background_upload_id,
+                               source_language, target_languages, options, publish,
+                               idempotency_key, request_hash, duration_s)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+             RETURNING id",
+            &[
+                &id.0,
+                &new.tenant_id.0,
+                &new.kind.as_str(),
+                &new.source_upload_id.0,
+                &new.background_upload_id.map(|u| u.0),
+                &new.source_language,
+                &new.target_languages,
+                &serde_json::to_value(&new.options).expect("options serialize"),
+                &new.publish,
+                &new.idempotency_key,
+                &new.request_hash,
+                &new.duration,
+            ],
+        )
+        .await?;
+    if inserted.is_none() {
+        let row = tx
+            .query_one(
+                &format!(
+                    "SELECT {JOB_COLUMNS}, request_hash FROM jobs
+                     WHERE tenant_id = $1 AND idempotency_key = $2"
+                ),
+                &[&new.tenant_id.0, &new.idempotency_key],
+            )
+            .await?;
+        let hash: Option<String> = row.get("request_hash");
+        if hash.as_deref() != Some(new.request_hash.as_str()) {
+            return Err(DbError::Conflict(
+                "this Idempotency-Key was already used for a different request".into(),
+            ));
+        }
+        return Ok(Created {
+            job: job_from_row(&row)?,
+            created: false,
+            dispatch: vec![],
+        });
+    }
+
+    let stages = task_stages(new.kind, new.publish);
+    let stage_words: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+    let task_languages = match new.kind {
+        JobKind::Transcribe => vec![new.source_language.clone()],
+        _ => new.target_languages.clone(),
+    };
+    for language in &task_languages {
+        tx.execute(
+            "INSERT INTO tasks (id, job_id, language, status, stage, stages, message)
+             VALUES ($1, $2, $3, 'pending', $4, $5, 'waiting for transcription')",
+            &[&TaskId::new().0, &id.0, language, &stages[0].as_str(), &stage_words],
+        )
+        .await?;
+    }
+    let dispatch = crate::runs::schedule(
+        &tx,
+        id,
+        &new.source_language,
+        Stage::Transcribe,
+        new.max_attempts,
+    )
+    .await?;
+    events::record(&tx, id, "job_created", None, None, serde_json::json!({})).await?;
+    let row = tx
+        .query_one(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"), &[&id.0])
+        .await?;
+    let job = job_from_row(&row)?;
+    tx.commit().await?;
+    Ok(Created {
+        job,
+        created: true,
+        dispatch: dispatch.into_iter().collect(),
+    })
+}
+
+/// A job of `tenant`; another tenant's job is simply not found.
+pub async fn get(db: &Db, tenant: TenantId, id: JobId) -> Result<Job, DbError> {
+    let row = db
+        .client()
+        .await?
+        .query_opt(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"),
+            &[&id.0, &tenant.0],
+        )
+        .await?
+        .ok_or(DbError::NotFound)?;
+    job_from_row(&row)
+}
+
+/// Any job, for workers (they act on ids they were given by the system).
+pub async fn get_any(client: &impl GenericClient, id: JobId) -> Result<Job, DbError> {
+    let row = client
+        .query_opt(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"), &[&id.0])
+        .await?
+        .ok_or(DbError::NotFound)?;
+    job_from_row(&row)
+}
+
+/// A page of a tenant's jobs, newest first. `before` is the cursor: the
+/// (created_at, id) of the last job of the previous page.
+pub async fn list(
+    db: &Db,
+    tenant: TenantId,
+    status: Option<JobStatus>,
+    before: Option<(DateTime<Utc>, JobId)>,
+    limit: i64,
+) -> Result<Vec<Job>, DbError> {
+    let (before_at, before_id) = match before {
+        Some((at, id)) => (Some(at), Some(id.0)),
+        None => (None, None),
+    };
+    let rows = db
+        .client()
+        .await?
+        .query(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs
+                 WHERE tenant_id = $1
+                   AND ($2::text IS NULL OR status = $2)
+                   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
+                 ORDER BY created_at DESC, id DESC
+                 LIMIT $5"
+            ),
+            &[&tenant.0, &status.map(|s| s.as_str()), &before_at, &before_id, &limit],
+        )
+        .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// The tasks of a job, in the order the client listed the languages.
+pub async fn tasks(client: &impl GenericClient, job: JobId) -> Result<Vec<Task>, DbError> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {TASK_COLUMNS} FROM tasks t WHERE job_id = $1
+                 ORDER BY array_position((SELECT target_languages FROM jobs WHERE id = $1), t.language), language"
+            ),
+            &[&job.0],
+        )
+        .await?;
+    rows.iter().map(task_from_row).collect()
+}
+
+/// Cancels a job: every task and stage run not yet final becomes cancelled,
+/// so nothing further is dispatched and running workers lose their lease
+/// (they notice at their next heartbeat and stop their child processes).
+/// Returns false when the job had already ended.
+pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_opt(
+            "SELECT status FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            &[&id.0, &tenant.0],
+        )
+        .await?
+        .ok_or(DbError::NotFound)?;
+    let status = JobStatus::parse(row.get(0))?;
+    if status.is_final() {
+        return Ok(false);
+    }
+    tx.execute(
+        "UPDATE stage_runs SET status = 'cancelled', lease_owner = NULL, finished_at = now()
+         WHERE job_id = $1 AND status IN ('queued', 'running')",
+        &[&id.0],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE tasks SET status = 'cancelled', message = 'cancelled', updated_at = now(),
+                          finished_at = now()
+         WHERE job_id = $1 AND status IN ('pending', 'running')",
+        &[&id.0],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE jobs SET status = 'cancelled', updated_at = now(), finished_at = now() WHERE id = $1",
+        &[&id.0],
+    )
+    .await?;
+    tx.execute("DELETE FROM outbox WHERE stage_run_id IN (SELECT id FROM stage_runs WHERE job_id = $1)", &[&id.0])
+        .await?;
+    events::record(&tx, id, "job_cancelled", None, None, serde_json::json!({})).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Rolls the tasks' states up into the job's, recording the job's end.
+pub(crate) async fn refresh_status(
+    tx: &impl GenericClient,
+    id: JobId,
+) -> Result<JobStatus, DbError> {
+    let rows = tx
+        .query("SELECT status FROM tasks WHERE job_id = $1", &[&id.0])
+        .await?;
+    let tasks = rows
+        .iter()
+        .map(|r| TaskStatus::parse(r.get(0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let status = JobStatus::from_tasks(&tasks);
+    let changed = tx
+        .execute(
+            "UPDATE jobs SET status = $2, updated_at = now(),
+                    started_at = CASE WHEN $2 <> 'queued' THEN coalesce(started_at, now()) END,
+                    finished_at = CASE WHEN $3 THEN coalesce(finished_at, now()) END
+             WHERE id = $1 AND status <> $2",
+            &[&id.0, &status.as_str(), &status.is_final()],
+        )
+        .await?;
+    if changed > 0 && status.is_final() {
+        let kind = format!("job_{}", status.as_str());
+        events::record(tx, id, &kind, None, None, serde_json::json!({})).await?;
+    }
+    Ok(status)
+}
+
+pub(crate) fn job_from_row(row: &Row) -> Result<Job, DbError> {
+    Ok(Job {
+        id: JobId(row.get("id")),
+        tenant_id: TenantId(row.get("tenant_id")),
+        kind: JobKind::parse(row.get("kind"))?,
+        status: JobStatus::parse(row.get("status"))?,
+        source_upload_id: UploadId(row.get("source_upload_id")),
+        background_upload_id: row
+            .get::<_, Option<uuid::Uuid>>("background_upload_id")
+            .map(UploadId),
+        source_language: row.get("source_language"),
+        target_languages: row.get("target_languages"),
+        options: serde_json::from_value(row.get("options"))
+            .map_err(|e| DbError::Corrupt(format!("job options: {e}")))?,
+        publish: row.get("publish"),
+        duration: row.get("duration_s"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        started_at: row.get("started_at"),
+        finished_at: row.get("finished_at"),
+    })
+}
+
+fn task_from_row(row: &Row) -> Result<Task, DbError> {
+    let stages: Vec<String> = row.get("stages");
+    Ok(Task {
+        id: TaskId(row.get("id")),
+        job_id: JobId(row.get("job_id")),
+        language: row.get("language"),
+        status: TaskStatus::parse(row.get("status"))?,
+        stage: Stage::parse(row.get("stage"))?,
+        stages: stages
+            .iter()
+            .map(|s| Stage::parse(s))
+            .collect::<Result<_, _>>()?,
+        progress: row.get("progress"),
+        message: row.get("message"),
+        error_code: row.get("error_code"),
+        error_message: row.get("error_message"),
+        stats: row.get("stats"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        started_at: row.get("started_at"),
+        finished_at: row.get("finished_at"),
+    })
+}

@@ -1,0 +1,231 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::signer::Signer;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use voxline_config::{StorageBackend, StorageSettings};
+
+use crate::links::{self, SignedLink};
+use crate::StorageError;
+
+/// Files above this size go up in parts, so no file is ever held in memory whole.
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+enum Backend {
+    Local,
+    S3(Arc<object_store::aws::AmazonS3>),
+}
+
+/// The object store with Voxline's key layout and link signing.
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    backend: Arc<Backend>,
+    signing_key: Arc<Vec<u8>>,
+    public_url: String,
+    link_ttl: Duration,
+}
+
+impl Storage {
+    /// Opens the configured backend. `public_url` is the gateway's address,
+    /// on which local-backend download links are built.
+    pub fn open(settings: &StorageSettings, public_url: &str) -> Result<Self, StorageError> {
+        let (store, backend): (Arc<dyn ObjectStore>, Backend) = match settings.backend {
+            StorageBackend::Local => {
+                std::fs::create_dir_all(&settings.local_root)
+                    .map_err(|e| StorageError::io(&settings.local_root, e))?;
+                let fs = LocalFileSystem::new_with_prefix(&settings.local_root)?
+                    .with_automatic_cleanup(true);
+                (Arc::new(fs), Backend::Local)
+            }
+            StorageBackend::S3 => {
+                let s3 = &settings.s3;
+                let mut builder = AmazonS3Builder::new()
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(if s3.region.is_empty() { "us-east-1" } else { &s3.region })
+                    .with_allow_http(s3.allow_http);
+                if !s3.endpoint.is_empty() {
+                    builder = builder.with_endpoint(&s3.endpoint);
+                }
+                if !s3.access_key_id.is_empty() {
+                    builder = builder
+                        .with_access_key_id(&s3.access_key_id)
+                        .with_secret_access_key(s3.secret_access_key.expose());
+                }
+                let s3 = Arc::new(builder.build()?);
+                (s3.clone(), Backend::S3(s3))
+            }
+        };
+        Ok(Self {
+            store,
+            backend: Arc::new(backend),
+            signing_key: Arc::new(settings.signing_key.expose().as_bytes().to_vec()),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            link_ttl: Duration::from_secs(settings.url_ttl_seconds),
+        })
+    }
+
+    /// Stores a local file under `key`, in parts, never whole in memory.
+    pub async fn put_file(&self, key: &str, file: &Path) -> Result<u64, StorageError> {
+        let mut reader = tokio::fs::File::open(file)
+            .await
+            .map_err(|e| StorageError::io(file, e))?;
+        let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            let n = reader
+                .read(&mut buf)
+                .await
+                .map_err(|e| StorageError::io(file, e))?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await?;
+            writer.write(&buf[..n]);
+            total += n as u64;
+        }
+        writer.finish().await?;
+        Ok(total)
+    }
+
+    /// Stores a small value (JSON, subtitles) under `key`.
+    pub async fn put_bytes(&self, key: &str, bytes: Vec<u8>) -> Result<u64, StorageError> {
+        let len = bytes.len() as u64;
+        self.store
+            .put(&ObjectPath::from(key), PutPayload::from(bytes))
+            .await?;
+        Ok(len)
+    }
+
+    /// Copies the object under `key` into a local file, streaming.
+    pub async fn get_to_file(&self, key: &str, file: &Path) -> Result<u64, StorageError> {
+        let mut stream = self.stream(key).await?;
+        let mut out = tokio::fs::File::create(file)
+            .await
+            .map_err(|e| StorageError::io(file, e))?;
+        let mut total = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            total += chunk.len() as u64;
+            out.write_all(&chunk)
+                .await
+                .map_err(|e| StorageError::io(file, e))?;
+        }
+        out.flush().await.map_err(|e| StorageError::io(file, e))?;
+        Ok(total)
+    }
+
+    /// The whole object under `key` (for small values only).
+    pub async fn get_bytes(&self, key: &str) -> Result<Vec<u8>, StorageError> {
+        let result = self
+            .store
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(|e| not_found(key, e))?;
+        Ok(result.bytes().await?.to_vec())
+    }
+
+    /// The object under `key` as a stream of chunks, and its size.
+    pub async fn stream(
+        &self,
+        key: &str,
+    ) -> Result<BoxStream<'static, Result<bytes::Bytes, object_store::Error>>, StorageError> {
+        let result = self
+            .store
+            .get(&ObjectPath::from(key))
+            .await
+            .map_err(|e| not_found(key, e))?;
+        Ok(result.into_stream())
+    }
+
+    /// The size of the object under `key`.
+    pub async fn size(&self, key: &str) -> Result<u64, StorageError> {
+        let meta = self
+            .store
+            .head(&ObjectPath::from(key))
+            .await
+            .map_err(|e| not_found(key, e))?;
+        Ok(meta.size)
+    }
+
+    /// Deletes every object whose key starts with `prefix`.
+    pub async fn delete_prefix(&self, prefix: &str) -> Result<usize, StorageError> {
+        let prefix = ObjectPath::from(prefix.trim_end_matches('/'));
+        let keys: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .map(|m| m.map(|m| m.location))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<_, _>>()?;
+        for key in &keys {
+            self.delete(key.as_ref()).await?;
+        }
+        Ok(keys.len())
+    }
+
+    /// Deletes the object under `key`; a missing object is not an error.
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self.store.delete(&ObjectPath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the store answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        let probe = ObjectPath::from("health/probe");
+        let mut listing = self.store.list(Some(&probe));
+        if let Some(Err(e)) = listing.next().await {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// An expiring URL that downloads `key` without any auth header, offered
+    /// to the browser as `file_name`.
+    pub async fn download_url(&self, key: &str, file_name: &str) -> Result<String, StorageError> {
+        match &*self.backend {
+            Backend::S3(s3) => {
+                let url = s3
+                    .signed_url(http::Method::GET, &ObjectPath::from(key), self.link_ttl)
+                    .await?;
+                Ok(url.to_string())
+            }
+            Backend::Local => {
+                let expires = chrono::Utc::now().timestamp() + self.link_ttl.as_secs() as i64;
+                let sig = links::sign(&self.signing_key, key, file_name, expires);
+                let mut url = url::Url::parse(&format!("{}/v1/files", self.public_url))
+                    .map_err(|e| StorageError::Config(format!("server.public_url: {e}")))?;
+                url.query_pairs_mut()
+                    .append_pair("key", key)
+                    .append_pair("name", file_name)
+                    .append_pair("expires", &expires.to_string())
+                    .append_pair("sig", &sig);
+                Ok(url.to_string())
+            }
+        }
+    }
+
+    /// Checks a local download link and returns the key it grants.
+    pub fn verify_link(&self, link: &SignedLink) -> Result<String, StorageError> {
+        links::verify(&self.signing_key, link, chrono::Utc::now().timestamp())
+    }
+}
+
+fn not_found(key: &str, e: object_store::Error) -> StorageError {
+    match e {
+        object_store::Error::NotFound { .. } => StorageError::NotFound(key.to_owned()),
+        e => StorageError::Store(e),
+    }
+}
