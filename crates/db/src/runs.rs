@@ -486,3 +486,48 @@ fn doing(stage: Stage) -> String {
     }
     .to_owned()
 }
+
+/// A stage run as the job view shows it.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub language: String,
+    pub stage: Stage,
+    pub status: String,
+    pub attempts: i32,
+    pub failures: i32,
+    pub engine: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub started_at: Option<chrono::DateTime<Utc>>,
+    pub finished_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// Every stage run of a job, in creation order.
+pub async fn for_job(db: &Db, job: JobId) -> Result<Vec<RunSummary>, DbError> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            "SELECT language, stage, status, attempt, failures, engine, error_code, error_message,
+                    started_at, finished_at
+             FROM stage_runs WHERE job_id = $1 ORDER BY created_at, language",
+            &[&job.0],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(RunSummary {
+                language: r.get(0),
+                stage: Stage::parse(r.get(1))?,
+                status: r.get(2),
+                attempts: r.get(3),
+                failures: r.get(4),
+                engine: r.get(5),
+                error_code: r.get(6),
+                error_message: r.get(7),
+                started_at: r.get(8),
+                finished_at: r.get(9),
+            })
+        })
+        .collect()
+}

@@ -1,1 +1,21 @@
-//! voxline-queue
+//! The one crate that talks to apalis: queue names, typed dispatch to Redis,
+//! and the stage runner every worker shares (claim with a lease, heartbeat,
+//! run, commit if still the owner, dispatch what comes next).
+//!
+//! apalis-redis delivers at least once and re-runs messages a dead worker had
+//! fetched, even finished ones; it also retries any `Err` on its own. So the
+//! runner answers apalis `Ok` for everything it has recorded in PostgreSQL,
+//! and PostgreSQL alone decides whether a delivery is work or a duplicate.
+
+mod backoff;
+mod dispatch;
+mod message;
+mod names;
+mod pool;
+mod runner;
+
+pub use dispatch::{Dispatcher, QueueError};
+pub use message::StageMessage;
+pub use names::queue_name;
+pub use pool::run_worker_pool;
+pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};

@@ -1,1 +1,49 @@
-//! voxline-gateway
+//! The REST gateway: authenticates callers, receives uploads, records jobs
+//! in PostgreSQL, dispatches their first stage, and reports progress.
+
+pub mod auth;
+pub mod error;
+mod requests;
+mod routes;
+mod service;
+pub mod state;
+mod views;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+use voxline_config::Settings;
+use voxline_db::Db;
+use voxline_providers::Engines;
+use voxline_queue::Dispatcher;
+use voxline_storage::Storage;
+
+pub use state::AppState;
+
+/// Connects to everything the gateway needs, from settings.
+pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::Result<AppState> {
+    let db = Db::connect(settings.database.url.expose(), settings.database.pool_size)?;
+    let storage = Storage::open(&settings.storage, &settings.server.public_url)?;
+    let dispatcher = Dispatcher::connect(&settings.redis, db.clone()).await?;
+    Ok(AppState { db, storage, dispatcher, engines, settings: Arc::new(settings.clone()) })
+}
+
+/// Serves the API on `listener` until the server is stopped (SIGTERM/SIGINT
+/// stop it gracefully).
+pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+    let max_json = state.settings.server.max_json_bytes;
+    let data = web::Data::new(state);
+    tracing::info!(address = %listener.local_addr()?, "gateway listening");
+    HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("voxline::http"))
+            .configure(|cfg| routes::configure(cfg, max_json))
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run()
+    .await?;
+    Ok(())
+}

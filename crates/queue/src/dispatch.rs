@@ -1,0 +1,136 @@
+use std::time::Duration;
+
+use apalis::prelude::{TaskBuilder, TaskSink};
+use apalis_redis::{Config, ConnectionManager, RedisStorage};
+use chrono::Utc;
+use voxline_config::RedisSettings;
+use voxline_core::Stage;
+use voxline_db::Db;
+use voxline_db::outbox::{self, Dispatch};
+
+use crate::{StageMessage, queue_name};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("Redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("could not put a message on the `{queue}` queue: {message}")]
+    Push { queue: String, message: String },
+    #[error(transparent)]
+    Db(#[from] voxline_db::DbError),
+}
+
+/// Puts stage messages on their queues and clears their outbox rows.
+#[derive(Clone)]
+pub struct Dispatcher {
+    conn: ConnectionManager,
+    namespace: String,
+    db: Db,
+}
+
+impl Dispatcher {
+    /// Connects to Redis with a response timeout, so a stalled server makes
+    /// calls fail (and pools restart) instead of hanging forever.
+    pub async fn connect(settings: &RedisSettings, db: Db) -> Result<Self, QueueError> {
+        let conn = connect(settings).await?;
+        Ok(Self {
+            conn,
+            namespace: settings.namespace.clone(),
+            db,
+        })
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn connection(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    /// The apalis settings of a stage's queue, shared by producers and workers.
+    pub fn queue_config(&self, stage: Stage) -> Config {
+        queue_config(&self.namespace, stage)
+    }
+
+    /// Sends `dispatch` to Redis (delayed ones as scheduled messages) and then
+    /// removes their outbox rows. What fails to send stays in the outbox for
+    /// the reconciler; the error is returned for the log.
+    pub async fn send(&self, dispatch: &[Dispatch]) -> Result<(), QueueError> {
+        let mut sent = Vec::with_capacity(dispatch.len());
+        let mut failure = None;
+        for d in dispatch {
+            match self.push(d).await {
+                Ok(()) => sent.push(d.clone()),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        outbox::sent(&self.db, &sent).await?;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    async fn push(&self, d: &Dispatch) -> Result<(), QueueError> {
+        let queue = queue_name(&self.namespace, d.stage);
+        let mut storage =
+            RedisStorage::<StageMessage>::new(self.conn.clone()).with_config(self.queue_config(d.stage));
+        let message = StageMessage {
+            run_id: d.run_id,
+            stage: d.stage,
+            attempt: d.attempt,
+            traceparent: None,
+        };
+        let wait = (d.not_before - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let result = if wait > Duration::from_millis(500) {
+            storage
+                .push_task(TaskBuilder::new(message).run_after(wait).build())
+                .await
+        } else {
+            storage.push(message).await
+        };
+        result.map_err(|e| QueueError::Push {
+            queue,
+            message: e.to_string(),
+        })
+    }
+
+    /// Number of messages waiting on a stage's queue.
+    pub async fn depth(&self, stage: Stage) -> Result<u64, QueueError> {
+        let key = self.queue_config(stage).active_jobs_list();
+        let mut conn = self.conn.clone();
+        Ok(redis::cmd("LLEN").arg(key).query_async(&mut conn).await?)
+    }
+
+    /// Whether Redis answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), QueueError> {
+        let mut conn = self.conn.clone();
+        let _: String = redis::cmd("PING").query_async(&mut conn).await?;
+        Ok(())
+    }
+}
+
+pub(crate) async fn connect(settings: &RedisSettings) -> Result<ConnectionManager, redis::RedisError> {
+    let client = redis::Client::open(settings.url.expose())?;
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(Duration::from_secs(settings.response_timeout_seconds)))
+        .set_connection_timeout(Some(Duration::from_secs(5)));
+    client.get_connection_manager_with_config(config).await
+}
+
+/// One message per fetch, so a killed worker strands at most one; worker
+/// liveness checked every 5 s and declared dead after 3 misses, so its
+/// message returns to the queue in about 15 s rather than the default 5 min.
+pub(crate) fn queue_config(namespace: &str, stage: Stage) -> Config {
+    Config::default()
+        .queue(queue_name(namespace, stage))
+        .batch_size(1)
+        .heartbeat_interval(Duration::from_secs(5))
+        .missed_heartbeats(3)
+        .persist_results(false)
+        .emit_events(false)
+}

@@ -1,0 +1,207 @@
+//! The stage runner: the one path every stage of every worker goes through.
+
+mod context;
+mod error;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use voxline_config::RunnerSettings;
+use voxline_core::{Stage, StageRunId};
+use voxline_db::runs::{self, Claimed, Completion, FailOutcome, Failure};
+use voxline_db::{Db, DbError};
+use voxline_storage::Storage;
+
+pub use context::StageContext;
+pub use error::StageError;
+
+use crate::backoff;
+use crate::dispatch::{Dispatcher, QueueError};
+
+/// The work of one stage. Implementations must be idempotent per run: they
+/// may run again after a crash, and write only to deterministic keys.
+#[async_trait::async_trait]
+pub trait StageHandler: Send + Sync + 'static {
+    fn stage(&self) -> Stage;
+    async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError>;
+}
+
+/// What became of one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The stage ran and its result was committed.
+    Committed,
+    /// The delivery was a duplicate, early, or for a finished or cancelled run.
+    Skipped,
+    /// The stage failed and was scheduled again.
+    Retrying,
+    /// The stage failed for good; the error is on the task.
+    Failed,
+    /// The lease was lost mid-run (cancelled, or taken over); nothing was committed.
+    LeaseLost,
+    /// The worker is shutting down; the run was handed back.
+    Released,
+}
+
+/// Runs deliveries of one stage. Cheap to share between apalis workers.
+pub struct Runner {
+    db: Db,
+    storage: Storage,
+    dispatcher: Dispatcher,
+    settings: RunnerSettings,
+    artifact_ttl_hours: f64,
+    handler: Arc<dyn StageHandler>,
+    shutdown: CancellationToken,
+}
+
+impl Runner {
+    pub fn new(
+        db: Db,
+        storage: Storage,
+        dispatcher: Dispatcher,
+        settings: RunnerSettings,
+        artifact_ttl_hours: f64,
+        handler: Arc<dyn StageHandler>,
+        shutdown: CancellationToken,
+    ) -> Self {
+        Self { db, storage, dispatcher, settings, artifact_ttl_hours, handler, shutdown }
+    }
+
+    pub fn stage(&self) -> Stage {
+        self.handler.stage()
+    }
+
+    pub fn settings(&self) -> &RunnerSettings {
+        &self.settings
+    }
+
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
+    /// Processes one delivery of `run` as worker `owner`. Errors are only
+    /// infrastructure faults (PostgreSQL unreachable): the delivery should be
+    /// retried; every stage outcome is recorded in PostgreSQL and returned.
+    pub async fn process(&self, run: StageRunId, owner: &str) -> Result<Outcome, DbError> {
+        let lease_for = Duration::from_secs(self.settings.lease_seconds);
+        let Some(claimed) = runs::claim(&self.db, run, owner, lease_for).await? else {
+            tracing::debug!(run_id = %run, "delivery skipped: not due, taken or finished");
+            return Ok(Outcome::Skipped);
+        };
+        let span = tracing::info_span!("stage", stage = %claimed.stage, job_id = %claimed.job.id,
+            language = %claimed.language, attempt = claimed.lease.token);
+        self.execute(claimed).instrument(span).await
+    }
+
+    async fn execute(&self, claimed: Claimed) -> Result<Outcome, DbError> {
+        let started = std::time::Instant::now();
+        let lost = CancellationToken::new();
+        let heartbeat = tokio::spawn(keep_lease(
+            self.db.clone(),
+            claimed.lease.clone(),
+            Duration::from_secs(self.settings.lease_seconds),
+            lost.clone(),
+        ));
+        let result = self.run_guarded(&claimed, &lost).await;
+        heartbeat.abort();
+        let outcome = match result {
+            Guarded::Done(Ok(done)) => match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
+                Ok(dispatch) => {
+                    self.send(&dispatch).await;
+                    Outcome::Committed
+                }
+                Err(DbError::Conflict(_)) => Outcome::LeaseLost,
+                Err(e) => return Err(e),
+            },
+            Guarded::Done(Err(error)) => self.record_failure(&claimed, error).await?,
+            Guarded::LeaseLost => Outcome::LeaseLost,
+            Guarded::ShuttingDown => match runs::release(&self.db, &claimed.lease, claimed.stage).await? {
+                Some(d) => {
+                    self.send(&[d]).await;
+                    Outcome::Released
+                }
+                None => Outcome::LeaseLost,
+            },
+        };
+        tracing::info!(outcome = ?outcome, seconds = started.elapsed().as_secs_f64(), "stage finished");
+        Ok(outcome)
+    }
+
+    /// Runs the handler until it finishes, the lease is lost, the stage times
+    /// out, or a shutdown's grace period ends. Dropping the handler's future
+    /// kills its child processes (they are spawned with kill-on-drop).
+    async fn run_guarded(&self, claimed: &Claimed, lost: &CancellationToken) -> Guarded {
+        let ctx = match StageContext::new(claimed.clone(), self.db.clone(), self.storage.clone()) {
+            Ok(ctx) => ctx,
+            Err(e) => return Guarded::Done(Err(e)),
+        };
+        let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
+        let shutdown_deadline = async {
+            self.shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        let timeout = Duration::from_secs(self.settings.stage_timeout_seconds);
+        tokio::select! {
+            result = tokio::time::timeout(timeout, self.handler.run(&ctx)) => Guarded::Done(result.unwrap_or_else(|_| {
+                Err(StageError::transient("stage_timeout", format!("the stage took longer than {} s", timeout.as_secs())))
+            })),
+            _ = lost.cancelled() => Guarded::LeaseLost,
+            _ = shutdown_deadline => Guarded::ShuttingDown,
+        }
+    }
+
+    async fn record_failure(&self, claimed: &Claimed, error: StageError) -> Result<Outcome, DbError> {
+        tracing::warn!(code = %error.code, error = %error.message, transient = error.transient, "stage failed");
+        let failure = Failure { code: error.code, message: error.message, transient: error.transient };
+        let delay = backoff::delay(
+            (claimed.failures + 1) as u32,
+            self.settings.backoff_base_seconds,
+            self.settings.backoff_max_seconds,
+        );
+        match runs::fail(&self.db, claimed, &failure, delay).await {
+            Ok(FailOutcome::Retrying(d)) => {
+                self.send(&[d]).await;
+                Ok(Outcome::Retrying)
+            }
+            Ok(FailOutcome::Failed) => Ok(Outcome::Failed),
+            Err(DbError::Conflict(_)) => Ok(Outcome::LeaseLost),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Dispatch after commit. A failure leaves the outbox rows for the
+    /// reconciler, so it is logged, not raised.
+    async fn send(&self, dispatch: &[voxline_db::outbox::Dispatch]) {
+        if let Err(e) = self.dispatcher.send(dispatch).await {
+            let e: QueueError = e;
+            tracing::warn!(error = %e, "dispatch deferred to the reconciler");
+        }
+    }
+}
+
+enum Guarded {
+    Done(Result<Completion, StageError>),
+    LeaseLost,
+    ShuttingDown,
+}
+
+/// Renews the lease often enough that a cancellation is noticed within about
+/// a second, and signals `lost` when the lease is gone.
+async fn keep_lease(db: Db, lease: runs::Lease, duration: Duration, lost: CancellationToken) {
+    let every = (duration / 3).min(Duration::from_secs(1));
+    loop {
+        tokio::time::sleep(every).await;
+        match runs::heartbeat(&db, &lease, duration).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(run_id = %lease.run_id, "lease lost; stopping the stage");
+                lost.cancel();
+                return;
+            }
+            // The database may come back before the lease runs out; keep trying.
+            Err(e) => tracing::warn!(error = %e, "lease not renewed"),
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Every error the API answers, as `{"error": {"code", "message"}}` with a
+//! stable snake_case code. The codes are listed here and in docs/errors.md.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use voxline_db::DbError;
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// A fault on our side: logged in full, answered without internals.
+    pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %error, "{context}");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{context}; the error was logged"))
+    }
+
+    pub fn unavailable(context: &str, error: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %error, "{context}");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("{context}; try again shortly"))
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(json!({
+            "error": { "code": self.code, "message": self.message }
+        }))
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        match e {
+            DbError::NotFound => ApiError::not_found("resource"),
+            DbError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            e if e.is_transient() => ApiError::unavailable("the database is unavailable", e),
+            e => ApiError::internal("database error", e),
+        }
+    }
+}
+
+impl From<voxline_storage::StorageError> for ApiError {
+    fn from(e: voxline_storage::StorageError) -> Self {
+        match e {
+            voxline_storage::StorageError::NotFound(_) => ApiError::not_found("file"),
+            voxline_storage::StorageError::BadLink => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "invalid_link",
+                "this download link is invalid or has expired; ask the API for a fresh one",
+            ),
+            e => ApiError::unavailable("object storage is unavailable", e),
+        }
+    }
+}

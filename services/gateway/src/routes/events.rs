@@ -1,0 +1,90 @@
+//! `GET /v1/jobs/{id}/events`: Server-Sent Events of a job's progress,
+//! read from PostgreSQL (so any gateway replica can serve any job), ending
+//! once the job has ended and every event was sent. `Last-Event-ID` resumes.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use bytes::Bytes;
+use futures::stream;
+use voxline_core::JobId;
+use voxline_db::{events, jobs};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::routes::job_id;
+use crate::state::AppState;
+
+const POLL: Duration = Duration::from_millis(500);
+/// A comment line this often keeps proxies from closing an idle stream.
+const KEEPALIVE_POLLS: u32 = 30;
+
+struct Cursor {
+    state: web::Data<AppState>,
+    caller: Caller,
+    job: JobId,
+    last_id: i64,
+    idle_polls: u32,
+    finished: bool,
+}
+
+pub async fn stream(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let job = job_id(&id)?;
+    jobs::get(&state.db, caller.tenant, job).await.map_err(|e| match e {
+        voxline_db::DbError::NotFound => ApiError::not_found("job"),
+        e => e.into(),
+    })?;
+    let last_id = req
+        .headers()
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let cursor = Cursor { state, caller, job, last_id, idle_polls: 0, finished: false };
+    let body = stream::unfold(cursor, |mut c| async move {
+        if c.finished {
+            return None;
+        }
+        loop {
+            let batch = events::since(&c.state.db, c.job, c.last_id, 100).await;
+            let ended = jobs::get(&c.state.db, c.caller.tenant, c.job).await.map(|j| j.status.is_final());
+            match (batch, ended) {
+                (Ok(batch), Ok(ended)) if !batch.is_empty() => {
+                    let mut out = String::new();
+                    for e in &batch {
+                        c.last_id = e.id;
+                        let data = serde_json::to_string(e).unwrap_or_default();
+                        out.push_str(&format!("id: {}\nevent: {}\ndata: {data}\n\n", e.id, e.kind));
+                    }
+                    c.finished = ended && batch.len() < 100;
+                    c.idle_polls = 0;
+                    return Some((Ok::<_, actix_web::Error>(Bytes::from(out)), c));
+                }
+                (Ok(_), Ok(true)) => return None,
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "event stream interrupted");
+                    let out = format!("event: error\ndata: {}\n\n", serde_json::json!({"message": "the event source is unavailable; reconnect with Last-Event-ID"}));
+                    c.finished = true;
+                    return Some((Ok(Bytes::from(out)), c));
+                }
+                _ => {}
+            }
+            tokio::time::sleep(POLL).await;
+            c.idle_polls += 1;
+            if c.idle_polls >= KEEPALIVE_POLLS {
+                c.idle_polls = 0;
+                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), c));
+            }
+        }
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}

@@ -1,0 +1,45 @@
+//! `GET /v1/files?key&name&expires&sig`: downloads through a signed,
+//! expiring link (the local storage backend's pre-signed URL). No auth
+//! header: the signature is the permission.
+
+use actix_web::{HttpResponse, web};
+use futures::StreamExt;
+use serde::Deserialize;
+use voxline_storage::SignedLink;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct LinkQuery {
+    key: String,
+    name: String,
+    expires: i64,
+    sig: String,
+}
+
+pub async fn download(state: web::Data<AppState>, q: web::Query<LinkQuery>) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let key = state.storage.verify_link(&SignedLink { key: q.key, name: q.name.clone(), expires: q.expires, sig: q.sig })?;
+    let size = state.storage.size(&key).await?;
+    let body = state.storage.stream(&key).await?.map(|chunk| chunk.map_err(actix_web::error::ErrorInternalServerError));
+    Ok(HttpResponse::Ok()
+        .content_type(content_type_of(&q.name))
+        .insert_header(("content-disposition", format!("attachment; filename=\"{}\"", q.name.replace('"', ""))))
+        .insert_header(("cache-control", "private, max-age=300"))
+        .no_chunking(size)
+        .streaming(body))
+}
+
+/// The media type of a download, from its name.
+pub fn content_type_of(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "mp4" => "video/mp4",
+        "m4a" => "audio/mp4",
+        "wav" => "audio/wav",
+        "srt" => "application/x-subrip",
+        "vtt" => "text/vtt",
+        "json" => "application/json",
+        _ => "application/octet-stream",
+    }
+}

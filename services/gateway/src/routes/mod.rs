@@ -1,0 +1,71 @@
+//! Route table of the native API (`/v1`) and the operational endpoints.
+
+mod events;
+mod files;
+mod health;
+mod jobs;
+mod uploads;
+
+use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
+
+use crate::error::ApiError;
+
+pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(max_json_bytes)
+            .error_handler(json_error),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| {
+        ApiError::bad_request("invalid_query", e.to_string()).into()
+    }))
+    .app_data(web::PathConfig::default().error_handler(|e, _| {
+        ApiError::bad_request("invalid_path", e.to_string()).into()
+    }))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .service(
+        web::scope("/v1")
+            .route("/uploads", web::post().to(uploads::create))
+            .route("/jobs", web::post().to(jobs::create))
+            .route("/jobs", web::get().to(jobs::list))
+            .route("/jobs/{id}", web::get().to(jobs::get))
+            .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
+            .route("/jobs/{id}/events", web::get().to(events::stream))
+            .route("/files", web::get().to(files::download)),
+    )
+    .default_service(web::to(not_found));
+}
+
+fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let error = match &e {
+        JsonPayloadError::ContentType => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_content_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("JSON bodies are limited to {limit} bytes"),
+        ),
+        JsonPayloadError::Deserialize(de) => ApiError::bad_request("invalid_json", format!("the JSON body is not valid: {de}")),
+        other => ApiError::bad_request("invalid_json", other.to_string()),
+    };
+    error.into()
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route for {} {}", req.method(), req.path()),
+    )
+    .error_response()
+}
+
+/// Parses an id from the path; a malformed one is answered like a missing one.
+pub(crate) fn job_id(text: &str) -> Result<voxline_core::JobId, ApiError> {
+    voxline_core::JobId::parse(text).map_err(|_| ApiError::not_found("job"))
+}

@@ -1,0 +1,221 @@
+//! Creating, reading, listing and cancelling jobs.
+
+use std::collections::HashSet;
+
+use actix_web::http::StatusCode;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use voxline_core::{JobId, JobKind, JobStatus, Language};
+use voxline_db::jobs::{self, Job, NewJob};
+use voxline_db::{artifacts, runs, uploads};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::requests::{CreateJobRequest, ListJobsQuery};
+use crate::state::AppState;
+use crate::views::{ArtifactView, JobPage, JobSummary, JobView, StageView, TaskView};
+
+/// Validates and records a job, then dispatches its first stage. Returns the
+/// job and whether this call created it (false for an idempotent repeat).
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    req: CreateJobRequest,
+    idempotency_key: Option<String>,
+) -> Result<(Job, bool), ApiError> {
+    if let Some(key) = &idempotency_key {
+        if key.is_empty() || key.len() > 200 {
+            return Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters"));
+        }
+    }
+    let source_upload = req.source_upload()?;
+    let background_upload = req.background_upload()?;
+    let source = uploads::get(&state.db, caller.tenant, source_upload).await.map_err(|e| match e {
+        voxline_db::DbError::NotFound => ApiError::unprocessable("unknown_upload", "source_upload_id names no upload of yours; upload the media first (POST /v1/uploads)"),
+        e => e.into(),
+    })?;
+    if let Some(bg) = background_upload {
+        if req.kind != JobKind::Dub {
+            return Err(ApiError::unprocessable("background_not_allowed", "a background track only applies to dub jobs"));
+        }
+        uploads::get(&state.db, caller.tenant, bg).await.map_err(|e| match e {
+            voxline_db::DbError::NotFound => ApiError::unprocessable("unknown_upload", "background_upload_id names no upload of yours"),
+            e => e.into(),
+        })?;
+    }
+    let source_language = check_source_language(state, &req.source_language)?;
+    let targets = check_targets(state, &req, &source_language)?;
+    let publish = state.settings.publish.has_targets(req.options.webhook_url.as_deref());
+    let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
+    let created = jobs::create(
+        &state.db,
+        &NewJob {
+            tenant_id: caller.tenant,
+            kind: req.kind,
+            source_upload_id: source_upload,
+            background_upload_id: background_upload,
+            source_language,
+            target_languages: targets,
+            options: req.options.clone(),
+            publish,
+            duration: source.duration,
+            idempotency_key,
+            request_hash,
+            max_attempts: state.settings.runner.max_attempts,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        voxline_db::DbError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", m),
+        e => e.into(),
+    })?;
+    if let Err(e) = state.dispatcher.send(&created.dispatch).await {
+        // The outbox keeps the dispatch; the reconciler will send it.
+        tracing::warn!(error = %e, job_id = %created.job.id, "dispatch deferred to the reconciler");
+    }
+    if created.created {
+        tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
+    }
+    Ok((created.job, created.created))
+}
+
+fn check_source_language(state: &AppState, code: &str) -> Result<String, ApiError> {
+    let served = state.engines.source_languages();
+    if code.trim().eq_ignore_ascii_case("auto") {
+        if state.engines.can_detect_language() {
+            return Ok("auto".into());
+        }
+        return Err(ApiError::unprocessable(
+            "language_detection_unavailable",
+            format!("no configured transcription engine detects the language; name it instead (one of: {})", served.join(", ")),
+        ));
+    }
+    let lang = Language::parse(code).map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
+    if !served.contains(&lang.code) {
+        return Err(ApiError::unprocessable(
+            "unsupported_source_language",
+            format!("no configured transcription engine understands `{}`; these can be transcribed: {}", lang.code, served.join(", ")),
+        ));
+    }
+    Ok(lang.code.to_owned())
+}
+
+fn check_targets(state: &AppState, req: &CreateJobRequest, source: &str) -> Result<Vec<String>, ApiError> {
+    if req.kind == JobKind::Transcribe {
+        if !req.target_languages.is_empty() {
+            return Err(ApiError::unprocessable("targets_not_allowed", "a transcribe job has no target languages; leave target_languages empty"));
+        }
+        return Ok(vec![]);
+    }
+    let max = state.settings.server.max_target_languages;
+    if req.target_languages.is_empty() {
+        return Err(ApiError::unprocessable("no_target_languages", "name at least one target language, e.g. \"target_languages\": [\"es\"]"));
+    }
+    if req.target_languages.len() > max {
+        return Err(ApiError::unprocessable("too_many_languages", format!("at most {max} target languages per job")));
+    }
+    let source_lang = Language::parse(source).ok();
+    let needs_speech = req.kind == JobKind::Dub;
+    let mut seen = HashSet::new();
+    let mut targets = Vec::new();
+    for code in &req.target_languages {
+        let lang = Language::parse(code).map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
+        if !seen.insert(lang.code) {
+            return Err(ApiError::unprocessable("duplicate_language", format!("`{}` is listed twice in target_languages", lang.code)));
+        }
+        if Some(lang) == source_lang {
+            return Err(ApiError::unprocessable("same_language", format!("`{}` is the source language; pick another target", lang.code)));
+        }
+        targets.push(lang);
+    }
+    let servable = match &source_lang {
+        Some(src) => state.engines.servable_targets(src, needs_speech),
+        None => vec![],
+    };
+    let unservable: Vec<&str> = targets.iter().map(|l| l.code).filter(|c| !servable.contains(c)).collect();
+    if !unservable.is_empty() {
+        return Err(ApiError::unprocessable(
+            "unsupported_language",
+            format!(
+                "no configured engine chain can {} into: {}. From `{source}` these can be served: {}",
+                if needs_speech { "dub" } else { "translate" },
+                unservable.join(", "),
+                if servable.is_empty() { "none".to_owned() } else { servable.join(", ") }
+            ),
+        ));
+    }
+    Ok(targets.iter().map(|l| l.code.to_owned()).collect())
+}
+
+/// The full view of a tenant's job, with fresh download links.
+pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
+    let job = jobs::get(&state.db, caller.tenant, id).await.map_err(not_found_job)?;
+    let client = state.db.client().await?;
+    let tasks = jobs::tasks(&**client, id).await?;
+    let all_artifacts = artifacts::for_job(&**client, id).await?;
+    drop(client);
+    let runs = runs::for_job(&state.db, id).await?;
+    let mut source_artifacts = Vec::new();
+    let mut task_views = Vec::new();
+    for a in all_artifacts.iter().filter(|a| a.stage == "transcribe") {
+        source_artifacts.push(ArtifactView::new(a, state.storage.download_url(&a.object_key, &a.file_name).await?));
+    }
+    for t in &tasks {
+        let stages = runs
+            .iter()
+            .filter(|r| t.stages.contains(&r.stage) && (r.language == t.language || r.stage.is_job_level()))
+            .map(StageView::from)
+            .collect();
+        let mut files = Vec::new();
+        for a in all_artifacts.iter().filter(|a| a.language == t.language && a.stage != "transcribe") {
+            files.push(ArtifactView::new(a, state.storage.download_url(&a.object_key, &a.file_name).await?));
+        }
+        task_views.push(TaskView::new(t, stages, files));
+    }
+    Ok(JobView::new(&job, source_artifacts, task_views))
+}
+
+pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<JobPage, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request("invalid_limit", "limit must be between 1 and 100"));
+    }
+    let status = q
+        .status
+        .as_deref()
+        .map(JobStatus::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
+    let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let mut page = jobs::list(&state.db, caller.tenant, status, before, limit + 1).await?;
+    let next_cursor = if page.len() as i64 > limit {
+        page.truncate(limit as usize);
+        page.last().map(|j| format!("{}_{}", j.created_at.timestamp_micros(), j.id))
+    } else {
+        None
+    };
+    Ok(JobPage { jobs: page.iter().map(JobSummary::from).collect(), next_cursor })
+}
+
+fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, JobId), ApiError> {
+    let bad = || ApiError::bad_request("invalid_cursor", "cursor must be a next_cursor value from an earlier page");
+    let (micros, id) = text.split_once('_').ok_or_else(bad)?;
+    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
+    Ok((at, JobId::parse(id).map_err(|_| bad())?))
+}
+
+pub async fn cancel(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
+    let changed = jobs::cancel(&state.db, caller.tenant, id).await.map_err(not_found_job)?;
+    if !changed {
+        return Err(ApiError::new(StatusCode::CONFLICT, "job_finished", "the job has already ended; there is nothing to cancel"));
+    }
+    tracing::info!(job_id = %id, "job cancelled");
+    view(state, caller, id).await
+}
+
+fn not_found_job(e: voxline_db::DbError) -> ApiError {
+    match e {
+        voxline_db::DbError::NotFound => ApiError::not_found("job"),
+        e => e.into(),
+    }
+}

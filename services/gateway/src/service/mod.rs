@@ -1,0 +1,5 @@
+//! What the routes call: one function per operation, holding the rules.
+//! Routes only extract, convert and answer.
+
+pub mod jobs;
+pub mod uploads;

@@ -1,0 +1,112 @@
+//! Receiving media: streamed to a scratch file under the size cap, probed
+//! with ffprobe, then stored. Nothing is held in memory whole.
+
+use actix_web::http::StatusCode;
+use actix_web::web;
+use futures::StreamExt;
+use tokio::io::AsyncWriteExt;
+use voxline_core::UploadId;
+use voxline_db::uploads::{self, Upload};
+use voxline_media::MediaError;
+use voxline_media::probe::probe;
+use voxline_storage::keys;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn receive(
+    state: &AppState,
+    caller: Caller,
+    file_name: Option<&str>,
+    content_type: Option<&str>,
+    mut payload: web::Payload,
+) -> Result<Upload, ApiError> {
+    let limits = &state.settings.server;
+    let scratch = tempfile::Builder::new()
+        .prefix("voxline-upload-")
+        .tempdir()
+        .map_err(|e| ApiError::internal("no scratch space for the upload", e))?;
+    let path = scratch.path().join("media");
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(|e| ApiError::internal("no scratch space for the upload", e))?;
+    let mut size: u64 = 0;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", format!("the upload stopped before its end: {e}")))?;
+        size += chunk.len() as u64;
+        if size > limits.max_upload_bytes {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "upload_too_large",
+                format!("uploads are limited to {} bytes", limits.max_upload_bytes),
+            ));
+        }
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| ApiError::internal("could not buffer the upload", e))?;
+    }
+    file.flush().await.map_err(|e| ApiError::internal("could not buffer the upload", e))?;
+    drop(file);
+    if size == 0 {
+        return Err(ApiError::unprocessable("empty_upload", "the request body is empty; send the media file's bytes as the body"));
+    }
+    let info = probe(&path).await.map_err(|e| match e {
+        MediaError::NotMedia(reason) => ApiError::unprocessable(
+            "unsupported_media",
+            format!("this file is not audio or video Voxline can read ({reason})"),
+        ),
+        e => ApiError::internal("could not probe the upload", e),
+    })?;
+    if !info.has_audio() {
+        return Err(ApiError::unprocessable("no_audio", "the media has no audio track to transcribe or dub"));
+    }
+    if info.duration > limits.max_media_seconds {
+        return Err(ApiError::unprocessable(
+            "media_too_long",
+            format!("the media lasts {:.0} s; the limit is {:.0} s", info.duration, limits.max_media_seconds),
+        ));
+    }
+    let id = UploadId::new();
+    let upload = Upload {
+        id,
+        tenant_id: caller.tenant,
+        object_key: keys::upload(caller.tenant, id),
+        file_name: clean_file_name(file_name.unwrap_or("upload")),
+        content_type: content_type.unwrap_or("application/octet-stream").chars().take(100).collect(),
+        size_bytes: size as i64,
+        duration: info.duration,
+        media: serde_json::to_value(&info).unwrap_or_default(),
+        created_at: chrono::Utc::now(),
+    };
+    state.storage.put_file(&upload.object_key, &path).await?;
+    uploads::insert(&state.db, &upload).await?;
+    tracing::info!(upload_id = %id, bytes = size, duration = info.duration, "upload stored");
+    Ok(upload)
+}
+
+/// A file name safe to show and to offer back in downloads: its last path
+/// component, printable characters only, at most 120 of them.
+pub fn clean_file_name(raw: &str) -> String {
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() { "upload".into() } else { cleaned }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean_file_name;
+
+    #[test]
+    fn file_names_lose_paths_and_control_characters() {
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("C:\\clips\\talk.mp4"), "talk.mp4");
+        assert_eq!(clean_file_name("a\u{0}b\n.mp4"), "ab.mp4");
+        assert_eq!(clean_file_name(".."), "upload");
+    }
+}

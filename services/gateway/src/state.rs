@@ -1,0 +1,17 @@
+use std::sync::Arc;
+
+use voxline_config::Settings;
+use voxline_db::Db;
+use voxline_providers::Engines;
+use voxline_queue::Dispatcher;
+use voxline_storage::Storage;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub storage: Storage,
+    pub dispatcher: Dispatcher,
+    pub engines: Arc<Engines>,
+    pub settings: Arc<Settings>,
+}

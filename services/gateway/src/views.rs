@@ -1,0 +1,224 @@
+//! The JSON the native API answers with. Field names are the API's contract.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use voxline_core::Language;
+use voxline_db::artifacts::Artifact;
+use voxline_db::jobs::{Job, Task};
+use voxline_db::runs::RunSummary;
+use voxline_db::uploads::Upload;
+
+#[derive(Debug, Serialize)]
+pub struct UploadView {
+    pub id: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub duration: f64,
+    pub media: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&Upload> for UploadView {
+    fn from(u: &Upload) -> Self {
+        Self {
+            id: u.id.to_string(),
+            file_name: u.file_name.clone(),
+            content_type: u.content_type.clone(),
+            size_bytes: u.size_bytes,
+            duration: u.duration,
+            media: u.media.clone(),
+            created_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorView {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ArtifactView {
+    pub id: String,
+    pub kind: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub engine: Option<String>,
+    pub download_url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ArtifactView {
+    pub fn new(a: &Artifact, download_url: String) -> Self {
+        Self {
+            id: a.id.to_string(),
+            kind: a.kind.clone(),
+            file_name: a.file_name.clone(),
+            content_type: a.content_type.clone(),
+            size_bytes: a.size_bytes,
+            engine: a.engine.clone(),
+            download_url,
+            expires_at: a.expires_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct StageView {
+    pub stage: String,
+    pub status: String,
+    pub attempts: i32,
+    pub engine: Option<String>,
+    pub error: Option<ErrorView>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<&RunSummary> for StageView {
+    fn from(r: &RunSummary) -> Self {
+        Self {
+            stage: r.stage.as_str().into(),
+            status: r.status.clone(),
+            attempts: r.attempts,
+            engine: r.engine.clone(),
+            error: error_view(&r.error_code, &r.error_message),
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskView {
+    pub language: String,
+    pub language_name: String,
+    pub status: String,
+    pub stage: String,
+    /// 0–100.
+    pub progress: f64,
+    pub message: String,
+    pub error: Option<ErrorView>,
+    pub stages: Vec<StageView>,
+    pub stats: Option<serde_json::Value>,
+    pub artifacts: Vec<ArtifactView>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl TaskView {
+    pub fn new(t: &Task, stages: Vec<StageView>, artifacts: Vec<ArtifactView>) -> Self {
+        Self {
+            language: t.language.clone(),
+            language_name: Language::parse(&t.language).map(|l| l.name.to_owned()).unwrap_or_default(),
+            status: t.status.as_str().into(),
+            stage: t.stage.as_str().into(),
+            progress: round1(t.progress * 100.0),
+            message: t.message.clone(),
+            error: error_view(&t.error_code, &t.error_message),
+            stages,
+            stats: t.stats.clone(),
+            artifacts,
+            started_at: t.started_at,
+            finished_at: t.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobView {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    /// 0–100, the mean of the tasks' progress.
+    pub progress: f64,
+    pub source_upload_id: String,
+    pub background_upload_id: Option<String>,
+    pub source_language: String,
+    pub target_languages: Vec<String>,
+    pub options: serde_json::Value,
+    pub duration: f64,
+    /// Files about the source itself: the transcript and its subtitles.
+    pub source_artifacts: Vec<ArtifactView>,
+    pub tasks: Vec<TaskView>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl JobView {
+    pub fn new(j: &Job, source_artifacts: Vec<ArtifactView>, tasks: Vec<TaskView>) -> Self {
+        let progress = if tasks.is_empty() {
+            0.0
+        } else {
+            tasks.iter().map(|t| t.progress).sum::<f64>() / tasks.len() as f64
+        };
+        Self {
+            id: j.id.to_string(),
+            kind: j.kind.as_str().into(),
+            status: j.status.as_str().into(),
+            progress: round1(progress),
+            source_upload_id: j.source_upload_id.to_string(),
+            background_upload_id: j.background_upload_id.map(|u| u.to_string()),
+            source_language: j.source_language.clone(),
+            target_languages: j.target_languages.clone(),
+            options: serde_json::to_value(&j.options).unwrap_or_default(),
+            duration: j.duration,
+            source_artifacts,
+            tasks,
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+/// A job in a listing: its state without files.
+#[derive(Debug, Serialize)]
+pub struct JobSummary {
+    pub id: String,
+    pub kind: String,
+    pub status: String,
+    pub source_language: String,
+    pub target_languages: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Job> for JobSummary {
+    fn from(j: &Job) -> Self {
+        Self {
+            id: j.id.to_string(),
+            kind: j.kind.as_str().into(),
+            status: j.status.as_str().into(),
+            source_language: j.source_language.clone(),
+            target_languages: j.target_languages.clone(),
+            created_at: j.created_at,
+            updated_at: j.updated_at,
+            finished_at: j.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobPage {
+    pub jobs: Vec<JobSummary>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+fn error_view(code: &Option<String>, message: &Option<String>) -> Option<ErrorView> {
+    code.as_ref().map(|code| ErrorView {
+        code: code.clone(),
+        message: message.clone().unwrap_or_default(),
+    })
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
