@@ -2,11 +2,13 @@
 //! `VOXLINE__SECTION__KEY` environment variables. Invalid settings fail at
 //! start with a message naming the key.
 
+mod cli;
 mod secret;
 mod sections;
 
 use std::path::Path;
 
+pub use cli::load_for;
 pub use secret::Secret;
 pub use sections::*;
 

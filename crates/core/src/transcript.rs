@@ -38,3 +38,20 @@ pub struct Translation {
     pub engine: String,
     pub segments: Vec<Segment>,
 }
+
+/// What synthesis produced: one audio file per line, with its length.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Synthesis {
+    pub language: String,
+    pub engine: String,
+    pub segments: Vec<SynthesizedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SynthesizedLine {
+    pub id: u32,
+    /// File name beside the manifest (48 kHz mono WAV).
+    pub file: String,
+    /// Seconds of speech.
+    pub duration: f64,
+}

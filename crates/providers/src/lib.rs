@@ -1,1 +1,17 @@
-//! voxline-providers
+//! Engines behind one trait per capability (speech to text, translation,
+//! speech synthesis), one module per engine, and the ordered fallback
+//! chains the stages call. The offline engines come from Debian's packages.
+
+mod apertium;
+mod engines;
+mod error;
+mod espeak;
+mod pocketsphinx;
+mod traits;
+
+pub use apertium::Apertium;
+pub use engines::Engines;
+pub use error::ProviderError;
+pub use espeak::EspeakNg;
+pub use pocketsphinx::Pocketsphinx;
+pub use traits::{SpeechToText, Synthesizer, Translator};

@@ -18,6 +18,8 @@ pub enum QueueError {
     Push { queue: String, message: String },
     #[error(transparent)]
     Db(#[from] voxline_db::DbError),
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// Puts stage messages on their queues and clears their outbox rows.

@@ -13,9 +13,12 @@ mod message;
 mod names;
 mod pool;
 mod runner;
+mod service;
 
 pub use dispatch::{Dispatcher, QueueError};
 pub use message::StageMessage;
 pub use names::queue_name;
 pub use pool::run_worker_pool;
 pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};
+pub use service::{Connections, run_stage, shutdown_on_signals};
+pub use tokio_util::sync::CancellationToken;

@@ -16,7 +16,7 @@ use actix_web::{App, HttpServer, web};
 use voxline_config::Settings;
 use voxline_db::Db;
 use voxline_providers::Engines;
-use voxline_queue::Dispatcher;
+use voxline_queue::{CancellationToken, Dispatcher};
 use voxline_storage::Storage;
 
 pub use state::AppState;
@@ -29,13 +29,13 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
     Ok(AppState { db, storage, dispatcher, engines, settings: Arc::new(settings.clone()) })
 }
 
-/// Serves the API on `listener` until the server is stopped (SIGTERM/SIGINT
-/// stop it gracefully).
-pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()> {
+/// Serves the API on `listener` until `shutdown` is cancelled, then lets
+/// requests in flight finish (up to 10 s).
+pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     let max_json = state.settings.server.max_json_bytes;
     let data = web::Data::new(state);
     tracing::info!(address = %listener.local_addr()?, "gateway listening");
-    HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("voxline::http"))
@@ -43,7 +43,25 @@ pub async fn serve(listener: TcpListener, state: AppState) -> anyhow::Result<()>
     })
     .listen(listener)?
     .shutdown_timeout(10)
-    .run()
-    .await?;
+    .disable_signals()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(async move {
+        shutdown.cancelled().await;
+        handle.stop(true).await;
+    });
+    server.await?;
     Ok(())
+}
+
+/// Runs the gateway until SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = voxline_queue::shutdown_on_signals();
+    let engines = Arc::new(Engines::from_settings(&settings.engines));
+    let state = state_from(&settings, engines).await?;
+    if settings.database.migrate_on_start {
+        state.db.migrate().await?;
+    }
+    let listener = TcpListener::bind(&settings.server.bind)?;
+    serve(listener, state, shutdown).await
 }

@@ -1,1 +1,47 @@
-//! voxline-janitor
+//! The janitor: repairs what crashes and Redis losses leave behind, and
+//! deletes expired artifacts. Every pass is safe to run from several
+//! replicas at once (claims are guarded in PostgreSQL; deletes are idempotent).
+
+mod reconcile;
+mod retention;
+
+use std::time::Duration;
+
+use voxline_config::Settings;
+use voxline_queue::{CancellationToken, Connections, shutdown_on_signals};
+
+pub use reconcile::{Repairs, reconcile_once};
+pub use retention::sweep_once;
+
+/// Runs reconciliation and retention passes until `shutdown`.
+pub async fn run_until(settings: Settings, connections: Connections, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let every = Duration::from_secs(settings.runner.reconcile_interval_seconds.max(1));
+    let redispatch_after = settings.runner.redispatch_after_seconds as f64;
+    let mut passes: u64 = 0;
+    tracing::info!(interval_s = every.as_secs(), "janitor started");
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
+        }
+        match reconcile_once(&connections, redispatch_after).await {
+            Ok(r) if r.total() > 0 => tracing::info!(?r, "reconciled"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
+        }
+        // Retention needs no urgency: one pass a minute at this interval's scale.
+        passes += 1;
+        if passes % 12 == 1 {
+            if let Err(e) = sweep_once(&connections).await {
+                tracing::warn!(error = %e, "retention pass failed");
+            }
+        }
+    }
+}
+
+/// Runs the janitor until SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signals();
+    let connections = Connections::open(&settings).await?;
+    run_until(settings, connections, shutdown).await
+}

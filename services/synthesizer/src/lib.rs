@@ -1,1 +1,78 @@
-//! voxline-synthesizer
+//! The synthesizer service: speaks each translated line in the target
+//! language, one 48 kHz mono WAV per line, plus a manifest of their lengths.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use voxline_config::Settings;
+use voxline_core::{Language, Stage, Synthesis, SynthesizedLine, Translation};
+use voxline_db::runs::{Completion, Usage};
+use voxline_media::audio;
+use voxline_providers::Engines;
+use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+
+pub struct Synthesize {
+    engines: Arc<Engines>,
+}
+
+impl Synthesize {
+    pub fn new(engines: Arc<Engines>) -> Self {
+        Self { engines }
+    }
+}
+
+#[async_trait::async_trait]
+impl StageHandler for Synthesize {
+    fn stage(&self) -> Stage {
+        Stage::Synthesize
+    }
+
+    async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
+        let translation: Translation = ctx.read_json(ctx.language(), Stage::Translate, "translation.json").await?;
+        let language = Language::parse(ctx.language()).map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
+        let started = Instant::now();
+        let total = translation.segments.len().max(1);
+        let mut lines = Vec::with_capacity(translation.segments.len());
+        let mut engine_used = String::from("none");
+        let mut characters = 0usize;
+        for (i, segment) in translation.segments.iter().enumerate() {
+            let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
+            engine_used = self.engines.synthesize(&segment.text, &language, &raw).await?;
+            let file = format!("line-{:04}.wav", segment.id);
+            let normalized = ctx.scratch(&file);
+            audio::to_pcm_48k_mono(&raw, &normalized).await?;
+            let duration = audio::duration(&normalized).await?;
+            let key = ctx.artifact_key(ctx.language(), Stage::Synthesize, &file);
+            ctx.storage.put_file(&key, &normalized).await?;
+            characters += segment.text.chars().count();
+            lines.push(SynthesizedLine { id: segment.id, file, duration });
+            ctx.progress((i + 1) as f64 / total as f64, &format!("synthesized {} of {} lines", i + 1, total)).await;
+        }
+        let manifest = Synthesis { language: language.code.into(), engine: engine_used.clone(), segments: lines };
+        let artifact = ctx
+            .put_bytes("synthesis", "synthesis.json", "application/json", serde_json::to_vec_pretty(&manifest)?)
+            .await?;
+        Ok(Completion {
+            output: serde_json::json!({ "lines": manifest.segments.len() }),
+            usage: vec![Usage {
+                engine: engine_used.clone(),
+                unit: "characters".into(),
+                units: characters as f64,
+                latency_ms: started.elapsed().as_millis() as i64,
+            }],
+            engine: Some(engine_used),
+            artifacts: vec![artifact],
+            task_stats: None,
+            note: None,
+        })
+    }
+}
+
+/// Runs the synthesizer until SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signals();
+    let connections = Connections::open(&settings).await?;
+    let engines = Arc::new(Engines::from_settings(&settings.engines));
+    run_stage(&settings, &connections, Arc::new(Synthesize::new(engines)), "synthesizer", shutdown).await?;
+    Ok(())
+}

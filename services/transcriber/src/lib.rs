@@ -1,1 +1,70 @@
-//! voxline-transcriber
+//! The transcriber service: turns the source's speech into timed lines
+//! (the transcript, as JSON, SRT and WebVTT) once per job.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use voxline_config::Settings;
+use voxline_core::{Language, Stage};
+use voxline_db::runs::{Completion, Usage};
+use voxline_media::subtitles;
+use voxline_providers::Engines;
+use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+
+pub struct Transcribe {
+    engines: Arc<Engines>,
+}
+
+impl Transcribe {
+    pub fn new(engines: Arc<Engines>) -> Self {
+        Self { engines }
+    }
+}
+
+#[async_trait::async_trait]
+impl StageHandler for Transcribe {
+    fn stage(&self) -> Stage {
+        Stage::Transcribe
+    }
+
+    async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
+        let job = ctx.job();
+        let source = ctx.fetch_upload(job.source_upload_id, "source").await?;
+        let language = match job.source_language.as_str() {
+            "auto" => None,
+            code => Some(Language::parse(code).map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?),
+        };
+        ctx.progress(0.1, "recognizing speech").await;
+        let started = Instant::now();
+        let (transcript, engine) = self.engines.transcribe(&source, language.as_ref()).await?;
+        let latency_ms = started.elapsed().as_millis() as i64;
+        let artifacts = vec![
+            ctx.put_bytes("transcript", "transcript.json", "application/json", serde_json::to_vec_pretty(&transcript)?).await?,
+            ctx.put_bytes("transcript_srt", "transcript.srt", "application/x-subrip", subtitles::to_srt(&transcript.segments).into_bytes()).await?,
+            ctx.put_bytes("transcript_vtt", "transcript.vtt", "text/vtt", subtitles::to_vtt(&transcript.segments).into_bytes()).await?,
+        ];
+        tracing::info!(segments = transcript.segments.len(), engine = %engine, "transcribed");
+        Ok(Completion {
+            output: serde_json::json!({
+                "segments": transcript.segments.len(),
+                "language": transcript.language,
+                "note": transcript.note,
+            }),
+            usage: vec![Usage { engine: engine.clone(), unit: "audio_seconds".into(), units: transcript.duration, latency_ms }],
+            engine: Some(engine),
+            artifacts,
+            task_stats: None,
+            note: transcript.note.clone(),
+        })
+    }
+}
+
+/// Runs the transcriber until SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signals();
+    let connections = Connections::open(&settings).await?;
+    let engines = Arc::new(Engines::from_settings(&settings.engines));
+    let handler = Arc::new(Transcribe::new(engines));
+    run_stage(&settings, &connections, handler, "transcriber", shutdown).await?;
+    Ok(())
+}

@@ -1,1 +1,77 @@
-//! voxline-translator
+//! The translator service: turns the transcript's lines into one target
+//! language, keeping each line's id and timing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use voxline_config::Settings;
+use voxline_core::{Language, Stage, Transcript, Translation};
+use voxline_db::runs::{Completion, Usage};
+use voxline_providers::Engines;
+use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+
+pub struct Translate {
+    engines: Arc<Engines>,
+}
+
+impl Translate {
+    pub fn new(engines: Arc<Engines>) -> Self {
+        Self { engines }
+    }
+}
+
+#[async_trait::async_trait]
+impl StageHandler for Translate {
+    fn stage(&self) -> Stage {
+        Stage::Translate
+    }
+
+    async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
+        let job = ctx.job();
+        let transcript: Transcript = ctx.read_json(&job.source_language, Stage::Transcribe, "transcript.json").await?;
+        let from = language(&transcript.language)?;
+        let to = language(ctx.language())?;
+        let started = Instant::now();
+        let (segments, engine) = if transcript.segments.is_empty() {
+            (vec![], "none".to_owned())
+        } else {
+            self.engines.translate(&transcript.segments, &from, &to).await?
+        };
+        let characters: usize = transcript.segments.iter().map(|s| s.text.chars().count()).sum();
+        let translation = Translation {
+            source_language: from.code.into(),
+            language: to.code.into(),
+            engine: engine.clone(),
+            segments,
+        };
+        let artifact = ctx
+            .put_bytes("translation", "translation.json", "application/json", serde_json::to_vec_pretty(&translation)?)
+            .await?;
+        Ok(Completion {
+            output: serde_json::json!({ "segments": translation.segments.len() }),
+            usage: vec![Usage {
+                engine: engine.clone(),
+                unit: "characters".into(),
+                units: characters as f64,
+                latency_ms: started.elapsed().as_millis() as i64,
+            }],
+            engine: Some(engine),
+            artifacts: vec![artifact],
+            task_stats: None,
+            note: None,
+        })
+    }
+}
+
+fn language(code: &str) -> Result<Language, StageError> {
+    Language::parse(code).map_err(|e| StageError::bad_input("unknown_language", e.to_string()))
+}
+
+/// Runs the translator until SIGTERM.
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_on_signals();
+    let connections = Connections::open(&settings).await?;
+    let engines = Arc::new(Engines::from_settings(&settings.engines));
+    run_stage(&settings, &connections, Arc::new(Translate::new(engines)), "translator", shutdown).await?;
+    Ok(())
+}

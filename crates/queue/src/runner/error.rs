@@ -60,8 +60,6 @@ impl From<MediaError> for StageError {
     }
 }
 
-/*PROVIDERS*/
-#[cfg(any())]
 impl From<voxline_providers::ProviderError> for StageError {
     fn from(e: voxline_providers::ProviderError) -> Self {
         if e.is_transient() {

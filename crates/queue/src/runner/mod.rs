@@ -98,14 +98,16 @@ impl Runner {
     async fn execute(&self, claimed: Claimed) -> Result<Outcome, DbError> {
         let started = std::time::Instant::now();
         let lost = CancellationToken::new();
-        let heartbeat = tokio::spawn(keep_lease(
+        // Aborted when this future ends or is dropped, so a killed stage
+        // stops renewing its lease and the run can be taken over.
+        let heartbeat = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(keep_lease(
             self.db.clone(),
             claimed.lease.clone(),
             Duration::from_secs(self.settings.lease_seconds),
             lost.clone(),
-        ));
+        )));
         let result = self.run_guarded(&claimed, &lost).await;
-        heartbeat.abort();
+        drop(heartbeat);
         let outcome = match result {
             Guarded::Done(Ok(done)) => match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
                 Ok(dispatch) => {

@@ -151,8 +151,8 @@ fn check_targets(state: &AppState, req: &CreateJobRequest, source: &str) -> Resu
 pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
     let job = jobs::get(&state.db, caller.tenant, id).await.map_err(not_found_job)?;
     let client = state.db.client().await?;
-    let tasks = jobs::tasks(&**client, id).await?;
-    let all_artifacts = artifacts::for_job(&**client, id).await?;
+    let tasks = jobs::tasks(&client, id).await?;
+    let all_artifacts = artifacts::for_job(&client, id).await?;
     drop(client);
     let runs = runs::for_job(&state.db, id).await?;
     let mut source_artifacts = Vec::new();

@@ -1,0 +1,36 @@
+# Voxline's tasks. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+
+.PHONY: help setup build demo test fmt lint migrate keys
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
+
+setup: ## Install missing Debian packages; start PostgreSQL and Redis
+	@scripts/setup.sh
+
+build: setup ## Build every binary (debug)
+	$(CARGO) build --workspace --bins
+
+demo: build ## Start the system, dub the sample clip into Spanish, print where the results are
+	@scripts/demo.sh
+
+test: setup ## Run every check and test against real PostgreSQL, Redis and engines
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+lint: ## Clippy, warnings as errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+migrate: build ## Apply database migrations (VOXLINE__DATABASE__URL)
+	target/debug/voxline migrate
+
+keys: build ## Create an API key for tenant `default`
+	target/debug/voxline keys create

@@ -1,0 +1,112 @@
+//! The engine chains each stage calls, in configured order: the first engine
+//! that serves a language is used; an engine that cannot serve it, or fails
+//! permanently, hands over to the next; a transient failure is returned at
+//! once so the stage runner retries the whole stage later.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use voxline_config::EngineSettings;
+use voxline_core::{Language, Segment, Transcript};
+
+use crate::{Apertium, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer, Translator};
+
+pub struct Engines {
+    pub stt: Vec<Arc<dyn SpeechToText>>,
+    pub translators: Vec<Arc<dyn Translator>>,
+    pub synthesizers: Vec<Arc<dyn Synthesizer>>,
+}
+
+impl Engines {
+    /// The offline engines, as configured.
+    pub fn from_settings(s: &EngineSettings) -> Self {
+        Self {
+            stt: vec![Arc::new(Pocketsphinx { binary: s.pocketsphinx_binary.clone() })],
+            translators: vec![Arc::new(Apertium::new(s.apertium_binary.clone(), s.apertium_modes_dir.clone()))],
+            synthesizers: vec![Arc::new(EspeakNg { binary: s.espeak_binary.clone(), rate: s.espeak_rate })],
+        }
+    }
+
+    /// Languages some engine can transcribe.
+    pub fn source_languages(&self) -> Vec<&'static str> {
+        let mut all: Vec<_> = self.stt.iter().flat_map(|e| e.languages()).collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    pub fn can_detect_language(&self) -> bool {
+        self.stt.iter().any(|e| e.detects_language())
+    }
+
+    /// Target languages that can be served from `source`: translated, and
+    /// spoken too when `needs_speech`.
+    pub fn servable_targets(&self, source: &Language, needs_speech: bool) -> Vec<&'static str> {
+        Language::all()
+            .iter()
+            .map(|l| l.code)
+            .filter(|&target| target != source.code)
+            .filter(|&target| self.translators.iter().any(|t| t.supports(source.code, target)))
+            .filter(|&target| !needs_speech || self.synthesizers.iter().any(|s| s.languages().contains(&target)))
+            .collect()
+    }
+
+    /// Transcribes with the first engine that can; returns the engine's name too.
+    pub async fn transcribe(&self, media: &Path, language: Option<&Language>) -> Result<(Transcript, String), ProviderError> {
+        let mut last = None;
+        for engine in &self.stt {
+            let serves = match language {
+                Some(l) => engine.languages().contains(&l.code),
+                None => engine.detects_language(),
+            };
+            if !serves {
+                continue;
+            }
+            match engine.transcribe(media, language).await {
+                Ok(t) => return Ok((t, engine.name().to_owned())),
+                Err(e) if handover(&e) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| none_serves("transcribe", language.map_or("an undetected language", |l| l.name))))
+    }
+
+    pub async fn translate(&self, segments: &[Segment], from: &Language, to: &Language) -> Result<(Vec<Segment>, String), ProviderError> {
+        let mut last = None;
+        for engine in self.translators.iter().filter(|t| t.supports(from.code, to.code)) {
+            match engine.translate(segments, from, to).await {
+                Ok(out) if out.len() == segments.len() => return Ok((out, engine.name().to_owned())),
+                Ok(out) => {
+                    last = Some(ProviderError::Engine {
+                        engine: engine.name().into(),
+                        message: format!("returned {} lines for {}", out.len(), segments.len()),
+                    })
+                }
+                Err(e) if handover(&e) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
+    }
+
+    pub async fn synthesize(&self, text: &str, language: &Language, out_wav: &Path) -> Result<String, ProviderError> {
+        let mut last = None;
+        for engine in self.synthesizers.iter().filter(|s| s.languages().contains(&language.code)) {
+            match engine.synthesize(text, language, out_wav).await {
+                Ok(()) => return Ok(engine.name().to_owned()),
+                Err(e) if handover(&e) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| none_serves("speak", language.name)))
+    }
+}
+
+/// Whether the next engine in the chain should try.
+fn handover(e: &ProviderError) -> bool {
+    matches!(e, ProviderError::Unsupported { .. } | ProviderError::Engine { .. })
+}
+
+fn none_serves(what: &str, subject: &str) -> ProviderError {
+    ProviderError::Unsupported { engine: "no configured engine".into(), what: format!("{what} {subject}") }
+}

@@ -1,0 +1,39 @@
+use std::path::Path;
+
+use voxline_core::{Language, Segment, Transcript};
+
+use crate::ProviderError;
+
+/// Speech recognition: timed lines from audio.
+#[async_trait::async_trait]
+pub trait SpeechToText: Send + Sync {
+    fn name(&self) -> &str;
+    /// ISO 639-1 codes it recognizes.
+    fn languages(&self) -> Vec<&'static str>;
+    fn detects_language(&self) -> bool {
+        false
+    }
+    /// Transcribes any audio or video file; `None` asks the engine to detect the language.
+    async fn transcribe(&self, media: &Path, language: Option<&Language>) -> Result<Transcript, ProviderError>;
+}
+
+/// Translation of timed lines, keeping their ids and timings.
+#[async_trait::async_trait]
+pub trait Translator: Send + Sync {
+    fn name(&self) -> &str;
+    /// (source, target) ISO 639-1 pairs it translates.
+    fn pairs(&self) -> Vec<(&'static str, &'static str)>;
+    fn supports(&self, from: &str, to: &str) -> bool {
+        self.pairs().iter().any(|(f, t)| *f == from && *t == to)
+    }
+    async fn translate(&self, segments: &[Segment], from: &Language, to: &Language) -> Result<Vec<Segment>, ProviderError>;
+}
+
+/// Speech synthesis: one line of text to a WAV file.
+#[async_trait::async_trait]
+pub trait Synthesizer: Send + Sync {
+    fn name(&self) -> &str;
+    /// ISO 639-1 codes it speaks.
+    fn languages(&self) -> Vec<&'static str>;
+    async fn synthesize(&self, text: &str, language: &Language, out_wav: &Path) -> Result<(), ProviderError>;
+}

@@ -1,0 +1,80 @@
+//! What every worker process does around its stage: connect to PostgreSQL,
+//! Redis and storage, run a pool of apalis workers through the shared
+//! runner, and stop gracefully on SIGTERM or SIGINT.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+use voxline_config::Settings;
+use voxline_db::Db;
+use voxline_storage::Storage;
+
+use crate::{Dispatcher, QueueError, Runner, StageHandler, run_worker_pool};
+
+/// The connections a worker (or the janitor) holds.
+#[derive(Clone)]
+pub struct Connections {
+    pub db: Db,
+    pub storage: Storage,
+    pub dispatcher: Dispatcher,
+}
+
+impl Connections {
+    pub async fn open(settings: &Settings) -> Result<Self, QueueError> {
+        let db = Db::connect(settings.database.url.expose(), settings.database.pool_size)?;
+        if settings.database.migrate_on_start {
+            db.migrate().await?;
+        }
+        let storage = Storage::open(&settings.storage, &settings.server.public_url)
+            .map_err(|e| QueueError::Setup(e.to_string()))?;
+        let dispatcher = Dispatcher::connect(&settings.redis, db.clone()).await?;
+        Ok(Self { db, storage, dispatcher })
+    }
+
+    /// The runner of `handler`'s stage over these connections.
+    pub fn runner(&self, settings: &Settings, handler: Arc<dyn StageHandler>, shutdown: CancellationToken) -> Arc<Runner> {
+        Arc::new(Runner::new(
+            self.db.clone(),
+            self.storage.clone(),
+            self.dispatcher.clone(),
+            settings.runner.clone(),
+            settings.storage.artifact_ttl_hours as f64,
+            handler,
+            shutdown,
+        ))
+    }
+}
+
+/// Runs one stage's worker pool until `shutdown`.
+pub async fn run_stage(
+    settings: &Settings,
+    connections: &Connections,
+    handler: Arc<dyn StageHandler>,
+    service: &str,
+    shutdown: CancellationToken,
+) -> Result<(), QueueError> {
+    let runner = connections.runner(settings, handler, shutdown.clone());
+    run_worker_pool(runner, service, settings.runner.concurrency, shutdown).await
+}
+
+/// A token cancelled on the first SIGTERM or SIGINT.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+        tracing::info!("shutdown requested: finishing or releasing running stages");
+        trigger.cancel();
+    });
+    token
+}

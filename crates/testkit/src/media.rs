@@ -1,0 +1,20 @@
+use std::path::{Path, PathBuf};
+
+/// Generates the sample clip (scripts/sample-clip.sh) into `dir`; returns
+/// the clip's path. `background.wav` and `narration.txt` land beside it.
+pub fn sample_clip(dir: &Path) -> anyhow::Result<PathBuf> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sample-clip.sh");
+    let status = std::process::Command::new("bash").arg(script).arg(dir).stdout(std::process::Stdio::null()).status()?;
+    anyhow::ensure!(status.success(), "sample-clip.sh failed");
+    Ok(dir.join("clip.mp4"))
+}
+
+/// ffprobe's JSON description (streams and format) of a media file.
+pub fn ffprobe_json(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+        .arg(path)
+        .output()?;
+    anyhow::ensure!(out.status.success(), "ffprobe failed on {}", path.display());
+    Ok(serde_json::from_slice(&out.stdout)?)
+}

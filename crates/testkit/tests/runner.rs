@@ -1,0 +1,191 @@
+//! The stage runner's promises, on real PostgreSQL and Redis: a stage
+//! delivered twice commits once; a worker that dies mid-stage leaves work
+//! another completes; a failing stage retries with backoff, then fails with
+//! its error kept.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use voxline_core::{JobKind, JobOptions, Stage, StageRunId, UploadId};
+use voxline_db::jobs::{self, NewJob};
+use voxline_db::runs::Completion;
+use voxline_db::{Db, api_keys, uploads};
+use voxline_queue::{CancellationToken, Connections, Outcome, StageContext, StageError, StageHandler, run_worker_pool};
+use voxline_testkit::TestEnv;
+
+/// A transcribe-stage stand-in that counts its runs and behaves as told.
+struct Probe {
+    runs: AtomicUsize,
+    behaviour: Behaviour,
+}
+
+enum Behaviour {
+    Succeed,
+    Hang,
+    FailTransient,
+}
+
+#[async_trait::async_trait]
+impl StageHandler for Probe {
+    fn stage(&self) -> Stage {
+        Stage::Transcribe
+    }
+
+    async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        match self.behaviour {
+            Behaviour::Succeed => {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                let artifact = ctx.put_bytes("transcript", "transcript.json", "application/json", b"{}".to_vec()).await?;
+                Ok(Completion { artifacts: vec![artifact], engine: Some("probe".into()), ..Default::default() })
+            }
+            Behaviour::Hang => {
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                unreachable!()
+            }
+            Behaviour::FailTransient => Err(StageError::transient("engine_unavailable", "the probe engine is down")),
+        }
+    }
+}
+
+fn probe(behaviour: Behaviour) -> Arc<Probe> {
+    Arc::new(Probe { runs: AtomicUsize::new(0), behaviour })
+}
+
+/// A transcribe job whose only stage is the one under test.
+async fn seed_job(db: &Db, max_attempts: u32) -> anyhow::Result<(voxline_core::JobId, StageRunId, Vec<voxline_db::outbox::Dispatch>)> {
+    let tenant = api_keys::ensure_tenant(db, "runner-tests").await?;
+    let upload = uploads::Upload {
+        id: UploadId::new(),
+        tenant_id: tenant,
+        object_key: "uploads/none".into(),
+        file_name: "none.wav".into(),
+        content_type: "audio/wav".into(),
+        size_bytes: 1,
+        duration: 1.0,
+        media: serde_json::json!({}),
+        created_at: chrono_now(),
+    };
+    uploads::insert(db, &upload).await?;
+    let created = jobs::create(
+        db,
+        &NewJob {
+            tenant_id: tenant,
+            kind: JobKind::Transcribe,
+            source_upload_id: upload.id,
+            background_upload_id: None,
+            source_language: "en".into(),
+            target_languages: vec![],
+            options: JobOptions::default(),
+            publish: false,
+            duration: 1.0,
+            idempotency_key: None,
+            request_hash: "x".into(),
+            max_attempts,
+        },
+    )
+    .await?;
+    let run = created.dispatch[0].run_id;
+    Ok((created.job.id, run, created.dispatch))
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+async fn count(db: &Db, sql: &str, run: StageRunId) -> anyhow::Result<i64> {
+    Ok(db.client().await?.query_one(sql, &[&run.0]).await?.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    let (job, run, dispatch) = seed_job(&c.db, 3).await?;
+    let handler = probe(Behaviour::Succeed);
+    let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
+
+    // Two deliveries at once (what apalis does after a worker dies), then a late one.
+    let (a, b) = tokio::join!(runner.process(run, "worker-a"), runner.process(run, "worker-b"));
+    let mut outcomes = vec![a?, b?];
+    outcomes.push(runner.process(run, "worker-c").await?);
+    outcomes.sort_by_key(|o| format!("{o:?}"));
+    assert_eq!(outcomes, vec![Outcome::Committed, Outcome::Skipped, Outcome::Skipped]);
+    assert_eq!(handler.runs.load(Ordering::SeqCst), 1);
+    assert_eq!(count(&c.db, "SELECT count(*) FROM stage_commits WHERE stage_run_id = $1", run).await?, 1);
+
+    // And through Redis: the same message pushed twice runs once.
+    c.dispatcher.send(&dispatch).await?;
+    c.dispatcher.send(&dispatch).await?;
+    let stop = CancellationToken::new();
+    let pool = tokio::spawn(run_worker_pool(runner.clone(), "test", 2, stop.clone()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.cancel();
+    pool.await??;
+    assert_eq!(handler.runs.load(Ordering::SeqCst), 1);
+    let status: String = c.db.client().await?.query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0]).await?.get(0);
+    assert_eq!(status, "completed");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    let (job, run, _) = seed_job(&c.db, 3).await?;
+
+    // Worker A claims the run and hangs; then it "dies": its task is dropped
+    // mid-stage, so its heartbeats stop.
+    let hanging = c.runner(&env.settings, probe(Behaviour::Hang), CancellationToken::new());
+    let a = tokio::spawn(async move { hanging.process(run, "worker-a").await });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(count(&c.db, "SELECT count(*) FROM stage_runs WHERE id = $1 AND status = 'running'", run).await?, 1);
+    a.abort();
+
+    // A late delivery to worker B while A's lease is still live is a no-op.
+    let handler = probe(Behaviour::Succeed);
+    let healthy = c.runner(&env.settings, handler.clone(), CancellationToken::new());
+    assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Skipped);
+
+    // Once the lease runs out, the janitor re-queues it and B completes it.
+    tokio::time::sleep(Duration::from_secs(env.settings.runner.lease_seconds + 1)).await;
+    let repairs = voxline_janitor::reconcile_once(&c, 60.0).await?;
+    assert_eq!(repairs.expired_leases, 1);
+    assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Committed);
+    let row = c.db.client().await?.query_one("SELECT attempt, failures, status FROM stage_runs WHERE id = $1", &[&run.0]).await?;
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, i32>(1), row.get::<_, String>(2)), (2, 1, "succeeded".into()));
+    let status: String = c.db.client().await?.query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0]).await?.get(0);
+    assert_eq!(status, "completed");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_failing_stage_retries_then_fails_with_its_error_kept() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    let (job, run, dispatch) = seed_job(&c.db, 3).await?;
+    let handler = probe(Behaviour::FailTransient);
+    let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
+    let stop = CancellationToken::new();
+    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
+    c.dispatcher.send(&dispatch).await?;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        let status: String = c.db.client().await?.query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0]).await?.get(0);
+        if status == "failed" || tokio::time::Instant::now() > deadline {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    stop.cancel();
+    pool.await??;
+    assert_eq!(status, "failed");
+    assert_eq!(handler.runs.load(Ordering::SeqCst), 3, "three attempts, then no more");
+    let task = c.db.client().await?.query_one("SELECT error_code, error_message FROM tasks WHERE job_id = $1", &[&job.0]).await?;
+    assert_eq!(task.get::<_, String>(0), "engine_unavailable");
+    assert!(task.get::<_, String>(1).contains("probe engine is down"));
+    assert_eq!(count(&c.db, "SELECT failures::bigint FROM stage_runs WHERE id = $1", run).await?, 3);
+    Ok(())
+}

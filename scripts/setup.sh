@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what Voxline needs on a Debian or Ubuntu machine and starts
+# PostgreSQL and Redis if they are not running. Safe to run again: it only
+# acts on what is missing. Used by `make demo` and `make test`.
+set -euo pipefail
+
+need_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Program -> Debian package that provides it.
+declare -A packages=(
+  [ffmpeg]=ffmpeg [ffprobe]=ffmpeg [espeak-ng]=espeak-ng
+  [pocketsphinx_continuous]="pocketsphinx pocketsphinx-en-us"
+  [apertium]="apertium apertium-eng-spa"
+  [psql]=postgresql [redis-server]=redis-server [redis-cli]=redis-tools
+)
+missing=()
+for program in "${!packages[@]}"; do
+  command -v "$program" >/dev/null 2>&1 || missing+=(${packages[$program]})
+done
+[ -d /usr/share/pocketsphinx/model/en-us ] || missing+=(pocketsphinx-en-us)
+[ -f /usr/share/apertium/modes/eng-spa.mode ] || missing+=(apertium-eng-spa)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# PostgreSQL on 127.0.0.1:5432.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "setup: starting PostgreSQL"
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  need_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+fi
+
+# Redis on 127.0.0.1:6379.
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "setup: starting Redis"
+  need_root mkdir -p /var/lib/redis /var/log/redis
+  need_root redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/voxline.log
+  for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.3; done
+fi
+
+# Voxline connects as `postgres` over TCP. Where the server asks for a
+# password (Debian's default), give that role one, once.
+if ! psql "postgres://postgres@127.0.0.1:5432/postgres" -tAc 'SELECT 1' >/dev/null 2>&1; then
+  if [ -z "${PGPASSWORD:-}" ]; then
+    echo "setup: PostgreSQL refuses password-less TCP logins; setting the postgres role's password to 'postgres'"
+    need_root su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD 'postgres'\""
+    echo "setup: export PGPASSWORD=postgres (and use postgres://postgres:postgres@127.0.0.1:5432/...) on this machine"
+  fi
+fi
+
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust 1.95 or newer) is required; install it with rustup" >&2; exit 1; }

@@ -1,0 +1,127 @@
+//! `voxline dub FILE --to es,fr`: upload, create the job, show a progress
+//! bar per language, download every result.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::bail;
+use clap::Args;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+
+use crate::api::Client;
+
+#[derive(Args)]
+pub struct DubArgs {
+    /// The video or audio file to dub.
+    file: PathBuf,
+    /// Target languages, comma-separated ISO 639-1 codes (e.g. `es,fr`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    to: Vec<String>,
+    /// The spoken language of FILE.
+    #[arg(long, default_value = "en")]
+    from: String,
+    /// A separate background track (music, effects) to mix under the dub.
+    #[arg(long)]
+    background: Option<PathBuf>,
+    /// Subtitles: a selectable track (soft), burned into the picture, or none.
+    #[arg(long, default_value = "soft")]
+    subtitles: String,
+    /// Folder to download the results into.
+    #[arg(long, default_value_os_t = crate::default_out())]
+    out: PathBuf,
+}
+
+pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
+    eprintln!("uploading {}", args.file.display());
+    let source = client.upload(&args.file).await?;
+    let background = match &args.background {
+        Some(path) => {
+            eprintln!("uploading {}", path.display());
+            Some(client.upload(path).await?["id"].clone())
+        }
+        None => None,
+    };
+    let body = json!({
+        "kind": "dub",
+        "source_upload_id": source["id"],
+        "background_upload_id": background,
+        "source_language": args.from,
+        "target_languages": args.to,
+        "options": { "subtitles": args.subtitles },
+    });
+    let key = uuid::Uuid::new_v4().to_string();
+    let job = client.post("/v1/jobs", &body, Some(&key)).await?;
+    let id = job["id"].as_str().unwrap_or_default().to_owned();
+    eprintln!("job {id}");
+    let job = follow(client, &id).await?;
+    let saved = download_all(client, &job, &args.out.join(&id)).await?;
+    let failed: Vec<String> = job["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["status"] != "completed")
+        .map(|t| format!("{}: {} ({})", t["language"].as_str().unwrap_or("?"), t["error"]["message"].as_str().unwrap_or("not completed"), t["status"].as_str().unwrap_or("")))
+        .collect();
+    println!("results in {}:", args.out.join(&id).display());
+    for path in saved {
+        println!("  {}", path.display());
+    }
+    if !failed.is_empty() {
+        bail!("the job ended {}: {}", job["status"].as_str().unwrap_or("?"), failed.join("; "));
+    }
+    Ok(())
+}
+
+/// Polls the job, drawing a bar per language, until it ends.
+pub async fn follow(client: &Client, id: &str) -> anyhow::Result<Value> {
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:>4} [{bar:30}] {pos:>3}% {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    let mut by_language: HashMap<String, ProgressBar> = HashMap::new();
+    loop {
+        let job = client.get(&format!("/v1/jobs/{id}")).await?;
+        for task in job["tasks"].as_array().into_iter().flatten() {
+            let lang = task["language"].as_str().unwrap_or("?").to_owned();
+            let bar = by_language.entry(lang.clone()).or_insert_with(|| {
+                let bar = bars.add(ProgressBar::new(100));
+                bar.set_style(style.clone());
+                bar.set_prefix(lang);
+                bar
+            });
+            bar.set_position(task["progress"].as_f64().unwrap_or(0.0) as u64);
+            bar.set_message(task["message"].as_str().unwrap_or("").to_owned());
+        }
+        let status = job["status"].as_str().unwrap_or("");
+        if matches!(status, "completed" | "failed" | "cancelled") {
+            for bar in by_language.values() {
+                bar.finish();
+            }
+            return Ok(job);
+        }
+        tokio::time::sleep(Duration::from_millis(700)).await;
+    }
+}
+
+/// Downloads every artifact of the job into `dir/{language}/`.
+pub async fn download_all(client: &Client, job: &Value, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut saved = Vec::new();
+    let source_lang = job["source_language"].as_str().unwrap_or("source");
+    let mut groups = vec![(source_lang.to_owned(), job["source_artifacts"].clone())];
+    for task in job["tasks"].as_array().into_iter().flatten() {
+        groups.push((task["language"].as_str().unwrap_or("?").to_owned(), task["artifacts"].clone()));
+    }
+    for (lang, artifacts) in groups {
+        for a in artifacts.as_array().into_iter().flatten() {
+            let (Some(url), Some(name)) = (a["download_url"].as_str(), a["file_name"].as_str()) else { continue };
+            let folder = dir.join(&lang);
+            tokio::fs::create_dir_all(&folder).await?;
+            let dest = folder.join(name);
+            client.download(url, &dest).await?;
+            saved.push(dest);
+        }
+    }
+    Ok(saved)
+}

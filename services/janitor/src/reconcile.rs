@@ -1,0 +1,32 @@
+use voxline_db::{outbox, runs};
+use voxline_queue::{Connections, QueueError};
+
+/// What one reconciliation pass repaired.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Repairs {
+    /// Runs whose worker stopped renewing its lease, queued again (or failed).
+    pub expired_leases: usize,
+    /// Outbox rows a crash left between commit and dispatch, sent.
+    pub stale_outbox: usize,
+    /// Due runs Redis had lost, dispatched again.
+    pub redispatched: usize,
+}
+
+impl Repairs {
+    pub fn total(&self) -> usize {
+        self.expired_leases + self.stale_outbox + self.redispatched
+    }
+}
+
+/// One pass: expire dead leases, flush stale outbox rows, and re-dispatch
+/// due runs nobody has picked up within `redispatch_after_s`. A duplicate
+/// dispatch is harmless: the claim in PostgreSQL lets only one through.
+pub async fn reconcile_once(c: &Connections, redispatch_after_s: f64) -> Result<Repairs, QueueError> {
+    let expired = runs::expire_leases(&c.db, 500).await?;
+    c.dispatcher.send(&expired).await?;
+    let stale = outbox::stale(&c.db, 10.0, 500).await?;
+    c.dispatcher.send(&stale).await?;
+    let overdue = outbox::overdue(&c.db, redispatch_after_s, 500).await?;
+    c.dispatcher.send(&overdue).await?;
+    Ok(Repairs { expired_leases: expired.len(), stale_outbox: stale.len(), redispatched: overdue.len() })
+}

@@ -1,0 +1,51 @@
+//! Rendering a subtitle job: the translated lines as SRT and WebVTT, and the
+//! source media with them as a soft track or burned into the picture.
+
+use voxline_core::{Stage, SubtitleMode, Translation};
+use voxline_db::runs::Completion;
+use voxline_media::{mux, probe, subtitles};
+use voxline_queue::{StageContext, StageError};
+
+use crate::dub::lang;
+
+pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
+    let job = ctx.job();
+    let language = lang(ctx.language())?;
+    let source_language = lang(&job.source_language)?;
+    let translation: Translation = ctx.read_json(ctx.language(), Stage::Translate, "translation.json").await?;
+    let srt_text = subtitles::to_srt(&translation.segments);
+    let mut artifacts = vec![
+        ctx.put_bytes("subtitles_srt", "subtitles.srt", "application/x-subrip", srt_text.clone().into_bytes()).await?,
+        ctx.put_bytes("subtitles_vtt", "subtitles.vtt", "text/vtt", subtitles::to_vtt(&translation.segments).into_bytes()).await?,
+    ];
+    let mode = job.options.subtitles;
+    if mode != SubtitleMode::None {
+        let source = ctx.fetch_upload(job.source_upload_id, "source").await?;
+        let info = probe::probe(&source).await?;
+        if info.has_video() {
+            let srt = ctx.scratch("subtitles.srt");
+            tokio::fs::write(&srt, &srt_text)
+                .await
+                .map_err(|e| StageError::transient("io_error", e.to_string()))?;
+            let out = ctx.scratch("subtitled.mp4");
+            ctx.progress(0.3, "muxing subtitles").await;
+            mux::mux(mux::MuxRequest {
+                source: &source,
+                dub_audio: &source,
+                dub_language: &source_language,
+                original_language: None,
+                subtitles: Some((srt.as_path(), &language)),
+                burn_subtitles: mode == SubtitleMode::Burned,
+                out: &out,
+            })
+            .await?;
+            artifacts.push(ctx.put_file("subtitled", "subtitled.mp4", "video/mp4", &out).await?);
+        }
+    }
+    Ok(Completion {
+        output: serde_json::json!({ "lines": translation.segments.len() }),
+        engine: Some("ffmpeg".into()),
+        artifacts,
+        ..Default::default()
+    })
+}

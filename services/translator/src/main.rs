@@ -1,0 +1,6 @@
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = voxline_config::load_for("voxline-translator", "Voxline's translation worker: pulls the translate queue and writes translations")?;
+    voxline_telemetry::init(&settings.telemetry);
+    voxline_translator::run(settings).await
+}
