@@ -3,7 +3,8 @@
 # narration spoken by espeak-ng over a test-pattern video, and a separate
 # background tone. Nothing binary is committed; this makes it on the spot.
 #   usage: scripts/sample-clip.sh OUT_DIR
-# Writes OUT_DIR/clip.mp4 (video + narration mixed with a quiet tone),
+# Writes OUT_DIR/clip.mp4 (video + narration over the tone, kept quiet so
+# speech recognition hears the words),
 # OUT_DIR/background.wav (the tone alone) and OUT_DIR/narration.txt.
 set -euo pipefail
 out=${1:?usage: $0 OUT_DIR}
@@ -22,7 +23,7 @@ ffmpeg -nostdin -v error -y -f lavfi -i "sine=frequency=220:sample_rate=48000:du
 ffmpeg -nostdin -v error -y \
   -f lavfi -i "testsrc2=size=320x240:rate=25:duration=$total" \
   -i "$out/narration.wav" -i "$out/background.wav" \
-  -filter_complex "[1:a]aresample=48000,adelay=1000|1000,apad[v];[v][2:a]amix=inputs=2:duration=longest:normalize=0,aformat=channel_layouts=stereo[a]" \
+  -filter_complex "[1:a]aresample=48000,adelay=1000|1000,apad[v];[2:a]volume=0.2[bg];[v][bg]amix=inputs=2:duration=longest:normalize=0,aformat=channel_layouts=stereo[a]" \
   -map 0:v -map "[a]" -t "$total" -c:v libx264 -preset veryfast -pix_fmt yuv420p -c:a aac -b:a 128k \
   -metadata:s:a:0 language=eng -movflags +faststart "$out/clip.mp4"
 echo "$out/clip.mp4"
