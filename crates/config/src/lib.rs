@@ -60,10 +60,16 @@ impl Settings {
             })
         };
         if url::Url::parse(&self.server.public_url).is_err() {
-            return invalid("server.public_url", "must be an absolute URL such as http://127.0.0.1:8080");
+            return invalid(
+                "server.public_url",
+                "must be an absolute URL such as http://127.0.0.1:8080",
+            );
         }
         if self.storage.backend == StorageBackend::S3 && self.storage.s3.bucket.is_empty() {
-            return invalid("storage.s3.bucket", "is required when storage.backend = \"s3\"");
+            return invalid(
+                "storage.s3.bucket",
+                "is required when storage.backend = \"s3\"",
+            );
         }
         if self.runner.max_attempts == 0 {
             return invalid("runner.max_attempts", "must be at least 1");
@@ -74,7 +80,9 @@ impl Settings {
         if !(1.0..=2.0).contains(&self.engines.max_tempo) {
             return invalid("engines.max_tempo", "must be between 1.0 and 2.0");
         }
-        if self.profile == Profile::Production && self.storage.signing_key.expose() == DEV_SIGNING_KEY {
+        if self.profile == Profile::Production
+            && self.storage.signing_key.expose() == DEV_SIGNING_KEY
+        {
             return invalid(
                 "storage.signing_key",
                 "must be set to a long random secret in the production profile",
@@ -89,12 +97,22 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_load_and_env_overrides() {
-        let s = Settings::load_from(None, env(&[("VOXLINE__SERVER__BIND", "0.0.0.0:9000"), ("VOXLINE__RUNNER__MAX_ATTEMPTS", "7")])).unwrap();
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("VOXLINE__SERVER__BIND", "0.0.0.0:9000"),
+                ("VOXLINE__RUNNER__MAX_ATTEMPTS", "7"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(s.server.bind, "0.0.0.0:9000");
         assert_eq!(s.runner.max_attempts, 7);
         assert_eq!(s.storage.backend, StorageBackend::Local);
@@ -102,17 +120,24 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_key() {
-        let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__MAX_ATTEMPTS", "0")])).unwrap_err();
+        let err =
+            Settings::load_from(None, env(&[("VOXLINE__RUNNER__MAX_ATTEMPTS", "0")])).unwrap_err();
         assert!(err.to_string().contains("runner.max_attempts"), "{err}");
-        let err = Settings::load_from(None, env(&[("VOXLINE__STORAGE__BACKEND", "s3")])).unwrap_err();
+        let err =
+            Settings::load_from(None, env(&[("VOXLINE__STORAGE__BACKEND", "s3")])).unwrap_err();
         assert!(err.to_string().contains("storage.s3.bucket"), "{err}");
-        let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__LEASE_SECONDS", "many")])).unwrap_err();
+        let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__LEASE_SECONDS", "many")]))
+            .unwrap_err();
         assert!(err.to_string().contains("lease_seconds"), "{err}");
     }
 
     #[test]
     fn secrets_do_not_print() {
-        let s = Settings::load_from(None, env(&[("VOXLINE__STORAGE__SIGNING_KEY", "hunter2hunter2")])).unwrap();
+        let s = Settings::load_from(
+            None,
+            env(&[("VOXLINE__STORAGE__SIGNING_KEY", "hunter2hunter2")]),
+        )
+        .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
     }
 }

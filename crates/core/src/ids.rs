@@ -75,6 +75,9 @@ mod tests {
     fn ids_round_trip_and_refuse_garbage() {
         let id = JobId::new();
         assert_eq!(JobId::parse(&id.to_string()).unwrap(), id);
-        assert!(matches!(JobId::parse("../etc/passwd"), Err(CoreError::InvalidId(_))));
+        assert!(matches!(
+            JobId::parse("../etc/passwd"),
+            Err(CoreError::InvalidId(_))
+        ));
     }
 }

@@ -101,10 +101,22 @@ mod tests {
     #[test]
     fn job_status_follows_tasks() {
         use TaskStatus as T;
-        assert_eq!(JobStatus::from_tasks(&[T::Pending, T::Pending]), JobStatus::Queued);
-        assert_eq!(JobStatus::from_tasks(&[T::Completed, T::Running]), JobStatus::Running);
-        assert_eq!(JobStatus::from_tasks(&[T::Completed, T::Failed]), JobStatus::Failed);
-        assert_eq!(JobStatus::from_tasks(&[T::Completed, T::Cancelled]), JobStatus::Cancelled);
+        assert_eq!(
+            JobStatus::from_tasks(&[T::Pending, T::Pending]),
+            JobStatus::Queued
+        );
+        assert_eq!(
+            JobStatus::from_tasks(&[T::Completed, T::Running]),
+            JobStatus::Running
+        );
+        assert_eq!(
+            JobStatus::from_tasks(&[T::Completed, T::Failed]),
+            JobStatus::Failed
+        );
+        assert_eq!(
+            JobStatus::from_tasks(&[T::Completed, T::Cancelled]),
+            JobStatus::Cancelled
+        );
         assert_eq!(JobStatus::from_tasks(&[T::Completed]), JobStatus::Completed);
     }
 

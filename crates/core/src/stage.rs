@@ -64,7 +64,10 @@ mod tests {
     #[test]
     fn dub_runs_every_stage_and_publishes_only_when_asked() {
         assert_eq!(task_stages(JobKind::Dub, false).len(), 4);
-        assert_eq!(task_stages(JobKind::Dub, true).last(), Some(&Stage::Publish));
+        assert_eq!(
+            task_stages(JobKind::Dub, true).last(),
+            Some(&Stage::Publish)
+        );
         assert_eq!(task_stages(JobKind::Subtitle, false)[2], Stage::Render);
     }
 }

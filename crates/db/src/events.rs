@@ -1,8 +1,8 @@
 //! Progress events of jobs: the Server-Sent Events stream reads them.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use deadpool_postgres::GenericClient;
+use serde::Serialize;
 use voxline_core::JobId;
 
 use crate::{Db, DbError};

@@ -147,7 +147,13 @@ pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
         tx.execute(
             "INSERT INTO tasks (id, job_id, language, status, stage, stages, message)
              VALUES ($1, $2, $3, 'pending', $4, $5, 'waiting for transcription')",
-            &[&TaskId::new().0, &id.0, language, &stages[0].as_str(), &stage_words],
+            &[
+                &TaskId::new().0,
+                &id.0,
+                language,
+                &stages[0].as_str(),
+                &stage_words,
+            ],
         )
         .await?;
     }
@@ -161,7 +167,10 @@ pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
     .await?;
     events::record(&tx, id, "job_created", None, None, serde_json::json!({})).await?;
     let row = tx
-        .query_one(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"), &[&id.0])
+        .query_one(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+            &[&id.0],
+        )
         .await?;
     let job = job_from_row(&row)?;
     tx.commit().await?;
@@ -189,7 +198,10 @@ pub async fn get(db: &Db, tenant: TenantId, id: JobId) -> Result<Job, DbError> {
 /// Any job, for workers (they act on ids they were given by the system).
 pub async fn get_any(client: &impl GenericClient, id: JobId) -> Result<Job, DbError> {
     let row = client
-        .query_opt(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"), &[&id.0])
+        .query_opt(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
+            &[&id.0],
+        )
         .await?
         .ok_or(DbError::NotFound)?;
     job_from_row(&row)
@@ -220,7 +232,13 @@ pub async fn list(
                  ORDER BY created_at DESC, id DESC
                  LIMIT $5"
             ),
-            &[&tenant.0, &status.map(|s| s.as_str()), &before_at, &before_id, &limit],
+            &[
+                &tenant.0,
+                &status.map(|s| s.as_str()),
+                &before_at,
+                &before_id,
+                &limit,
+            ],
         )
         .await?;
     rows.iter().map(job_from_row).collect()
@@ -276,8 +294,11 @@ pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbErro
         &[&id.0],
     )
     .await?;
-    tx.execute("DELETE FROM outbox WHERE stage_run_id IN (SELECT id FROM stage_runs WHERE job_id = $1)", &[&id.0])
-        .await?;
+    tx.execute(
+        "DELETE FROM outbox WHERE stage_run_id IN (SELECT id FROM stage_runs WHERE job_id = $1)",
+        &[&id.0],
+    )
+    .await?;
     events::record(&tx, id, "job_cancelled", None, None, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(true)

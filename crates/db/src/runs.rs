@@ -154,14 +154,24 @@ pub async fn heartbeat(db: &Db, lease: &Lease, duration: Duration) -> Result<boo
         .execute(
             "UPDATE stage_runs SET lease_expires_at = now() + $4::float8 * interval '1 second'
              WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND status = 'running'",
-            &[&lease.run_id.0, &lease.token, &lease.owner, &duration.as_secs_f64()],
+            &[
+                &lease.run_id.0,
+                &lease.token,
+                &lease.owner,
+                &duration.as_secs_f64(),
+            ],
         )
         .await?;
     Ok(n == 1)
 }
 
 /// Reports progress within a stage (0.0–1.0 of it) with a message for people.
-pub async fn progress(db: &Db, claimed: &Claimed, fraction: f64, message: &str) -> Result<bool, DbError> {
+pub async fn progress(
+    db: &Db,
+    claimed: &Claimed,
+    fraction: f64,
+    message: &str,
+) -> Result<bool, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     if !holds(&tx, &claimed.lease).await? {
@@ -174,7 +184,13 @@ pub async fn progress(db: &Db, claimed: &Claimed, fraction: f64, message: &str) 
              WHERE job_id = $1 AND status = 'running' {}",
             task_filter(claimed.stage)
         ),
-        &[&claimed.job.id.0, &claimed.language, &message, &claimed.stage.as_str(), &fraction.clamp(0.0, 1.0)],
+        &[
+            &claimed.job.id.0,
+            &claimed.language,
+            &message,
+            &claimed.stage.as_str(),
+            &fraction.clamp(0.0, 1.0),
+        ],
     )
     .await?;
     events::record(
@@ -207,7 +223,13 @@ pub async fn commit(
                     engine = $5, lease_owner = NULL, lease_expires_at = NULL,
                     error_code = NULL, error_message = NULL
              WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND status = 'running'",
-            &[&lease.run_id.0, &lease.token, &lease.owner, &done.output, &done.engine],
+            &[
+                &lease.run_id.0,
+                &lease.token,
+                &lease.owner,
+                &done.output,
+                &done.engine,
+            ],
         )
         .await?;
     if n != 1 {
@@ -222,7 +244,16 @@ pub async fn commit(
     .await?;
     let job = &claimed.job;
     let stage = claimed.stage.as_str();
-    artifacts::upsert(&tx, job.id, &claimed.language, stage, done.engine.as_deref(), artifact_ttl_hours, &done.artifacts).await?;
+    artifacts::upsert(
+        &tx,
+        job.id,
+        &claimed.language,
+        stage,
+        done.engine.as_deref(),
+        artifact_ttl_hours,
+        &done.artifacts,
+    )
+    .await?;
     for u in &done.usage {
         tx.execute(
             "INSERT INTO usage_records (job_id, stage_run_id, attempt, engine, unit, units, latency_ms)
@@ -232,7 +263,15 @@ pub async fn commit(
         )
         .await?;
     }
-    events::record(&tx, job.id, "stage_succeeded", Some(&claimed.language), Some(stage), serde_json::json!({ "engine": done.engine, "output": done.output })).await?;
+    events::record(
+        &tx,
+        job.id,
+        "stage_succeeded",
+        Some(&claimed.language),
+        Some(stage),
+        serde_json::json!({ "engine": done.engine, "output": done.output }),
+    )
+    .await?;
     let dispatch = advance(&tx, claimed, &done).await?;
     jobs::refresh_status(&tx, job.id).await?;
     tx.commit().await?;
@@ -253,7 +292,11 @@ async fn advance(
         if !claimed.stage.is_job_level() && task.language != claimed.language {
             continue;
         }
-        let position = task.stages.iter().position(|s| *s == claimed.stage).unwrap_or(0);
+        let position = task
+            .stages
+            .iter()
+            .position(|s| *s == claimed.stage)
+            .unwrap_or(0);
         let note = done.note.clone();
         match task.stages.get(position + 1) {
             Some(next) => {
@@ -262,10 +305,24 @@ async fn advance(
                     "UPDATE tasks SET stage = $2, progress = $3, message = $4, updated_at = now(),
                             stats = coalesce($5, stats)
                      WHERE id = $1",
-                    &[&task.id.0, &next.as_str(), &progress, &note.unwrap_or_else(|| format!("waiting to {}", next.as_str())), &done.task_stats],
+                    &[
+                        &task.id.0,
+                        &next.as_str(),
+                        &progress,
+                        &note.unwrap_or_else(|| format!("waiting to {}", next.as_str())),
+                        &done.task_stats,
+                    ],
                 )
                 .await?;
-                if let Some(d) = schedule(tx, job_id, &task.language, *next, claimed.max_attempts as u32).await? {
+                if let Some(d) = schedule(
+                    tx,
+                    job_id,
+                    &task.language,
+                    *next,
+                    claimed.max_attempts as u32,
+                )
+                .await?
+                {
                     dispatch.push(d);
                 }
             }
@@ -274,10 +331,22 @@ async fn advance(
                     "UPDATE tasks SET status = 'completed', progress = 1, message = $2,
                             updated_at = now(), finished_at = now(), stats = coalesce($3, stats)
                      WHERE id = $1",
-                    &[&task.id.0, &note.unwrap_or_else(|| "done".into()), &done.task_stats],
+                    &[
+                        &task.id.0,
+                        &note.unwrap_or_else(|| "done".into()),
+                        &done.task_stats,
+                    ],
                 )
                 .await?;
-                events::record(tx, job_id, "task_completed", Some(&task.language), None, serde_json::json!({})).await?;
+                events::record(
+                    tx,
+                    job_id,
+                    "task_completed",
+                    Some(&task.language),
+                    None,
+                    serde_json::json!({}),
+                )
+                .await?;
             }
         }
     }
@@ -306,7 +375,15 @@ pub async fn fail(
                     run_after = CASE WHEN $6 THEN $7 ELSE run_after END,
                     finished_at = CASE WHEN $6 THEN NULL ELSE now() END
              WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND status = 'running'",
-            &[&lease.run_id.0, &lease.token, &lease.owner, &failure.code, &failure.message, &retry, &not_before],
+            &[
+                &lease.run_id.0,
+                &lease.token,
+                &lease.owner,
+                &failure.code,
+                &failure.message,
+                &retry,
+                &not_before,
+            ],
         )
         .await?;
     if n != 1 {
@@ -321,8 +398,18 @@ pub async fn fail(
             &[&job.0, &claimed.language, &format!("{stage} failed ({}); retrying", failure.message)],
         )
         .await?;
-        events::record(&tx, job, "stage_retrying", Some(&claimed.language), Some(stage), data).await?;
-        FailOutcome::Retrying(outbox::push(&tx, lease.run_id, claimed.stage, lease.token, not_before).await?)
+        events::record(
+            &tx,
+            job,
+            "stage_retrying",
+            Some(&claimed.language),
+            Some(stage),
+            data,
+        )
+        .await?;
+        FailOutcome::Retrying(
+            outbox::push(&tx, lease.run_id, claimed.stage, lease.token, not_before).await?,
+        )
     } else {
         tx.execute(
             &format!(
@@ -331,10 +418,24 @@ pub async fn fail(
                  WHERE job_id = $1 AND status IN ('pending', 'running') {}",
                 task_filter(claimed.stage)
             ),
-            &[&job.0, &claimed.language, &failure.code, &failure.message, &format!("{stage} failed")],
+            &[
+                &job.0,
+                &claimed.language,
+                &failure.code,
+                &failure.message,
+                &format!("{stage} failed"),
+            ],
         )
         .await?;
-        events::record(&tx, job, "stage_failed", Some(&claimed.language), Some(stage), data).await?;
+        events::record(
+            &tx,
+            job,
+            "stage_failed",
+            Some(&claimed.language),
+            Some(stage),
+            data,
+        )
+        .await?;
         FailOutcome::Failed
     };
     jobs::refresh_status(&tx, job).await?;
@@ -396,7 +497,10 @@ pub async fn expire_leases(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError
         // is locked, so no holder can commit meanwhile.
         let failure = Failure {
             code: "worker_lost".into(),
-            message: format!("the worker `{}` stopped renewing its lease", claimed.lease.owner),
+            message: format!(
+                "the worker `{}` stopped renewing its lease",
+                claimed.lease.owner
+            ),
             transient: true,
         };
         let retry = claimed.failures + 1 < claimed.max_attempts;
@@ -406,11 +510,25 @@ pub async fn expire_leases(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError
                     status = CASE WHEN $4 THEN 'queued' ELSE 'failed' END,
                     run_after = now(), finished_at = CASE WHEN $4 THEN NULL ELSE now() END
              WHERE id = $1",
-            &[&claimed.lease.run_id.0, &failure.code, &failure.message, &retry],
+            &[
+                &claimed.lease.run_id.0,
+                &failure.code,
+                &failure.message,
+                &retry,
+            ],
         )
         .await?;
         if retry {
-            dispatch.push(outbox::push(&tx, claimed.lease.run_id, claimed.stage, claimed.lease.token, Utc::now()).await?);
+            dispatch.push(
+                outbox::push(
+                    &tx,
+                    claimed.lease.run_id,
+                    claimed.stage,
+                    claimed.lease.token,
+                    Utc::now(),
+                )
+                .await?,
+            );
         } else {
             tx.execute(
                 &format!(
@@ -419,7 +537,12 @@ pub async fn expire_leases(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError
                      WHERE job_id = $1 AND status IN ('pending', 'running') {}",
                     task_filter(claimed.stage)
                 ),
-                &[&claimed.job.id.0, &claimed.language, &failure.code, &failure.message],
+                &[
+                    &claimed.job.id.0,
+                    &claimed.language,
+                    &failure.code,
+                    &failure.message,
+                ],
             )
             .await?;
             jobs::refresh_status(&tx, claimed.job.id).await?;
@@ -444,7 +567,13 @@ pub(crate) async fn schedule(
             "INSERT INTO stage_runs (id, job_id, language, stage, status, max_attempts)
              VALUES ($1, $2, $3, $4, 'queued', $5)
              ON CONFLICT (job_id, language, stage) DO NOTHING",
-            &[&id.0, &job.0, &language, &stage.as_str(), &(max_attempts as i32)],
+            &[
+                &id.0,
+                &job.0,
+                &language,
+                &stage.as_str(),
+                &(max_attempts as i32),
+            ],
         )
         .await?;
     if inserted == 0 {

@@ -9,11 +9,24 @@ use crate::{MediaError, budget, ffmpeg, probe, process};
 pub const RATE: u32 = 48_000;
 
 /// Extracts the first audio stream of `input` as PCM s16le WAV.
-pub async fn extract_wav(input: &Path, output: &Path, sample_rate: u32, channels: u32) -> Result<(), MediaError> {
+pub async fn extract_wav(
+    input: &Path,
+    output: &Path,
+    sample_rate: u32,
+    channels: u32,
+) -> Result<(), MediaError> {
     let seconds = duration(input).await.unwrap_or(600.0);
     let mut cmd = ffmpeg();
-    cmd.arg("-i").arg(input).args(["-map", "0:a:0", "-vn", "-acodec", "pcm_s16le"]);
-    cmd.args(["-ar", &sample_rate.to_string(), "-ac", &channels.to_string()]).arg(output);
+    cmd.arg("-i")
+        .arg(input)
+        .args(["-map", "0:a:0", "-vn", "-acodec", "pcm_s16le"]);
+    cmd.args([
+        "-ar",
+        &sample_rate.to_string(),
+        "-ac",
+        &channels.to_string(),
+    ])
+    .arg(output);
     process::run(cmd, None, budget(seconds)).await?;
     Ok(())
 }
@@ -45,7 +58,8 @@ pub async fn change_tempo(input: &Path, output: &Path, factor: f64) -> Result<()
     filters.push(format!("atempo={rest:.5}"));
     let mut cmd = ffmpeg();
     cmd.arg("-i").arg(input).arg("-af").arg(filters.join(","));
-    cmd.args(["-ar", &RATE.to_string(), "-ac", "1", "-acodec", "pcm_s16le"]).arg(output);
+    cmd.args(["-ar", &RATE.to_string(), "-ac", "1", "-acodec", "pcm_s16le"])
+        .arg(output);
     process::run(cmd, None, budget(60.0)).await?;
     Ok(())
 }
@@ -54,7 +68,18 @@ pub async fn change_tempo(input: &Path, output: &Path, factor: f64) -> Result<()
 pub async fn encode_aac(input: &Path, output: &Path) -> Result<(), MediaError> {
     let seconds = duration(input).await.unwrap_or(600.0);
     let mut cmd = ffmpeg();
-    cmd.arg("-i").arg(input).args(["-vn", "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart"]).arg(output);
+    cmd.arg("-i")
+        .arg(input)
+        .args([
+            "-vn",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(output);
     process::run(cmd, None, budget(seconds)).await?;
     Ok(())
 }
@@ -62,8 +87,14 @@ pub async fn encode_aac(input: &Path, output: &Path) -> Result<(), MediaError> {
 /// The samples of a PCM s16le mono WAV file (chunks other than `data`, such
 /// as the `LIST` chunk ffmpeg writes, are skipped).
 pub fn read_wav_samples(path: &Path) -> Result<Vec<i16>, MediaError> {
-    let bytes = std::fs::read(path).map_err(|source| MediaError::Io { path: path.display().to_string(), source })?;
-    let bad = |detail: &str| MediaError::BadOutput { program: "wav reader".into(), detail: format!("{}: {detail}", path.display()) };
+    let bytes = std::fs::read(path).map_err(|source| MediaError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let bad = |detail: &str| MediaError::BadOutput {
+        program: "wav reader".into(),
+        detail: format!("{}: {detail}", path.display()),
+    };
     if bytes.len() < 12 || &bytes[0..4] != b"RIFF" || &bytes[8..12] != b"WAVE" {
         return Err(bad("not a RIFF/WAVE file"));
     }
@@ -82,7 +113,10 @@ pub fn read_wav_samples(path: &Path) -> Result<Vec<i16>, MediaError> {
         }
         if id == b"data" {
             let end = (body + size).min(bytes.len());
-            return Ok(bytes[body..end].chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect());
+            return Ok(bytes[body..end]
+                .chunks_exact(2)
+                .map(|c| i16::from_le_bytes([c[0], c[1]]))
+                .collect());
         }
         at = body + size + (size % 2);
     }
@@ -108,5 +142,8 @@ pub fn write_wav(path: &Path, samples: &[i16], sample_rate: u32) -> Result<(), M
     for s in samples {
         out.extend_from_slice(&s.to_le_bytes());
     }
-    std::fs::write(path, out).map_err(|source| MediaError::Io { path: path.display().to_string(), source })
+    std::fs::write(path, out).map_err(|source| MediaError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }

@@ -9,7 +9,13 @@ use crate::{MediaError, budget, ffmpeg, process};
 /// `out` (WAV, or AAC for `.m4a`), stereo 48 kHz, exactly `duration` seconds.
 /// Both inputs are brought to one rate and layout first: sidechaincompress
 /// needs them equal.
-pub async fn duck_and_mix(voice: &Path, background: &Path, gain: f64, duration: f64, out: &Path) -> Result<(), MediaError> {
+pub async fn duck_and_mix(
+    voice: &Path,
+    background: &Path,
+    gain: f64,
+    duration: f64,
+    out: &Path,
+) -> Result<(), MediaError> {
     let format = "aresample=48000,aformat=sample_fmts=fltp:channel_layouts=stereo";
     let graph = format!(
         "[1:a:0]{format},volume={gain:.3},apad[bg];\
@@ -19,7 +25,16 @@ pub async fn duck_and_mix(voice: &Path, background: &Path, gain: f64, duration: 
     );
     let mut cmd = ffmpeg();
     cmd.arg("-i").arg(voice).arg("-i").arg(background);
-    cmd.args(["-filter_complex", &graph, "-map", "[mix]", "-t", &format!("{duration:.3}"), "-ar", "48000"]);
+    cmd.args([
+        "-filter_complex",
+        &graph,
+        "-map",
+        "[mix]",
+        "-t",
+        &format!("{duration:.3}"),
+        "-ar",
+        "48000",
+    ]);
     if out.extension().is_some_and(|e| e == "m4a") {
         cmd.args(["-c:a", "aac", "-b:a", "160k"]);
     } else {

@@ -47,8 +47,11 @@ pub async fn mux(req: MuxRequest<'_>) -> Result<(), MediaError> {
     }
     match (video, req.subtitles) {
         (true, Some((srt, _))) if req.burn_subtitles => {
-            cmd.arg("-vf").arg(format!("subtitles=filename='{}'", escape_filter_path(srt)));
-            cmd.args(["-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-pix_fmt", "yuv420p"]);
+            cmd.arg("-vf")
+                .arg(format!("subtitles=filename='{}'", escape_filter_path(srt)));
+            cmd.args([
+                "-c:v", "libx264", "-preset", "veryfast", "-crf", "21", "-pix_fmt", "yuv420p",
+            ]);
         }
         (true, _) => {
             cmd.args(["-c:v", "copy"]);
@@ -56,20 +59,44 @@ pub async fn mux(req: MuxRequest<'_>) -> Result<(), MediaError> {
         _ => {}
     }
     cmd.args(["-c:a", "aac", "-b:a", "160k", "-ar", "48000"]);
-    cmd.args(["-metadata:s:a:0", &format!("language={}", req.dub_language.iso639_2), "-disposition:a:0", "default"]);
+    cmd.args([
+        "-metadata:s:a:0",
+        &format!("language={}", req.dub_language.iso639_2),
+        "-disposition:a:0",
+        "default",
+    ]);
     if let Some(original) = req.original_language.filter(|_| info.has_audio()) {
-        cmd.args(["-metadata:s:a:1", &format!("language={}", original.iso639_2), "-disposition:a:1", "0"]);
+        cmd.args([
+            "-metadata:s:a:1",
+            &format!("language={}", original.iso639_2),
+            "-disposition:a:1",
+            "0",
+        ]);
     }
     if soft_subtitles {
         let (_, language) = req.subtitles.expect("soft subtitles are present");
-        cmd.args(["-c:s", "mov_text", "-metadata:s:s:0", &format!("language={}", language.iso639_2)]);
+        cmd.args([
+            "-c:s",
+            "mov_text",
+            "-metadata:s:s:0",
+            &format!("language={}", language.iso639_2),
+        ]);
     }
     cmd.args(["-movflags", "+faststart"]).arg(req.out);
-    process::run(cmd, None, budget(info.duration * if req.burn_subtitles { 3.0 } else { 1.0 })).await?;
+    process::run(
+        cmd,
+        None,
+        budget(info.duration * if req.burn_subtitles { 3.0 } else { 1.0 }),
+    )
+    .await?;
     Ok(())
 }
 
 /// Escapes a path for use inside a quoted filtergraph option.
 fn escape_filter_path(path: &Path) -> String {
-    path.display().to_string().replace('\\', "\\\\").replace('\'', "'\\''").replace(':', "\\:")
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace('\'', "'\\''")
+        .replace(':', "\\:")
 }

@@ -55,22 +55,43 @@ const IMAGE_CODECS: &[&str] = &["png", "mjpeg", "bmp", "gif", "webp", "tiff", "j
 /// `NotMedia`, with ffprobe's reason.
 pub async fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     let mut cmd = Command::new("ffprobe");
-    cmd.args(["-v", "error", "-print_format", "json", "-show_format", "-show_streams"]).arg(path);
+    cmd.args([
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+    ])
+    .arg(path);
     let out = match process::run(cmd, None, Duration::from_secs(60)).await {
         Ok(out) => out,
         Err(MediaError::Failed { stderr_tail, .. }) => {
-            return Err(MediaError::NotMedia(if stderr_tail.is_empty() { "unrecognized format".into() } else { short(&stderr_tail) }));
+            return Err(MediaError::NotMedia(if stderr_tail.is_empty() {
+                "unrecognized format".into()
+            } else {
+                short(&stderr_tail)
+            }));
         }
         Err(e) => return Err(e),
     };
-    let raw: Raw = serde_json::from_slice(&out.stdout).map_err(|e| MediaError::BadOutput { program: "ffprobe".into(), detail: e.to_string() })?;
+    let raw: Raw = serde_json::from_slice(&out.stdout).map_err(|e| MediaError::BadOutput {
+        program: "ffprobe".into(),
+        detail: e.to_string(),
+    })?;
     let streams: Vec<StreamInfo> = raw.streams.iter().map(Stream::info).collect();
     let images_only = !streams.is_empty()
-        && streams.iter().all(|s| s.kind != StreamKind::Audio && (s.kind != StreamKind::Video || IMAGE_CODECS.contains(&s.codec.as_str())));
+        && streams.iter().all(|s| {
+            s.kind != StreamKind::Audio
+                && (s.kind != StreamKind::Video || IMAGE_CODECS.contains(&s.codec.as_str()))
+        });
     if images_only {
         return Err(MediaError::NotMedia("an image, not audio or video".into()));
     }
-    if !streams.iter().any(|s| matches!(s.kind, StreamKind::Audio | StreamKind::Video)) {
+    if !streams
+        .iter()
+        .any(|s| matches!(s.kind, StreamKind::Audio | StreamKind::Video))
+    {
         return Err(MediaError::NotMedia("no audio or video stream".into()));
     }
     let duration = raw
@@ -81,7 +102,11 @@ pub async fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         .or_else(|| streams.iter().filter_map(|s| s.duration).reduce(f64::max))
         .filter(|d| d.is_finite() && *d > 0.0)
         .ok_or_else(|| MediaError::NotMedia("the media has no duration".into()))?;
-    Ok(MediaInfo { duration, format_name: raw.format.format_name.unwrap_or_default(), streams })
+    Ok(MediaInfo {
+        duration,
+        format_name: raw.format.format_name.unwrap_or_default(),
+        streams,
+    })
 }
 
 fn short(text: &str) -> String {

@@ -98,7 +98,9 @@ mod tests {
     async fn timeout_kills() {
         let mut cmd = Command::new("sleep");
         cmd.arg("30");
-        let err = run(cmd, None, Duration::from_millis(200)).await.unwrap_err();
+        let err = run(cmd, None, Duration::from_millis(200))
+            .await
+            .unwrap_err();
         assert!(matches!(err, MediaError::Timeout { .. }));
     }
 
@@ -106,7 +108,9 @@ mod tests {
     async fn stdin_reaches_the_program() {
         let mut cmd = Command::new("cat");
         cmd.arg("-");
-        let out = run(cmd, Some(b"hola"), Duration::from_secs(5)).await.unwrap();
+        let out = run(cmd, Some(b"hola"), Duration::from_secs(5))
+            .await
+            .unwrap();
         assert_eq!(out.stdout, b"hola");
     }
 }

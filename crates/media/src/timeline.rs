@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::audio::{self, RATE};
 use crate::MediaError;
+use crate::audio::{self, RATE};
 
 /// One line to place: its segment on the source's timeline, and how long its
 /// synthesized speech lasts at normal speed.
@@ -68,7 +68,10 @@ pub struct Fit {
 /// Places `lines` (sorted by start) on a timeline `total` seconds long.
 pub fn fit(lines: &[SlotInput], total: f64, policy: &FitPolicy) -> Fit {
     let mut placements = Vec::with_capacity(lines.len());
-    let mut stats = StretchStats { lines: lines.len() as u32, ..Default::default() };
+    let mut stats = StretchStats {
+        lines: lines.len() as u32,
+        ..Default::default()
+    };
     let mut free_from = 0.0_f64;
     for line in lines {
         let slot = (line.end - line.start).max(0.01);
@@ -86,14 +89,20 @@ pub fn fit(lines: &[SlotInput], total: f64, policy: &FitPolicy) -> Fit {
             stats.borrowed += 1;
         }
         free_from = at + duration;
-        placements.push(Placement { id: line.id, at, tempo, duration });
+        placements.push(Placement {
+            id: line.id,
+            at,
+            tempo,
+            duration,
+        });
     }
     if let Some(last) = placements.last() {
         stats.drift = (last.at + last.duration - total).max(0.0);
     }
     if !placements.is_empty() {
         stats.max_tempo = placements.iter().map(|p| p.tempo).fold(1.0, f64::max);
-        stats.mean_tempo = placements.iter().map(|p| p.tempo).sum::<f64>() / placements.len() as f64;
+        stats.mean_tempo =
+            placements.iter().map(|p| p.tempo).sum::<f64>() / placements.len() as f64;
     } else {
         stats.max_tempo = 1.0;
         stats.mean_tempo = 1.0;
@@ -103,7 +112,12 @@ pub fn fit(lines: &[SlotInput], total: f64, policy: &FitPolicy) -> Fit {
 
 /// Lays the lines' audio (48 kHz mono WAV, tempo already applied, in the
 /// order of `placements`) on a silent track exactly `total` seconds long.
-pub async fn assemble_voice_track(placements: &[Placement], wavs: &[PathBuf], total: f64, out: &Path) -> Result<(), MediaError> {
+pub async fn assemble_voice_track(
+    placements: &[Placement],
+    wavs: &[PathBuf],
+    total: f64,
+    out: &Path,
+) -> Result<(), MediaError> {
     let length = (total * RATE as f64).round() as usize;
     let mut mix = vec![0i32; length];
     for (p, wav) in placements.iter().zip(wavs) {
@@ -113,7 +127,10 @@ pub async fn assemble_voice_track(placements: &[Placement], wavs: &[PathBuf], to
             *slot += s as i32;
         }
     }
-    let clipped: Vec<i16> = mix.into_iter().map(|s| s.clamp(i16::MIN as i32, i16::MAX as i32) as i16).collect();
+    let clipped: Vec<i16> = mix
+        .into_iter()
+        .map(|s| s.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
+        .collect();
     audio::write_wav(out, &clipped, RATE)
 }
 
@@ -122,13 +139,26 @@ mod tests {
     use super::*;
 
     fn line(id: u32, start: f64, end: f64, synth: f64) -> SlotInput {
-        SlotInput { id, start, end, synth_duration: synth }
+        SlotInput {
+            id,
+            start,
+            end,
+            synth_duration: synth,
+        }
     }
 
     #[test]
     fn a_line_that_fits_is_left_alone() {
         let f = fit(&[line(1, 1.0, 3.0, 1.5)], 10.0, &FitPolicy::default());
-        assert_eq!(f.placements[0], Placement { id: 1, at: 1.0, tempo: 1.0, duration: 1.5 });
+        assert_eq!(
+            f.placements[0],
+            Placement {
+                id: 1,
+                at: 1.0,
+                tempo: 1.0,
+                duration: 1.5
+            }
+        );
         assert_eq!(f.stats.borrowed + f.stats.over_cap + f.stats.shifted, 0);
     }
 
@@ -142,17 +172,28 @@ mod tests {
 
     #[test]
     fn past_the_cap_it_borrows_the_following_silence() {
-        let f = fit(&[line(1, 0.0, 2.0, 3.25), line(2, 4.0, 5.0, 0.5)], 10.0, &FitPolicy::default());
+        let f = fit(
+            &[line(1, 0.0, 2.0, 3.25), line(2, 4.0, 5.0, 0.5)],
+            10.0,
+            &FitPolicy::default(),
+        );
         let p = f.placements[0];
         assert!((p.tempo - 1.3).abs() < 1e-9);
         assert!((p.duration - 2.5).abs() < 1e-9);
-        assert_eq!((f.stats.over_cap, f.stats.borrowed, f.stats.shifted), (1, 1, 0));
+        assert_eq!(
+            (f.stats.over_cap, f.stats.borrowed, f.stats.shifted),
+            (1, 1, 0)
+        );
         assert_eq!(f.placements[1].at, 4.0);
     }
 
     #[test]
     fn an_overrun_pushes_the_next_line_and_nothing_is_dropped() {
-        let f = fit(&[line(1, 0.0, 1.0, 3.9), line(2, 2.0, 3.0, 1.0)], 3.5, &FitPolicy::default());
+        let f = fit(
+            &[line(1, 0.0, 1.0, 3.9), line(2, 2.0, 3.0, 1.0)],
+            3.5,
+            &FitPolicy::default(),
+        );
         assert_eq!(f.placements.len(), 2);
         assert!((f.placements[0].duration - 3.0).abs() < 1e-9);
         assert!((f.placements[1].at - 3.0).abs() < 1e-9);
@@ -167,12 +208,31 @@ mod tests {
         let a = dir.path().join("a.wav");
         audio::write_wav(&a, &vec![1000i16; RATE as usize / 2], RATE).unwrap();
         let out = dir.path().join("voice.wav");
-        let placements = [Placement { id: 1, at: 0.25, tempo: 1.0, duration: 0.5 }, Placement { id: 2, at: 2.8, tempo: 1.0, duration: 0.5 }];
-        assemble_voice_track(&placements, &[a.clone(), a], 3.0, &out).await.unwrap();
+        let placements = [
+            Placement {
+                id: 1,
+                at: 0.25,
+                tempo: 1.0,
+                duration: 0.5,
+            },
+            Placement {
+                id: 2,
+                at: 2.8,
+                tempo: 1.0,
+                duration: 0.5,
+            },
+        ];
+        assemble_voice_track(&placements, &[a.clone(), a], 3.0, &out)
+            .await
+            .unwrap();
         let samples = audio::read_wav_samples(&out).unwrap();
         assert_eq!(samples.len(), 3 * RATE as usize);
         assert_eq!(samples[0], 0);
         assert_eq!(samples[(0.5 * RATE as f64) as usize], 1000);
-        assert_eq!(*samples.last().unwrap(), 1000, "the overrunning line is cut at the end, not dropped");
+        assert_eq!(
+            *samples.last().unwrap(),
+            1000,
+            "the overrunning line is cut at the end, not dropped"
+        );
     }
 }

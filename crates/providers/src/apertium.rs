@@ -21,18 +21,27 @@ pub struct Apertium {
 impl Apertium {
     pub fn new(binary: PathBuf, modes_dir: PathBuf) -> Self {
         let pairs = discover(&modes_dir);
-        Self { binary, modes_dir, pairs }
+        Self {
+            binary,
+            modes_dir,
+            pairs,
+        }
     }
 
     fn mode(&self, from: &str, to: &str) -> Option<&str> {
-        self.pairs.iter().find(|(f, t, _)| *f == from && *t == to).map(|(_, _, m)| m.as_str())
+        self.pairs
+            .iter()
+            .find(|(f, t, _)| *f == from && *t == to)
+            .map(|(_, _, m)| m.as_str())
     }
 
     async fn run(&self, mode: &str, text: &str) -> Result<String, ProviderError> {
         let mut cmd = Command::new(&self.binary);
         cmd.args(["-u", "-f", "txt", mode]);
         let timeout = Duration::from_secs(60 + text.len() as u64 / 200);
-        let out = process::run(cmd, Some(text.as_bytes()), timeout).await.map_err(|e| ProviderError::from_media("apertium", e))?;
+        let out = process::run(cmd, Some(text.as_bytes()), timeout)
+            .await
+            .map_err(|e| ProviderError::from_media("apertium", e))?;
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
@@ -47,14 +56,25 @@ impl Translator for Apertium {
         self.pairs.iter().map(|(f, t, _)| (*f, *t)).collect()
     }
 
-    async fn translate(&self, segments: &[Segment], from: &Language, to: &Language) -> Result<Vec<Segment>, ProviderError> {
+    async fn translate(
+        &self,
+        segments: &[Segment],
+        from: &Language,
+        to: &Language,
+    ) -> Result<Vec<Segment>, ProviderError> {
         let mode = self
             .mode(from.code, to.code)
-            .ok_or_else(|| ProviderError::Unsupported { engine: "apertium".into(), what: format!("translate {} to {}", from.name, to.name) })?
+            .ok_or_else(|| ProviderError::Unsupported {
+                engine: "apertium".into(),
+                what: format!("translate {} to {}", from.name, to.name),
+            })?
             .to_owned();
         // All lines in one call, a blank line between them: apertium keeps
         // paragraph breaks, so the lines come back in order and countable.
-        let input: Vec<String> = segments.iter().map(|s| s.text.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+        let input: Vec<String> = segments
+            .iter()
+            .map(|s| s.text.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
         let output = self.run(&mode, &(input.join("\n\n") + "\n")).await?;
         let mut lines: Vec<String> = output.split("\n\n").map(tidy).collect();
         while lines.last().is_some_and(|l| l.is_empty()) && lines.len() > segments.len() {
@@ -67,7 +87,11 @@ impl Translator for Apertium {
                 lines.push(tidy(&self.run(&mode, &(text.clone() + "\n")).await?));
             }
         }
-        Ok(segments.iter().zip(lines).map(|(s, text)| Segment { text, ..s.clone() }).collect())
+        Ok(segments
+            .iter()
+            .zip(lines)
+            .map(|(s, text)| Segment { text, ..s.clone() })
+            .collect())
     }
 }
 
@@ -78,7 +102,9 @@ fn tidy(text: &str) -> String {
 
 /// Installed pairs, from the mode files' names.
 fn discover(dir: &Path) -> Vec<(&'static str, &'static str, String)> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
     let mut pairs: Vec<_> = entries
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|name| {

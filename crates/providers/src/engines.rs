@@ -9,7 +9,9 @@ use std::sync::Arc;
 use voxline_config::EngineSettings;
 use voxline_core::{Language, Segment, Transcript};
 
-use crate::{Apertium, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer, Translator};
+use crate::{
+    Apertium, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer, Translator,
+};
 
 pub struct Engines {
     pub stt: Vec<Arc<dyn SpeechToText>>,
@@ -21,9 +23,17 @@ impl Engines {
     /// The offline engines, as configured.
     pub fn from_settings(s: &EngineSettings) -> Self {
         Self {
-            stt: vec![Arc::new(Pocketsphinx { binary: s.pocketsphinx_binary.clone() })],
-            translators: vec![Arc::new(Apertium::new(s.apertium_binary.clone(), s.apertium_modes_dir.clone()))],
-            synthesizers: vec![Arc::new(EspeakNg { binary: s.espeak_binary.clone(), rate: s.espeak_rate })],
+            stt: vec![Arc::new(Pocketsphinx {
+                binary: s.pocketsphinx_binary.clone(),
+            })],
+            translators: vec![Arc::new(Apertium::new(
+                s.apertium_binary.clone(),
+                s.apertium_modes_dir.clone(),
+            ))],
+            synthesizers: vec![Arc::new(EspeakNg {
+                binary: s.espeak_binary.clone(),
+                rate: s.espeak_rate,
+            })],
         }
     }
 
@@ -46,13 +56,27 @@ impl Engines {
             .iter()
             .map(|l| l.code)
             .filter(|&target| target != source.code)
-            .filter(|&target| self.translators.iter().any(|t| t.supports(source.code, target)))
-            .filter(|&target| !needs_speech || self.synthesizers.iter().any(|s| s.languages().contains(&target)))
+            .filter(|&target| {
+                self.translators
+                    .iter()
+                    .any(|t| t.supports(source.code, target))
+            })
+            .filter(|&target| {
+                !needs_speech
+                    || self
+                        .synthesizers
+                        .iter()
+                        .any(|s| s.languages().contains(&target))
+            })
             .collect()
     }
 
     /// Transcribes with the first engine that can; returns the engine's name too.
-    pub async fn transcribe(&self, media: &Path, language: Option<&Language>) -> Result<(Transcript, String), ProviderError> {
+    pub async fn transcribe(
+        &self,
+        media: &Path,
+        language: Option<&Language>,
+    ) -> Result<(Transcript, String), ProviderError> {
         let mut last = None;
         for engine in &self.stt {
             let serves = match language {
@@ -68,14 +92,30 @@ impl Engines {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| none_serves("transcribe", language.map_or("an undetected language", |l| l.name))))
+        Err(last.unwrap_or_else(|| {
+            none_serves(
+                "transcribe",
+                language.map_or("an undetected language", |l| l.name),
+            )
+        }))
     }
 
-    pub async fn translate(&self, segments: &[Segment], from: &Language, to: &Language) -> Result<(Vec<Segment>, String), ProviderError> {
+    pub async fn translate(
+        &self,
+        segments: &[Segment],
+        from: &Language,
+        to: &Language,
+    ) -> Result<(Vec<Segment>, String), ProviderError> {
         let mut last = None;
-        for engine in self.translators.iter().filter(|t| t.supports(from.code, to.code)) {
+        for engine in self
+            .translators
+            .iter()
+            .filter(|t| t.supports(from.code, to.code))
+        {
             match engine.translate(segments, from, to).await {
-                Ok(out) if out.len() == segments.len() => return Ok((out, engine.name().to_owned())),
+                Ok(out) if out.len() == segments.len() => {
+                    return Ok((out, engine.name().to_owned()));
+                }
                 Ok(out) => {
                     last = Some(ProviderError::Engine {
                         engine: engine.name().into(),
@@ -86,12 +126,22 @@ impl Engines {
                 Err(e) => return Err(e),
             }
         }
-        Err(last.unwrap_or_else(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
+        Err(last
+            .unwrap_or_else(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
     }
 
-    pub async fn synthesize(&self, text: &str, language: &Language, out_wav: &Path) -> Result<String, ProviderError> {
+    pub async fn synthesize(
+        &self,
+        text: &str,
+        language: &Language,
+        out_wav: &Path,
+    ) -> Result<String, ProviderError> {
         let mut last = None;
-        for engine in self.synthesizers.iter().filter(|s| s.languages().contains(&language.code)) {
+        for engine in self
+            .synthesizers
+            .iter()
+            .filter(|s| s.languages().contains(&language.code))
+        {
             match engine.synthesize(text, language, out_wav).await {
                 Ok(()) => return Ok(engine.name().to_owned()),
                 Err(e) if handover(&e) => last = Some(e),
@@ -104,9 +154,15 @@ impl Engines {
 
 /// Whether the next engine in the chain should try.
 fn handover(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Unsupported { .. } | ProviderError::Engine { .. })
+    matches!(
+        e,
+        ProviderError::Unsupported { .. } | ProviderError::Engine { .. }
+    )
 }
 
 fn none_serves(what: &str, subject: &str) -> ProviderError {
-    ProviderError::Unsupported { engine: "no configured engine".into(), what: format!("{what} {subject}") }
+    ProviderError::Unsupported {
+        engine: "no configured engine".into(),
+        what: format!("{what} {subject}"),
+    }
 }

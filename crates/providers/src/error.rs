@@ -26,9 +26,15 @@ impl ProviderError {
 
     pub(crate) fn from_media(engine: &str, e: MediaError) -> Self {
         match e {
-            MediaError::Timeout { .. } | MediaError::Io { .. } => ProviderError::Unavailable { engine: engine.into(), message: e.to_string() },
+            MediaError::Timeout { .. } | MediaError::Io { .. } => ProviderError::Unavailable {
+                engine: engine.into(),
+                message: e.to_string(),
+            },
             MediaError::NotMedia(m) => ProviderError::BadInput(m),
-            e => ProviderError::Engine { engine: engine.into(), message: e.to_string() },
+            e => ProviderError::Engine {
+                engine: engine.into(),
+                message: e.to_string(),
+            },
         }
     }
 }

@@ -49,22 +49,34 @@ impl Synthesizer for EspeakNg {
         VOICES.iter().map(|(code, _)| *code).collect()
     }
 
-    async fn synthesize(&self, text: &str, language: &Language, out_wav: &Path) -> Result<(), ProviderError> {
+    async fn synthesize(
+        &self,
+        text: &str,
+        language: &Language,
+        out_wav: &Path,
+    ) -> Result<(), ProviderError> {
         let voice = VOICES
             .iter()
             .find(|(code, _)| *code == language.code)
             .map(|(_, v)| *v)
-            .ok_or_else(|| ProviderError::Unsupported { engine: self.name().into(), what: format!("speak {}", language.name) })?;
+            .ok_or_else(|| ProviderError::Unsupported {
+                engine: self.name().into(),
+                what: format!("speak {}", language.name),
+            })?;
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
             // A line with nothing to say still gets its (silent) audio.
-            return voxline_media::audio::write_wav(out_wav, &[0; 4_800], 48_000).map_err(|e| ProviderError::from_media(self.name(), e));
+            return voxline_media::audio::write_wav(out_wav, &[0; 4_800], 48_000)
+                .map_err(|e| ProviderError::from_media(self.name(), e));
         }
         let mut cmd = Command::new(&self.binary);
         // The text goes through stdin, so nothing in it can read as a flag.
-        cmd.args(["-v", voice, "-s", &self.rate.to_string(), "--stdin", "-w"]).arg(out_wav);
+        cmd.args(["-v", voice, "-s", &self.rate.to_string(), "--stdin", "-w"])
+            .arg(out_wav);
         let timeout = Duration::from_secs(30 + text.len() as u64 / 100);
-        process::run(cmd, Some(text.as_bytes()), timeout).await.map_err(|e| ProviderError::from_media(self.name(), e))?;
+        process::run(cmd, Some(text.as_bytes()), timeout)
+            .await
+            .map_err(|e| ProviderError::from_media(self.name(), e))?;
         Ok(())
     }
 }

@@ -33,22 +33,46 @@ impl SpeechToText for Pocketsphinx {
         vec!["en"]
     }
 
-    async fn transcribe(&self, media: &Path, language: Option<&Language>) -> Result<Transcript, ProviderError> {
+    async fn transcribe(
+        &self,
+        media: &Path,
+        language: Option<&Language>,
+    ) -> Result<Transcript, ProviderError> {
         if let Some(l) = language.filter(|l| l.code != "en") {
-            return Err(ProviderError::Unsupported { engine: self.name().into(), what: format!("recognize {}", l.name) });
+            return Err(ProviderError::Unsupported {
+                engine: self.name().into(),
+                what: format!("recognize {}", l.name),
+            });
         }
-        let dir = tempfile::tempdir().map_err(|e| ProviderError::Unavailable { engine: self.name().into(), message: e.to_string() })?;
+        let dir = tempfile::tempdir().map_err(|e| ProviderError::Unavailable {
+            engine: self.name().into(),
+            message: e.to_string(),
+        })?;
         let wav = dir.path().join("speech.wav");
         // pocketsphinx needs 16 kHz mono 16-bit PCM.
-        audio::extract_wav(media, &wav, 16_000, 1).await.map_err(|e| ProviderError::from_media(self.name(), e))?;
-        let duration = audio::read_wav_samples(&wav).map(|s| s.len() as f64 / 16_000.0).map_err(|e| ProviderError::from_media(self.name(), e))?;
+        audio::extract_wav(media, &wav, 16_000, 1)
+            .await
+            .map_err(|e| ProviderError::from_media(self.name(), e))?;
+        let duration = audio::read_wav_samples(&wav)
+            .map(|s| s.len() as f64 / 16_000.0)
+            .map_err(|e| ProviderError::from_media(self.name(), e))?;
         let mut cmd = Command::new(&self.binary);
-        cmd.arg("-infile").arg(&wav).args(["-time", "yes", "-logfn", "/dev/null"]);
+        cmd.arg("-infile")
+            .arg(&wav)
+            .args(["-time", "yes", "-logfn", "/dev/null"]);
         let timeout = Duration::from_secs_f64(60.0 + 3.0 * duration);
-        let out = process::run(cmd, None, timeout).await.map_err(|e| ProviderError::from_media(self.name(), e))?;
+        let out = process::run(cmd, None, timeout)
+            .await
+            .map_err(|e| ProviderError::from_media(self.name(), e))?;
         let segments = parse(&String::from_utf8_lossy(&out.stdout));
         let note = segments.is_empty().then(|| "no speech detected".to_owned());
-        Ok(Transcript { language: "en".into(), engine: self.name().into(), duration, segments, note })
+        Ok(Transcript {
+            language: "en".into(),
+            engine: self.name().into(),
+            duration,
+            segments,
+            note,
+        })
     }
 }
 
@@ -62,7 +86,11 @@ pub(crate) fn parse(output: &str) -> Vec<Segment> {
         if !timed {
             continue;
         }
-        let (token, start, end) = (fields[0], fields[1].parse::<f64>().unwrap_or(0.0), fields[2].parse::<f64>().unwrap_or(0.0));
+        let (token, start, end) = (
+            fields[0],
+            fields[1].parse::<f64>().unwrap_or(0.0),
+            fields[2].parse::<f64>().unwrap_or(0.0),
+        );
         if token == "</s>" {
             lines.push(std::mem::take(&mut current));
             continue;
@@ -71,10 +99,10 @@ pub(crate) fn parse(output: &str) -> Vec<Segment> {
             continue;
         }
         let word = token.split('(').next().unwrap_or(token).to_owned();
-        if let (Some(first), Some(last)) = (current.first(), current.last()) {
-            if start - last.2 > PAUSE || end - first.1 > MAX_LINE {
-                lines.push(std::mem::take(&mut current));
-            }
+        if let (Some(first), Some(last)) = (current.first(), current.last())
+            && (start - last.2 > PAUSE || end - first.1 > MAX_LINE)
+        {
+            lines.push(std::mem::take(&mut current));
         }
         current.push((word, start, end));
     }
@@ -97,7 +125,10 @@ pub(crate) fn parse(output: &str) -> Vec<Segment> {
 fn sentence(words: &[&str]) -> String {
     let text = words.join(" ");
     let mut chars = text.chars();
-    let mut out: String = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>())
+        .unwrap_or_default();
     out.push_str(chars.as_str());
     let out = out.replace(" i ", " I ").replace(" i'", " I'");
     format!("{out}.")
@@ -113,7 +144,10 @@ mod tests {
     fn parses_utterances_and_splits_at_pauses() {
         let lines = parse(SAMPLE);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(texts, vec!["Welcome to the show.", "Music.", "I like books."]);
+        assert_eq!(
+            texts,
+            vec!["Welcome to the show.", "Music.", "I like books."]
+        );
         assert_eq!((lines[0].start, lines[0].end), (0.15, 1.2));
         assert_eq!(lines[2].id, 3);
     }

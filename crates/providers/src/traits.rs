@@ -14,7 +14,11 @@ pub trait SpeechToText: Send + Sync {
         false
     }
     /// Transcribes any audio or video file; `None` asks the engine to detect the language.
-    async fn transcribe(&self, media: &Path, language: Option<&Language>) -> Result<Transcript, ProviderError>;
+    async fn transcribe(
+        &self,
+        media: &Path,
+        language: Option<&Language>,
+    ) -> Result<Transcript, ProviderError>;
 }
 
 /// Translation of timed lines, keeping their ids and timings.
@@ -26,7 +30,12 @@ pub trait Translator: Send + Sync {
     fn supports(&self, from: &str, to: &str) -> bool {
         self.pairs().iter().any(|(f, t)| *f == from && *t == to)
     }
-    async fn translate(&self, segments: &[Segment], from: &Language, to: &Language) -> Result<Vec<Segment>, ProviderError>;
+    async fn translate(
+        &self,
+        segments: &[Segment],
+        from: &Language,
+        to: &Language,
+    ) -> Result<Vec<Segment>, ProviderError>;
 }
 
 /// Speech synthesis: one line of text to a WAV file.
@@ -35,5 +44,10 @@ pub trait Synthesizer: Send + Sync {
     fn name(&self) -> &str;
     /// ISO 639-1 codes it speaks.
     fn languages(&self) -> Vec<&'static str>;
-    async fn synthesize(&self, text: &str, language: &Language, out_wav: &Path) -> Result<(), ProviderError>;
+    async fn synthesize(
+        &self,
+        text: &str,
+        language: &Language,
+        out_wav: &Path,
+    ) -> Result<(), ProviderError>;
 }

@@ -79,15 +79,17 @@ impl Dispatcher {
 
     async fn push(&self, d: &Dispatch) -> Result<(), QueueError> {
         let queue = queue_name(&self.namespace, d.stage);
-        let mut storage =
-            RedisStorage::<StageMessage>::new(self.conn.clone()).with_config(self.queue_config(d.stage));
+        let mut storage = RedisStorage::<StageMessage>::new(self.conn.clone())
+            .with_config(self.queue_config(d.stage));
         let message = StageMessage {
             run_id: d.run_id,
             stage: d.stage,
             attempt: d.attempt,
             traceparent: None,
         };
-        let wait = (d.not_before - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+        let wait = (d.not_before - Utc::now())
+            .to_std()
+            .unwrap_or(Duration::ZERO);
         let result = if wait > Duration::from_millis(500) {
             storage
                 .push_task(TaskBuilder::new(message).run_after(wait).build())
@@ -116,7 +118,9 @@ impl Dispatcher {
     }
 }
 
-pub(crate) async fn connect(settings: &RedisSettings) -> Result<ConnectionManager, redis::RedisError> {
+pub(crate) async fn connect(
+    settings: &RedisSettings,
+) -> Result<ConnectionManager, redis::RedisError> {
     let client = redis::Client::open(settings.url.expose())?;
     let config = redis::aio::ConnectionManagerConfig::new()
         .set_response_timeout(Some(Duration::from_secs(settings.response_timeout_seconds)))

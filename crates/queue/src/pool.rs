@@ -35,7 +35,10 @@ pub async fn run_worker_pool(
             .backend(storage)
             .data(runner.clone())
             .build(handle);
-        let stop = shutdown.clone().cancelled_owned().map(Ok::<(), std::io::Error>);
+        let stop = shutdown
+            .clone()
+            .cancelled_owned()
+            .map(Ok::<(), std::io::Error>);
         workers.push(tokio::spawn(worker.run_until(stop)));
     }
     tracing::info!(stage = %stage, workers = workers.len(), "worker pool started");

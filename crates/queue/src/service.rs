@@ -28,11 +28,20 @@ impl Connections {
         let storage = Storage::open(&settings.storage, &settings.server.public_url)
             .map_err(|e| QueueError::Setup(e.to_string()))?;
         let dispatcher = Dispatcher::connect(&settings.redis, db.clone()).await?;
-        Ok(Self { db, storage, dispatcher })
+        Ok(Self {
+            db,
+            storage,
+            dispatcher,
+        })
     }
 
     /// The runner of `handler`'s stage over these connections.
-    pub fn runner(&self, settings: &Settings, handler: Arc<dyn StageHandler>, shutdown: CancellationToken) -> Arc<Runner> {
+    pub fn runner(
+        &self,
+        settings: &Settings,
+        handler: Arc<dyn StageHandler>,
+        shutdown: CancellationToken,
+    ) -> Arc<Runner> {
         Arc::new(Runner::new(
             self.db.clone(),
             self.storage.clone(),
@@ -62,13 +71,14 @@ pub fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
         tokio::select! {
             _ = term.recv() => {},
             _ = tokio::signal::ctrl_c() => {},

@@ -42,10 +42,18 @@ mod tests {
     #[test]
     fn tampering_and_expiry_are_refused() {
         let sig = sign(b"k", "jobs/a/es/render/dub.mp4", "dub.mp4", 100);
-        let link = SignedLink { key: "jobs/a/es/render/dub.mp4".into(), name: "dub.mp4".into(), expires: 100, sig };
+        let link = SignedLink {
+            key: "jobs/a/es/render/dub.mp4".into(),
+            name: "dub.mp4".into(),
+            expires: 100,
+            sig,
+        };
         assert!(verify(b"k", &link, 50).is_ok());
         assert!(verify(b"k", &link, 101).is_err());
-        let other = SignedLink { key: "uploads/x/y".into(), ..link.clone() };
+        let other = SignedLink {
+            key: "uploads/x/y".into(),
+            ..link.clone()
+        };
         assert!(verify(b"k", &other, 50).is_err());
         assert!(verify(b"other", &link, 50).is_err());
     }

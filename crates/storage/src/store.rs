@@ -12,8 +12,8 @@ use object_store::{ObjectStore, ObjectStoreExt, PutPayload, WriteMultipart};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use voxline_config::{StorageBackend, StorageSettings};
 
-use crate::links::{self, SignedLink};
 use crate::StorageError;
+use crate::links::{self, SignedLink};
 
 /// Files above this size go up in parts, so no file is ever held in memory whole.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -49,7 +49,11 @@ impl Storage {
                 let s3 = &settings.s3;
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(&s3.bucket)
-                    .with_region(if s3.region.is_empty() { "us-east-1" } else { &s3.region })
+                    .with_region(if s3.region.is_empty() {
+                        "us-east-1"
+                    } else {
+                        &s3.region
+                    })
                     .with_allow_http(s3.allow_http);
                 if !s3.endpoint.is_empty() {
                     builder = builder.with_endpoint(&s3.endpoint);

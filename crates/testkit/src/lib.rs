@@ -36,9 +36,13 @@ impl TestEnv {
     pub async fn new() -> anyhow::Result<Self> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let db_name = format!("voxline_test_{}", &id[..16]);
-        let (admin, conn) = tokio_postgres::connect(&format!("{}/postgres", pg_base()), tokio_postgres::NoTls).await?;
+        let (admin, conn) =
+            tokio_postgres::connect(&format!("{}/postgres", pg_base()), tokio_postgres::NoTls)
+                .await?;
         tokio::spawn(conn);
-        admin.execute(&format!("CREATE DATABASE {db_name}"), &[]).await?;
+        admin
+            .execute(&format!("CREATE DATABASE {db_name}"), &[])
+            .await?;
         let dir = tempfile::tempdir()?;
         let mut settings = Settings::default();
         settings.database.url = Secret::new(format!("{}/{db_name}", pg_base()));
@@ -55,7 +59,12 @@ impl TestEnv {
         settings.server.max_upload_bytes = 20 * 1024 * 1024;
         let db = Db::connect(settings.database.url.expose(), 8)?;
         db.migrate().await?;
-        Ok(Self { settings, db, dir, db_name })
+        Ok(Self {
+            settings,
+            db,
+            dir,
+            db_name,
+        })
     }
 
     /// A folder inside this test's scratch space.
@@ -70,18 +79,35 @@ impl Drop for TestEnv {
         let name = self.db_name.clone();
         let namespace = self.settings.redis.namespace.clone();
         std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
             rt.block_on(async move {
-                if let Ok((admin, conn)) = tokio_postgres::connect(&format!("{}/postgres", pg_base()), tokio_postgres::NoTls).await {
+                if let Ok((admin, conn)) = tokio_postgres::connect(
+                    &format!("{}/postgres", pg_base()),
+                    tokio_postgres::NoTls,
+                )
+                .await
+                {
                     tokio::spawn(conn);
-                    let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), &[]).await;
+                    let _ = admin
+                        .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), &[])
+                        .await;
                 }
-                if let Ok(client) = redis::Client::open(redis_url()) {
-                    if let Ok(mut c) = client.get_multiplexed_async_connection().await {
-                        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{namespace}*")).query_async(&mut c).await.unwrap_or_default();
-                        if !keys.is_empty() {
-                            let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut c).await;
-                        }
+                if let Ok(client) = redis::Client::open(redis_url())
+                    && let Ok(mut c) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{namespace}*"))
+                        .query_async(&mut c)
+                        .await
+                        .unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<(), _> =
+                            redis::cmd("DEL").arg(keys).query_async(&mut c).await;
                     }
                 }
             });

@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 /// the clip's path. `background.wav` and `narration.txt` land beside it.
 pub fn sample_clip(dir: &Path) -> anyhow::Result<PathBuf> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sample-clip.sh");
-    let status = std::process::Command::new("bash").arg(script).arg(dir).stdout(std::process::Stdio::null()).status()?;
+    let status = std::process::Command::new("bash")
+        .arg(script)
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .status()?;
     anyhow::ensure!(status.success(), "sample-clip.sh failed");
     Ok(dir.join("clip.mp4"))
 }
@@ -12,7 +16,14 @@ pub fn sample_clip(dir: &Path) -> anyhow::Result<PathBuf> {
 /// ffprobe's JSON description (streams and format) of a media file.
 pub fn ffprobe_json(path: &Path) -> anyhow::Result<serde_json::Value> {
     let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-print_format", "json", "-show_streams", "-show_format"])
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_streams",
+            "-show_format",
+        ])
         .arg(path)
         .output()?;
     anyhow::ensure!(out.status.success(), "ffprobe failed on {}", path.display());

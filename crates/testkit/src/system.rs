@@ -25,8 +25,15 @@ pub async fn spawn_system(mut env: TestEnv) -> anyhow::Result<TestSystem> {
     env.settings.server.bind = listener.local_addr()?.to_string();
     let tenant = api_keys::ensure_tenant(&env.db, "tenant-a").await?;
     let api_key = api_keys::create(&env.db, tenant, "test").await?.secret;
-    let running = voxline_standalone::start(env.settings.clone(), listener, voxline_queue_token()).await?;
-    Ok(TestSystem { env, base, api_key, http: reqwest::Client::new(), running: Some(running) })
+    let running =
+        voxline_standalone::start(env.settings.clone(), listener, voxline_queue_token()).await?;
+    Ok(TestSystem {
+        env,
+        base,
+        api_key,
+        http: reqwest::Client::new(),
+        running: Some(running),
+    })
 }
 
 fn voxline_queue_token() -> voxline_standalone::CancellationToken {
@@ -61,12 +68,23 @@ impl TestSystem {
 
     /// POSTs JSON as this system's tenant.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
-        let r = self.http.post(self.url(path)).bearer_auth(&self.api_key).json(body).send().await?;
+        let r = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.api_key)
+            .json(body)
+            .send()
+            .await?;
         Ok((r.status().as_u16(), r.json().await.unwrap_or(Value::Null)))
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
-        let r = self.http.get(self.url(path)).bearer_auth(&self.api_key).send().await?;
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await?;
         Ok((r.status().as_u16(), r.json().await.unwrap_or(Value::Null)))
     }
 
@@ -75,10 +93,16 @@ impl TestSystem {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let (_, job) = self.get(&format!("/v1/jobs/{id}")).await?;
-            if matches!(job["status"].as_str(), Some("completed" | "failed" | "cancelled")) {
+            if matches!(
+                job["status"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            ) {
                 return Ok(job);
             }
-            anyhow::ensure!(tokio::time::Instant::now() < deadline, "job {id} did not end in time: {job}");
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "job {id} did not end in time: {job}"
+            );
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }

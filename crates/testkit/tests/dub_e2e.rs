@@ -14,7 +14,10 @@ fn artifact<'a>(list: &'a Value, kind: &str) -> &'a Value {
 }
 
 fn duration(probe: &Value) -> f64 {
-    probe["format"]["duration"].as_str().and_then(|d| d.parse().ok()).expect("a duration")
+    probe["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .expect("a duration")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -43,47 +46,96 @@ async fn dubs_the_sample_clip_into_spanish() -> anyhow::Result<()> {
         )
         .await?;
     assert_eq!(status, 202, "{job}");
-    let job = sys.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(240)).await?;
+    let job = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(240))
+        .await?;
     assert_eq!(job["status"], "completed", "{job:#}");
     assert_eq!(job["progress"], 100.0);
     let task = &job["tasks"][0];
     assert_eq!(task["language"], "es");
-    assert!(task["stats"]["stretch"]["max_tempo"].as_f64().unwrap() <= 1.3 + 1e-6, "{task}");
+    assert!(
+        task["stats"]["stretch"]["max_tempo"].as_f64().unwrap() <= 1.3 + 1e-6,
+        "{task}"
+    );
 
     // The dubbed MP4: video copied, Spanish dub first, English original second, soft Spanish subtitles.
     let dir = sys.env.path("downloads");
     std::fs::create_dir_all(&dir)?;
     let dub_path = dir.join("dub.mp4");
-    let url = artifact(&task["artifacts"], "dub")["download_url"].as_str().unwrap().to_owned();
-    let bytes = reqwest::get(&url).await?.error_for_status()?.bytes().await?; // no auth header
+    let url = artifact(&task["artifacts"], "dub")["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bytes = reqwest::get(&url)
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?; // no auth header
     std::fs::write(&dub_path, &bytes)?;
     let probe = ffprobe_json(&dub_path)?;
     let streams = probe["streams"].as_array().unwrap();
     let kinds: Vec<(&str, &str, &str)> = streams
         .iter()
-        .map(|s| (s["codec_type"].as_str().unwrap(), s["codec_name"].as_str().unwrap(), s["tags"]["language"].as_str().unwrap_or("")))
+        .map(|s| {
+            (
+                s["codec_type"].as_str().unwrap(),
+                s["codec_name"].as_str().unwrap(),
+                s["tags"]["language"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(kinds[0].0, "video", "{kinds:?}");
     assert!(kinds.contains(&("audio", "aac", "spa")), "{kinds:?}");
-    assert!(kinds.contains(&("subtitle", "mov_text", "spa")), "{kinds:?}");
+    assert!(
+        kinds.contains(&("subtitle", "mov_text", "spa")),
+        "{kinds:?}"
+    );
     let audio: Vec<_> = kinds.iter().filter(|k| k.0 == "audio").collect();
     assert_eq!(audio.len(), 2, "{kinds:?}");
     assert_eq!(audio[0].2, "spa");
     assert_eq!(audio[1].2, "eng");
-    assert!((duration(&probe) - source_duration).abs() <= 0.2, "dub lasts {} s, source {source_duration} s", duration(&probe));
+    assert!(
+        (duration(&probe) - source_duration).abs() <= 0.2,
+        "dub lasts {} s, source {source_duration} s",
+        duration(&probe)
+    );
 
     // The voice alone, as long as the source.
     let voice_path = dir.join("voice.m4a");
-    let url = artifact(&task["artifacts"], "voice")["download_url"].as_str().unwrap().to_owned();
-    std::fs::write(&voice_path, reqwest::get(&url).await?.error_for_status()?.bytes().await?)?;
+    let url = artifact(&task["artifacts"], "voice")["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(
+        &voice_path,
+        reqwest::get(&url)
+            .await?
+            .error_for_status()?
+            .bytes()
+            .await?,
+    )?;
     assert!((duration(&ffprobe_json(&voice_path)?) - source_duration).abs() <= 0.2);
 
     // The Spanish subtitles hold apertium's translation of the transcript, not the English.
-    let transcript_url = artifact(&job["source_artifacts"], "transcript")["download_url"].as_str().unwrap().to_owned();
+    let transcript_url = artifact(&job["source_artifacts"], "transcript")["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let transcript: Value = reqwest::get(&transcript_url).await?.json().await?;
-    let english: Vec<String> = transcript["segments"].as_array().unwrap().iter().map(|s| s["text"].as_str().unwrap().to_owned()).collect();
-    assert!(!english.is_empty(), "the narration was not recognized at all: {transcript}");
-    let srt_url = artifact(&task["artifacts"], "subtitles_srt")["download_url"].as_str().unwrap().to_owned();
+    let english: Vec<String> = transcript["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["text"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !english.is_empty(),
+        "the narration was not recognized at all: {transcript}"
+    );
+    let srt_url = artifact(&task["artifacts"], "subtitles_srt")["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let srt = reqwest::get(&srt_url).await?.text().await?;
     // The cues' text on one line: numbering and timing lines dropped, wrapping undone.
     let srt_text = srt
@@ -101,12 +153,27 @@ async fn dubs_the_sample_clip_into_spanish() -> anyhow::Result<()> {
         child.stdin.take().unwrap().write_all(line.as_bytes())?;
         let spanish = String::from_utf8(child.wait_with_output()?.stdout)?;
         let spanish = spanish.split_whitespace().collect::<Vec<_>>().join(" ");
-        assert!(srt_text.contains(&spanish), "subtitles lack the translation of {line:?} ({spanish:?}):\n{srt}");
-        assert!(!srt_text.contains(line.as_str()) || spanish == *line, "subtitles hold the English {line:?}");
+        assert!(
+            srt_text.contains(&spanish),
+            "subtitles lack the translation of {line:?} ({spanish:?}):\n{srt}"
+        );
+        assert!(
+            !srt_text.contains(line.as_str()) || spanish == *line,
+            "subtitles hold the English {line:?}"
+        );
     }
     assert!(srt.contains("-->"));
-    let vtt_url = artifact(&task["artifacts"], "subtitles_vtt")["download_url"].as_str().unwrap().to_owned();
-    assert!(reqwest::get(&vtt_url).await?.text().await?.starts_with("WEBVTT"));
+    let vtt_url = artifact(&task["artifacts"], "subtitles_vtt")["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        reqwest::get(&vtt_url)
+            .await?
+            .text()
+            .await?
+            .starts_with("WEBVTT")
+    );
     // The English transcript's SRT is there too.
     artifact(&job["source_artifacts"], "transcript_srt");
 

@@ -11,7 +11,10 @@ use voxline_core::{JobKind, JobOptions, Stage, StageRunId, UploadId};
 use voxline_db::jobs::{self, NewJob};
 use voxline_db::runs::Completion;
 use voxline_db::{Db, api_keys, uploads};
-use voxline_queue::{CancellationToken, Connections, Outcome, StageContext, StageError, StageHandler, run_worker_pool};
+use voxline_queue::{
+    CancellationToken, Connections, Outcome, StageContext, StageError, StageHandler,
+    run_worker_pool,
+};
 use voxline_testkit::TestEnv;
 
 /// A transcribe-stage stand-in that counts its runs and behaves as told.
@@ -37,24 +40,48 @@ impl StageHandler for Probe {
         match self.behaviour {
             Behaviour::Succeed => {
                 tokio::time::sleep(Duration::from_millis(300)).await;
-                let artifact = ctx.put_bytes("transcript", "transcript.json", "application/json", b"{}".to_vec()).await?;
-                Ok(Completion { artifacts: vec![artifact], engine: Some("probe".into()), ..Default::default() })
+                let artifact = ctx
+                    .put_bytes(
+                        "transcript",
+                        "transcript.json",
+                        "application/json",
+                        b"{}".to_vec(),
+                    )
+                    .await?;
+                Ok(Completion {
+                    artifacts: vec![artifact],
+                    engine: Some("probe".into()),
+                    ..Default::default()
+                })
             }
             Behaviour::Hang => {
                 tokio::time::sleep(Duration::from_secs(3600)).await;
                 unreachable!()
             }
-            Behaviour::FailTransient => Err(StageError::transient("engine_unavailable", "the probe engine is down")),
+            Behaviour::FailTransient => Err(StageError::transient(
+                "engine_unavailable",
+                "the probe engine is down",
+            )),
         }
     }
 }
 
 fn probe(behaviour: Behaviour) -> Arc<Probe> {
-    Arc::new(Probe { runs: AtomicUsize::new(0), behaviour })
+    Arc::new(Probe {
+        runs: AtomicUsize::new(0),
+        behaviour,
+    })
 }
 
 /// A transcribe job whose only stage is the one under test.
-async fn seed_job(db: &Db, max_attempts: u32) -> anyhow::Result<(voxline_core::JobId, StageRunId, Vec<voxline_db::outbox::Dispatch>)> {
+async fn seed_job(
+    db: &Db,
+    max_attempts: u32,
+) -> anyhow::Result<(
+    voxline_core::JobId,
+    StageRunId,
+    Vec<voxline_db::outbox::Dispatch>,
+)> {
     let tenant = api_keys::ensure_tenant(db, "runner-tests").await?;
     let upload = uploads::Upload {
         id: UploadId::new(),
@@ -107,13 +134,27 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
     let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
 
     // Two deliveries at once (what apalis does after a worker dies), then a late one.
-    let (a, b) = tokio::join!(runner.process(run, "worker-a"), runner.process(run, "worker-b"));
+    let (a, b) = tokio::join!(
+        runner.process(run, "worker-a"),
+        runner.process(run, "worker-b")
+    );
     let mut outcomes = vec![a?, b?];
     outcomes.push(runner.process(run, "worker-c").await?);
     outcomes.sort_by_key(|o| format!("{o:?}"));
-    assert_eq!(outcomes, vec![Outcome::Committed, Outcome::Skipped, Outcome::Skipped]);
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Committed, Outcome::Skipped, Outcome::Skipped]
+    );
     assert_eq!(handler.runs.load(Ordering::SeqCst), 1);
-    assert_eq!(count(&c.db, "SELECT count(*) FROM stage_commits WHERE stage_run_id = $1", run).await?, 1);
+    assert_eq!(
+        count(
+            &c.db,
+            "SELECT count(*) FROM stage_commits WHERE stage_run_id = $1",
+            run
+        )
+        .await?,
+        1
+    );
 
     // And through Redis: the same message pushed twice runs once.
     c.dispatcher.send(&dispatch).await?;
@@ -124,7 +165,12 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
     stop.cancel();
     pool.await??;
     assert_eq!(handler.runs.load(Ordering::SeqCst), 1);
-    let status: String = c.db.client().await?.query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0]).await?.get(0);
+    let status: String =
+        c.db.client()
+            .await?
+            .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
+            .await?
+            .get(0);
     assert_eq!(status, "completed");
     Ok(())
 }
@@ -137,10 +183,22 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
 
     // Worker A claims the run and hangs; then it "dies": its task is dropped
     // mid-stage, so its heartbeats stop.
-    let hanging = c.runner(&env.settings, probe(Behaviour::Hang), CancellationToken::new());
+    let hanging = c.runner(
+        &env.settings,
+        probe(Behaviour::Hang),
+        CancellationToken::new(),
+    );
     let a = tokio::spawn(async move { hanging.process(run, "worker-a").await });
     tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(count(&c.db, "SELECT count(*) FROM stage_runs WHERE id = $1 AND status = 'running'", run).await?, 1);
+    assert_eq!(
+        count(
+            &c.db,
+            "SELECT count(*) FROM stage_runs WHERE id = $1 AND status = 'running'",
+            run
+        )
+        .await?,
+        1
+    );
     a.abort();
 
     // A late delivery to worker B while A's lease is still live is a no-op.
@@ -153,9 +211,28 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
     let repairs = voxline_janitor::reconcile_once(&c, 60.0).await?;
     assert_eq!(repairs.expired_leases, 1);
     assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Committed);
-    let row = c.db.client().await?.query_one("SELECT attempt, failures, status FROM stage_runs WHERE id = $1", &[&run.0]).await?;
-    assert_eq!((row.get::<_, i32>(0), row.get::<_, i32>(1), row.get::<_, String>(2)), (2, 1, "succeeded".into()));
-    let status: String = c.db.client().await?.query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0]).await?.get(0);
+    let row =
+        c.db.client()
+            .await?
+            .query_one(
+                "SELECT attempt, failures, status FROM stage_runs WHERE id = $1",
+                &[&run.0],
+            )
+            .await?;
+    assert_eq!(
+        (
+            row.get::<_, i32>(0),
+            row.get::<_, i32>(1),
+            row.get::<_, String>(2)
+        ),
+        (2, 1, "succeeded".into())
+    );
+    let status: String =
+        c.db.client()
+            .await?
+            .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
+            .await?
+            .get(0);
     assert_eq!(status, "completed");
     Ok(())
 }
@@ -173,7 +250,12 @@ async fn a_failing_stage_retries_then_fails_with_its_error_kept() -> anyhow::Res
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
-        let status: String = c.db.client().await?.query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0]).await?.get(0);
+        let status: String =
+            c.db.client()
+                .await?
+                .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
+                .await?
+                .get(0);
         if status == "failed" || tokio::time::Instant::now() > deadline {
             break status;
         }
@@ -182,10 +264,29 @@ async fn a_failing_stage_retries_then_fails_with_its_error_kept() -> anyhow::Res
     stop.cancel();
     pool.await??;
     assert_eq!(status, "failed");
-    assert_eq!(handler.runs.load(Ordering::SeqCst), 3, "three attempts, then no more");
-    let task = c.db.client().await?.query_one("SELECT error_code, error_message FROM tasks WHERE job_id = $1", &[&job.0]).await?;
+    assert_eq!(
+        handler.runs.load(Ordering::SeqCst),
+        3,
+        "three attempts, then no more"
+    );
+    let task =
+        c.db.client()
+            .await?
+            .query_one(
+                "SELECT error_code, error_message FROM tasks WHERE job_id = $1",
+                &[&job.0],
+            )
+            .await?;
     assert_eq!(task.get::<_, String>(0), "engine_unavailable");
     assert!(task.get::<_, String>(1).contains("probe engine is down"));
-    assert_eq!(count(&c.db, "SELECT failures::bigint FROM stage_runs WHERE id = $1", run).await?, 3);
+    assert_eq!(
+        count(
+            &c.db,
+            "SELECT failures::bigint FROM stage_runs WHERE id = $1",
+            run
+        )
+        .await?,
+        3
+    );
     Ok(())
 }

@@ -17,8 +17,14 @@ pub struct Client {
 impl Client {
     pub fn new(server: &str, key: Option<String>) -> anyhow::Result<Self> {
         let key = key.ok_or_else(|| anyhow!("no API key: pass --api-key or set VOXLINE_API_KEY (create one with `voxline keys create`)"))?;
-        let http = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).build()?;
-        Ok(Self { http, base: server.trim_end_matches('/').to_owned(), key })
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            http,
+            base: server.trim_end_matches('/').to_owned(),
+            key,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -27,13 +33,19 @@ impl Client {
 
     /// Streams a file to `POST /v1/uploads`.
     pub async fn upload(&self, file: &Path) -> anyhow::Result<Value> {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_owned();
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("upload")
+            .to_owned();
         let mut last = None;
         for attempt in 0..4 {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
             }
-            let f = tokio::fs::File::open(file).await.with_context(|| format!("cannot read {}", file.display()))?;
+            let f = tokio::fs::File::open(file)
+                .await
+                .with_context(|| format!("cannot read {}", file.display()))?;
             let len = f.metadata().await?.len();
             let response = self
                 .http
@@ -50,16 +62,28 @@ impl Client {
                 Err(e) => last = Some(e),
             }
         }
-        Err(anyhow!("upload failed: {}", last.map(|e| e.to_string()).unwrap_or_default()))
+        Err(anyhow!(
+            "upload failed: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        ))
     }
 
-    pub async fn post(&self, path: &str, body: &Value, idempotency_key: Option<&str>) -> anyhow::Result<Value> {
+    pub async fn post(
+        &self,
+        path: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> anyhow::Result<Value> {
         let mut last = None;
         for attempt in 0..4 {
             if attempt > 0 {
                 tokio::time::sleep(Duration::from_secs(1 << attempt)).await;
             }
-            let mut req = self.http.post(self.url(path)).bearer_auth(&self.key).json(body);
+            let mut req = self
+                .http
+                .post(self.url(path))
+                .bearer_auth(&self.key)
+                .json(body);
             if let Some(k) = idempotency_key {
                 req = req.header("idempotency-key", k);
             }
@@ -70,11 +94,19 @@ impl Client {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(anyhow!("{path}: {}", last.map(|e| e.to_string()).unwrap_or_default()))
+        Err(anyhow!(
+            "{path}: {}",
+            last.map(|e| e.to_string()).unwrap_or_default()
+        ))
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let r = self.http.get(self.url(path)).bearer_auth(&self.key).send().await?;
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.key)
+            .send()
+            .await?;
         answer(r).await
     }
 
@@ -84,9 +116,15 @@ impl Client {
         use tokio::io::AsyncWriteExt;
         let response = self.http.get(url).send().await?;
         if !response.status().is_success() {
-            bail!("download of {} failed: {}", dest.display(), response.status());
+            bail!(
+                "download of {} failed: {}",
+                dest.display(),
+                response.status()
+            );
         }
-        let mut out = tokio::fs::File::create(dest).await.with_context(|| format!("cannot write {}", dest.display()))?;
+        let mut out = tokio::fs::File::create(dest)
+            .await
+            .with_context(|| format!("cannot write {}", dest.display()))?;
         let mut stream = response.bytes_stream();
         let mut total = 0;
         while let Some(chunk) = stream.next().await {

@@ -62,14 +62,25 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
         .into_iter()
         .flatten()
         .filter(|t| t["status"] != "completed")
-        .map(|t| format!("{}: {} ({})", t["language"].as_str().unwrap_or("?"), t["error"]["message"].as_str().unwrap_or("not completed"), t["status"].as_str().unwrap_or("")))
+        .map(|t| {
+            format!(
+                "{}: {} ({})",
+                t["language"].as_str().unwrap_or("?"),
+                t["error"]["message"].as_str().unwrap_or("not completed"),
+                t["status"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     println!("results in {}:", args.out.join(&id).display());
     for path in saved {
         println!("  {}", path.display());
     }
     if !failed.is_empty() {
-        bail!("the job ended {}: {}", job["status"].as_str().unwrap_or("?"), failed.join("; "));
+        bail!(
+            "the job ended {}: {}",
+            job["status"].as_str().unwrap_or("?"),
+            failed.join("; ")
+        );
     }
     Ok(())
 }
@@ -106,16 +117,26 @@ pub async fn follow(client: &Client, id: &str) -> anyhow::Result<Value> {
 }
 
 /// Downloads every artifact of the job into `dir/{language}/`.
-pub async fn download_all(client: &Client, job: &Value, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub async fn download_all(
+    client: &Client,
+    job: &Value,
+    dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
     let mut saved = Vec::new();
     let source_lang = job["source_language"].as_str().unwrap_or("source");
     let mut groups = vec![(source_lang.to_owned(), job["source_artifacts"].clone())];
     for task in job["tasks"].as_array().into_iter().flatten() {
-        groups.push((task["language"].as_str().unwrap_or("?").to_owned(), task["artifacts"].clone()));
+        groups.push((
+            task["language"].as_str().unwrap_or("?").to_owned(),
+            task["artifacts"].clone(),
+        ));
     }
     for (lang, artifacts) in groups {
         for a in artifacts.as_array().into_iter().flatten() {
-            let (Some(url), Some(name)) = (a["download_url"].as_str(), a["file_name"].as_str()) else { continue };
+            let (Some(url), Some(name)) = (a["download_url"].as_str(), a["file_name"].as_str())
+            else {
+                continue;
+            };
             let folder = dir.join(&lang);
             tokio::fs::create_dir_all(&folder).await?;
             let dest = folder.join(name);

@@ -33,14 +33,30 @@ pub async fn run(client: &Client, cmd: JobsCommand) -> anyhow::Result<()> {
                     j["kind"].as_str().unwrap_or(""),
                     j["status"].as_str().unwrap_or(""),
                     j["source_language"].as_str().unwrap_or(""),
-                    j["target_languages"].as_array().map(|a| a.iter().filter_map(|l| l.as_str()).collect::<Vec<_>>().join(",")).unwrap_or_default(),
+                    j["target_languages"]
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .filter_map(|l| l.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","))
+                        .unwrap_or_default(),
                     j["created_at"].as_str().unwrap_or(""),
                 );
             }
         }
-        JobsCommand::Get { id } => println!("{}", serde_json::to_string_pretty(&client.get(&format!("/v1/jobs/{id}")).await?)?),
+        JobsCommand::Get { id } => println!(
+            "{}",
+            serde_json::to_string_pretty(&client.get(&format!("/v1/jobs/{id}")).await?)?
+        ),
         JobsCommand::Cancel { id } => {
-            let job = client.post(&format!("/v1/jobs/{id}/cancel"), &serde_json::json!({}), None).await?;
+            let job = client
+                .post(
+                    &format!("/v1/jobs/{id}/cancel"),
+                    &serde_json::json!({}),
+                    None,
+                )
+                .await?;
             println!("job {} is {}", id, job["status"].as_str().unwrap_or("?"));
         }
     }

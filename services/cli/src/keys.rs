@@ -22,11 +22,18 @@ pub enum KeysCommand {
 
 pub async fn run(cmd: KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::Create { tenant, name, config } => {
+        KeysCommand::Create {
+            tenant,
+            name,
+            config,
+        } => {
             let db = database(config).await?;
             let tenant_id = api_keys::ensure_tenant(&db, &tenant).await?;
             let key = api_keys::create(&db, tenant_id, &name).await?;
-            eprintln!("created key {} for tenant `{tenant}`; it is shown only now:", key.id);
+            eprintln!(
+                "created key {} for tenant `{tenant}`; it is shown only now:",
+                key.id
+            );
             println!("{}", key.secret);
         }
     }

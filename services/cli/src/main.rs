@@ -10,10 +10,19 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "voxline", version, about = "Dub and subtitle media with a Voxline server")]
+#[command(
+    name = "voxline",
+    version,
+    about = "Dub and subtitle media with a Voxline server"
+)]
 struct Cli {
     /// The gateway's URL.
-    #[arg(long, global = true, env = "VOXLINE_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "VOXLINE_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
     /// An API key (`vx_...`); create one with `voxline keys create`.
     #[arg(long, global = true, env = "VOXLINE_API_KEY", hide_env_values = true)]

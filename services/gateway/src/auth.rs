@@ -36,7 +36,9 @@ impl FromRequest for Caller {
             let token = header
                 .strip_prefix("Bearer ")
                 .map(str::trim)
-                .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <api key>`"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized("the Authorization header must be `Bearer <api key>`")
+                })?;
             match api_keys::authenticate(&state.db, token).await? {
                 Some(tenant) => Ok(Caller { tenant }),
                 None => Err(ApiError::unauthorized("the API key is unknown or revoked")),

@@ -15,7 +15,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -27,7 +31,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no such {what}"),
+        )
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -37,12 +45,20 @@ impl ApiError {
     /// A fault on our side: logged in full, answered without internals.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "{context}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("{context}; the error was logged"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{context}; the error was logged"),
+        )
     }
 
     pub fn unavailable(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %error, "{context}");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("{context}; try again shortly"))
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            format!("{context}; try again shortly"),
+        )
     }
 }
 

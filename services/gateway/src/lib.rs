@@ -26,19 +26,32 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
     let db = Db::connect(settings.database.url.expose(), settings.database.pool_size)?;
     let storage = Storage::open(&settings.storage, &settings.server.public_url)?;
     let dispatcher = Dispatcher::connect(&settings.redis, db.clone()).await?;
-    Ok(AppState { db, storage, dispatcher, engines, settings: Arc::new(settings.clone()) })
+    Ok(AppState {
+        db,
+        storage,
+        dispatcher,
+        engines,
+        settings: Arc::new(settings.clone()),
+    })
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then lets
 /// requests in flight finish (up to 10 s).
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let max_json = state.settings.server.max_json_bytes;
     let data = web::Data::new(state);
     tracing::info!(address = %listener.local_addr()?, "gateway listening");
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .wrap(actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms").log_target("voxline::http"))
+            .wrap(
+                actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
+                    .log_target("voxline::http"),
+            )
             .configure(|cfg| routes::configure(cfg, max_json))
     })
     .listen(listener)?

@@ -1,6 +1,9 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = voxline_config::load_for("voxline-gateway", "Voxline's REST gateway: uploads, jobs, progress and downloads")?;
+    let settings = voxline_config::load_for(
+        "voxline-gateway",
+        "Voxline's REST gateway: uploads, jobs, progress and downloads",
+    )?;
     voxline_telemetry::init(&settings.telemetry);
     voxline_gateway::run(settings).await
 }

@@ -39,7 +39,8 @@ impl CreateJobRequest {
 }
 
 fn parse_upload_id(field: &str, text: &str) -> Result<UploadId, ApiError> {
-    UploadId::parse(text).map_err(|e| ApiError::unprocessable("invalid_id", format!("{field}: {e}")))
+    UploadId::parse(text)
+        .map_err(|e| ApiError::unprocessable("invalid_id", format!("{field}: {e}")))
 }
 
 #[derive(Debug, Deserialize)]

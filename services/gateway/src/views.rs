@@ -112,7 +112,9 @@ impl TaskView {
     pub fn new(t: &Task, stages: Vec<StageView>, artifacts: Vec<ArtifactView>) -> Self {
         Self {
             language: t.language.clone(),
-            language_name: Language::parse(&t.language).map(|l| l.name.to_owned()).unwrap_or_default(),
+            language_name: Language::parse(&t.language)
+                .map(|l| l.name.to_owned())
+                .unwrap_or_default(),
             status: t.status.as_str().into(),
             stage: t.stage.as_str().into(),
             progress: round1(t.progress * 100.0),

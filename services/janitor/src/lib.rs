@@ -14,7 +14,11 @@ pub use reconcile::{Repairs, reconcile_once};
 pub use retention::sweep_once;
 
 /// Runs reconciliation and retention passes until `shutdown`.
-pub async fn run_until(settings: Settings, connections: Connections, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn run_until(
+    settings: Settings,
+    connections: Connections,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let every = Duration::from_secs(settings.runner.reconcile_interval_seconds.max(1));
     let redispatch_after = settings.runner.redispatch_after_seconds as f64;
     let mut passes: u64 = 0;
@@ -31,10 +35,10 @@ pub async fn run_until(settings: Settings, connections: Connections, shutdown: C
         }
         // Retention needs no urgency: one pass a minute at this interval's scale.
         passes += 1;
-        if passes % 12 == 1 {
-            if let Err(e) = sweep_once(&connections).await {
-                tracing::warn!(error = %e, "retention pass failed");
-            }
+        if passes % 12 == 1
+            && let Err(e) = sweep_once(&connections).await
+        {
+            tracing::warn!(error = %e, "retention pass failed");
         }
     }
 }

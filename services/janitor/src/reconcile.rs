@@ -21,12 +21,19 @@ impl Repairs {
 /// One pass: expire dead leases, flush stale outbox rows, and re-dispatch
 /// due runs nobody has picked up within `redispatch_after_s`. A duplicate
 /// dispatch is harmless: the claim in PostgreSQL lets only one through.
-pub async fn reconcile_once(c: &Connections, redispatch_after_s: f64) -> Result<Repairs, QueueError> {
+pub async fn reconcile_once(
+    c: &Connections,
+    redispatch_after_s: f64,
+) -> Result<Repairs, QueueError> {
     let expired = runs::expire_leases(&c.db, 500).await?;
     c.dispatcher.send(&expired).await?;
     let stale = outbox::stale(&c.db, 10.0, 500).await?;
     c.dispatcher.send(&stale).await?;
     let overdue = outbox::overdue(&c.db, redispatch_after_s, 500).await?;
     c.dispatcher.send(&overdue).await?;
-    Ok(Repairs { expired_leases: expired.len(), stale_outbox: stale.len(), redispatched: overdue.len() })
+    Ok(Repairs {
+        expired_leases: expired.len(),
+        stale_outbox: stale.len(),
+        redispatched: overdue.len(),
+    })
 }

@@ -9,8 +9,14 @@ use voxline_queue::{Connections, QueueError};
 pub async fn sweep_once(c: &Connections) -> Result<usize, QueueError> {
     let expired = artifacts::expired(&c.db, 500).await?;
     for a in &expired {
-        let folder = a.object_key.rsplit_once('/').map_or(a.object_key.as_str(), |(dir, _)| dir);
-        c.storage.delete_prefix(folder).await.map_err(|e| QueueError::Setup(e.to_string()))?;
+        let folder = a
+            .object_key
+            .rsplit_once('/')
+            .map_or(a.object_key.as_str(), |(dir, _)| dir);
+        c.storage
+            .delete_prefix(folder)
+            .await
+            .map_err(|e| QueueError::Setup(e.to_string()))?;
         artifacts::delete(&c.db, a.id).await?;
     }
     if !expired.is_empty() {

@@ -10,7 +10,9 @@ use voxline_config::{PublishSettings, Settings};
 use voxline_core::Stage;
 use voxline_db::artifacts;
 use voxline_db::runs::Completion;
-use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+use voxline_queue::{
+    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
+};
 
 pub use webhook::{sign, verify_signature};
 
@@ -48,9 +50,21 @@ impl StageHandler for Publish {
             let written = folder::copy(ctx, folder, &files).await?;
             targets.push(serde_json::json!({ "kind": "folder", "path": written }));
         }
-        let url = ctx.job().options.webhook_url.clone().or_else(|| self.settings.webhook_url.clone());
+        let url = ctx
+            .job()
+            .options
+            .webhook_url
+            .clone()
+            .or_else(|| self.settings.webhook_url.clone());
         if let Some(url) = url {
-            webhook::deliver(ctx, &self.http, &url, self.settings.webhook_secret.expose(), &files).await?;
+            webhook::deliver(
+                ctx,
+                &self.http,
+                &url,
+                self.settings.webhook_secret.expose(),
+                &files,
+            )
+            .await?;
             targets.push(serde_json::json!({ "kind": "webhook", "url": url }));
         }
         Ok(Completion {

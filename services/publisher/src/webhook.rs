@@ -58,7 +58,8 @@ pub async fn deliver(
 
 /// The `webhook-signature` header value for a message.
 pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key_bytes(secret)).expect("hmac takes any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(&key_bytes(secret)).expect("hmac takes any key length");
     mac.update(format!("{id}.{timestamp}.").as_bytes());
     mac.update(body);
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
@@ -84,9 +85,26 @@ mod tests {
 
     #[test]
     fn signatures_verify_and_detect_tampering() {
-        let sig = sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", 1_700_000_000, b"{}");
+        let sig = sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_1",
+            1_700_000_000,
+            b"{}",
+        );
         assert!(sig.starts_with("v1,"));
-        assert!(verify_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", 1_700_000_000, b"{}", &sig));
-        assert!(!verify_signature("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", 1_700_000_000, b"{ }", &sig));
+        assert!(verify_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_1",
+            1_700_000_000,
+            b"{}",
+            &sig
+        ));
+        assert!(!verify_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_1",
+            1_700_000_000,
+            b"{ }",
+            &sig
+        ));
     }
 }

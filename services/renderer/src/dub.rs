@@ -6,31 +6,56 @@ use voxline_db::runs::Completion;
 use voxline_media::{audio, mix, mux, probe, subtitles, timeline};
 use voxline_queue::{StageContext, StageError};
 
-pub async fn render(ctx: &StageContext, engines: &EngineSettings) -> Result<Completion, StageError> {
+pub async fn render(
+    ctx: &StageContext,
+    engines: &EngineSettings,
+) -> Result<Completion, StageError> {
     let job = ctx.job();
     let language = lang(ctx.language())?;
     let source_language = lang(&job.source_language)?;
-    let translation: Translation = ctx.read_json(ctx.language(), Stage::Translate, "translation.json").await?;
-    let synthesis: Synthesis = ctx.read_json(ctx.language(), Stage::Synthesize, "synthesis.json").await?;
+    let translation: Translation = ctx
+        .read_json(ctx.language(), Stage::Translate, "translation.json")
+        .await?;
+    let synthesis: Synthesis = ctx
+        .read_json(ctx.language(), Stage::Synthesize, "synthesis.json")
+        .await?;
     let source = ctx.fetch_upload(job.source_upload_id, "source").await?;
     let info = probe::probe(&source).await?;
     let total = info.duration;
-    ctx.progress(0.1, "fitting dubbed lines to their slots").await;
+    ctx.progress(0.1, "fitting dubbed lines to their slots")
+        .await;
 
     let slots: Vec<timeline::SlotInput> = translation
         .segments
         .iter()
         .filter_map(|s| {
             let line = synthesis.segments.iter().find(|l| l.id == s.id)?;
-            Some(timeline::SlotInput { id: s.id, start: s.start, end: s.end, synth_duration: line.duration })
+            Some(timeline::SlotInput {
+                id: s.id,
+                start: s.start,
+                end: s.end,
+                synth_duration: line.duration,
+            })
         })
         .collect();
-    let fit = timeline::fit(&slots, total, &timeline::FitPolicy { max_tempo: engines.max_tempo });
+    let fit = timeline::fit(
+        &slots,
+        total,
+        &timeline::FitPolicy {
+            max_tempo: engines.max_tempo,
+        },
+    );
 
     let mut wavs = Vec::with_capacity(fit.placements.len());
     for p in &fit.placements {
-        let line = synthesis.segments.iter().find(|l| l.id == p.id).expect("placement of a synthesized line");
-        let original = ctx.fetch_artifact(ctx.language(), Stage::Synthesize, &line.file).await?;
+        let line = synthesis
+            .segments
+            .iter()
+            .find(|l| l.id == p.id)
+            .expect("placement of a synthesized line");
+        let original = ctx
+            .fetch_artifact(ctx.language(), Stage::Synthesize, &line.file)
+            .await?;
         if p.tempo > 1.001 {
             let faster = ctx.scratch(&format!("tempo-{:04}.wav", p.id));
             audio::change_tempo(&original, &faster, p.tempo).await?;
@@ -41,10 +66,14 @@ pub async fn render(ctx: &StageContext, engines: &EngineSettings) -> Result<Comp
     }
     let voice = ctx.scratch("voice.wav");
     timeline::assemble_voice_track(&fit.placements, &wavs, total, &voice).await?;
-    ctx.progress(0.4, "mixing the dub over the background").await;
+    ctx.progress(0.4, "mixing the dub over the background")
+        .await;
 
     let (background, gain) = match job.background_upload_id {
-        Some(id) => (ctx.fetch_upload(id, "background").await?, engines.background_gain),
+        Some(id) => (
+            ctx.fetch_upload(id, "background").await?,
+            engines.background_gain,
+        ),
         None => (source.clone(), engines.original_gain),
     };
     let mixed = ctx.scratch("mix.wav");
@@ -56,7 +85,12 @@ pub async fn render(ctx: &StageContext, engines: &EngineSettings) -> Result<Comp
         .iter()
         .filter_map(|p| {
             let s = translation.segments.iter().find(|s| s.id == p.id)?;
-            Some(Segment { id: s.id, start: p.at, end: (p.at + p.duration).max(s.end).min(total), text: s.text.clone() })
+            Some(Segment {
+                id: s.id,
+                start: p.at,
+                end: (p.at + p.duration).max(s.end).min(total),
+                text: s.text.clone(),
+            })
         })
         .collect();
     let srt = ctx.scratch("subtitles.srt");
@@ -65,7 +99,11 @@ pub async fn render(ctx: &StageContext, engines: &EngineSettings) -> Result<Comp
         .map_err(|e| StageError::transient("io_error", e.to_string()))?;
     ctx.progress(0.7, "muxing the dubbed media").await;
 
-    let (out_name, out_type) = if info.has_video() { ("dub.mp4", "video/mp4") } else { ("dub.m4a", "audio/mp4") };
+    let (out_name, out_type) = if info.has_video() {
+        ("dub.mp4", "video/mp4")
+    } else {
+        ("dub.m4a", "audio/mp4")
+    };
     let out = ctx.scratch(out_name);
     let mode = job.options.subtitles;
     mux::mux(mux::MuxRequest {
@@ -83,11 +121,24 @@ pub async fn render(ctx: &StageContext, engines: &EngineSettings) -> Result<Comp
 
     let artifacts = vec![
         ctx.put_file("dub", out_name, out_type, &out).await?,
-        ctx.put_file("voice", "voice.m4a", "audio/mp4", &voice_m4a).await?,
-        ctx.put_bytes("subtitles_srt", "subtitles.srt", "application/x-subrip", subtitles::to_srt(&cues).into_bytes()).await?,
-        ctx.put_bytes("subtitles_vtt", "subtitles.vtt", "text/vtt", subtitles::to_vtt(&cues).into_bytes()).await?,
+        ctx.put_file("voice", "voice.m4a", "audio/mp4", &voice_m4a)
+            .await?,
+        ctx.put_bytes(
+            "subtitles_srt",
+            "subtitles.srt",
+            "application/x-subrip",
+            subtitles::to_srt(&cues).into_bytes(),
+        )
+        .await?,
+        ctx.put_bytes(
+            "subtitles_vtt",
+            "subtitles.vtt",
+            "text/vtt",
+            subtitles::to_vtt(&cues).into_bytes(),
+        )
+        .await?,
     ];
-    let stats = serde_json::to_value(&fit.stats)?;
+    let stats = serde_json::to_value(fit.stats)?;
     Ok(Completion {
         output: serde_json::json!({ "lines": fit.placements.len(), "stretch": stats }),
         engine: Some("ffmpeg".into()),

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use voxline_config::{EngineSettings, Settings};
 use voxline_core::{JobKind, Stage};
 use voxline_db::runs::Completion;
-use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+use voxline_queue::{
+    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
+};
 
 pub struct Render {
     settings: EngineSettings,
@@ -32,7 +34,10 @@ impl StageHandler for Render {
         match ctx.job().kind {
             JobKind::Dub => dub::render(ctx, &self.settings).await,
             JobKind::Subtitle => subtitled::render(ctx).await,
-            JobKind::Transcribe => Err(StageError::permanent("internal", "a transcribe job has no render stage")),
+            JobKind::Transcribe => Err(StageError::permanent(
+                "internal",
+                "a transcribe job has no render stage",
+            )),
         }
     }
 }

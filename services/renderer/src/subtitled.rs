@@ -12,11 +12,25 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
     let job = ctx.job();
     let language = lang(ctx.language())?;
     let source_language = lang(&job.source_language)?;
-    let translation: Translation = ctx.read_json(ctx.language(), Stage::Translate, "translation.json").await?;
+    let translation: Translation = ctx
+        .read_json(ctx.language(), Stage::Translate, "translation.json")
+        .await?;
     let srt_text = subtitles::to_srt(&translation.segments);
     let mut artifacts = vec![
-        ctx.put_bytes("subtitles_srt", "subtitles.srt", "application/x-subrip", srt_text.clone().into_bytes()).await?,
-        ctx.put_bytes("subtitles_vtt", "subtitles.vtt", "text/vtt", subtitles::to_vtt(&translation.segments).into_bytes()).await?,
+        ctx.put_bytes(
+            "subtitles_srt",
+            "subtitles.srt",
+            "application/x-subrip",
+            srt_text.clone().into_bytes(),
+        )
+        .await?,
+        ctx.put_bytes(
+            "subtitles_vtt",
+            "subtitles.vtt",
+            "text/vtt",
+            subtitles::to_vtt(&translation.segments).into_bytes(),
+        )
+        .await?,
     ];
     let mode = job.options.subtitles;
     if mode != SubtitleMode::None {
@@ -39,7 +53,10 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
                 out: &out,
             })
             .await?;
-            artifacts.push(ctx.put_file("subtitled", "subtitled.mp4", "video/mp4", &out).await?);
+            artifacts.push(
+                ctx.put_file("subtitled", "subtitled.mp4", "video/mp4", &out)
+                    .await?,
+            );
         }
     }
     Ok(Completion {

@@ -28,24 +28,52 @@ impl Running {
 /// Starts every part on `listener`; they stop when `shutdown` is cancelled.
 /// A part that stops on its own (Redis gone for good) stops the others, so
 /// the process exits non-zero and its supervisor restarts it.
-pub async fn start(settings: Settings, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<Running> {
+pub async fn start(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
     let address = listener.local_addr()?;
     let connections = Connections::open(&settings).await?;
     let engines = Arc::new(Engines::from_settings(&settings.engines));
     let gateway = voxline_gateway::state_from(&settings, engines.clone()).await?;
     let handlers: Vec<(Arc<dyn StageHandler>, &str)> = vec![
-        (Arc::new(voxline_transcriber::Transcribe::new(engines.clone())), "transcriber"),
-        (Arc::new(voxline_translator::Translate::new(engines.clone())), "translator"),
-        (Arc::new(voxline_synthesizer::Synthesize::new(engines.clone())), "synthesizer"),
-        (Arc::new(voxline_renderer::Render::new(settings.engines.clone())), "renderer"),
-        (Arc::new(voxline_publisher::Publish::new(settings.publish.clone())), "publisher"),
+        (
+            Arc::new(voxline_transcriber::Transcribe::new(engines.clone())),
+            "transcriber",
+        ),
+        (
+            Arc::new(voxline_translator::Translate::new(engines.clone())),
+            "translator",
+        ),
+        (
+            Arc::new(voxline_synthesizer::Synthesize::new(engines.clone())),
+            "synthesizer",
+        ),
+        (
+            Arc::new(voxline_renderer::Render::new(settings.engines.clone())),
+            "renderer",
+        ),
+        (
+            Arc::new(voxline_publisher::Publish::new(settings.publish.clone())),
+            "publisher",
+        ),
     ];
     let mut parts = tokio::task::JoinSet::new();
     for (handler, name) in handlers {
-        let (settings, connections, shutdown) = (settings.clone(), connections.clone(), shutdown.clone());
-        parts.spawn(async move { Ok::<_, anyhow::Error>(run_stage(&settings, &connections, handler, name, shutdown).await?) });
+        let (settings, connections, shutdown) =
+            (settings.clone(), connections.clone(), shutdown.clone());
+        parts.spawn(async move {
+            Ok::<_, anyhow::Error>(
+                run_stage(&settings, &connections, handler, name, shutdown).await?,
+            )
+        });
     }
-    parts.spawn(voxline_janitor::run_until(settings.clone(), connections.clone(), shutdown.clone()));
+    parts.spawn(voxline_janitor::run_until(
+        settings.clone(),
+        connections.clone(),
+        shutdown.clone(),
+    ));
     parts.spawn(voxline_gateway::serve(listener, gateway, shutdown.clone()));
     let stop_all = shutdown.clone();
     let task = tokio::spawn(async move {
@@ -55,7 +83,11 @@ pub async fn start(settings: Settings, listener: TcpListener, shutdown: Cancella
             if !stop_all.is_cancelled() {
                 tracing::error!(result = ?result, "a part stopped on its own; stopping the others");
                 stop_all.cancel();
-                first_error.get_or_insert(result.err().unwrap_or_else(|| anyhow::anyhow!("a part stopped unexpectedly")));
+                first_error.get_or_insert(
+                    result
+                        .err()
+                        .unwrap_or_else(|| anyhow::anyhow!("a part stopped unexpectedly")),
+                );
             } else if let Err(e) = result {
                 first_error.get_or_insert(e);
             }
@@ -63,7 +95,11 @@ pub async fn start(settings: Settings, listener: TcpListener, shutdown: Cancella
         first_error.map_or(Ok(()), Err)
     });
     tracing::info!(address = %address, "voxline standalone started");
-    Ok(Running { address, shutdown, task })
+    Ok(Running {
+        address,
+        shutdown,
+        task,
+    })
 }
 
 /// Runs everything until SIGTERM.

@@ -1,6 +1,9 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = voxline_config::load_for("voxline-standalone", "All of Voxline in one process: the gateway, every stage worker and the janitor")?;
+    let settings = voxline_config::load_for(
+        "voxline-standalone",
+        "All of Voxline in one process: the gateway, every stage worker and the janitor",
+    )?;
     voxline_telemetry::init(&settings.telemetry);
     voxline_standalone::run(settings).await
 }

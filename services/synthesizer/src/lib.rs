@@ -9,7 +9,9 @@ use voxline_core::{Language, Stage, Synthesis, SynthesizedLine, Translation};
 use voxline_db::runs::{Completion, Usage};
 use voxline_media::audio;
 use voxline_providers::Engines;
-use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+use voxline_queue::{
+    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
+};
 
 pub struct Synthesize {
     engines: Arc<Engines>,
@@ -28,8 +30,11 @@ impl StageHandler for Synthesize {
     }
 
     async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
-        let translation: Translation = ctx.read_json(ctx.language(), Stage::Translate, "translation.json").await?;
-        let language = Language::parse(ctx.language()).map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
+        let translation: Translation = ctx
+            .read_json(ctx.language(), Stage::Translate, "translation.json")
+            .await?;
+        let language = Language::parse(ctx.language())
+            .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
         let started = Instant::now();
         let total = translation.segments.len().max(1);
         let mut lines = Vec::with_capacity(translation.segments.len());
@@ -37,7 +42,10 @@ impl StageHandler for Synthesize {
         let mut characters = 0usize;
         for (i, segment) in translation.segments.iter().enumerate() {
             let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
-            engine_used = self.engines.synthesize(&segment.text, &language, &raw).await?;
+            engine_used = self
+                .engines
+                .synthesize(&segment.text, &language, &raw)
+                .await?;
             let file = format!("line-{:04}.wav", segment.id);
             let normalized = ctx.scratch(&file);
             audio::to_pcm_48k_mono(&raw, &normalized).await?;
@@ -45,12 +53,29 @@ impl StageHandler for Synthesize {
             let key = ctx.artifact_key(ctx.language(), Stage::Synthesize, &file);
             ctx.storage.put_file(&key, &normalized).await?;
             characters += segment.text.chars().count();
-            lines.push(SynthesizedLine { id: segment.id, file, duration });
-            ctx.progress((i + 1) as f64 / total as f64, &format!("synthesized {} of {} lines", i + 1, total)).await;
+            lines.push(SynthesizedLine {
+                id: segment.id,
+                file,
+                duration,
+            });
+            ctx.progress(
+                (i + 1) as f64 / total as f64,
+                &format!("synthesized {} of {} lines", i + 1, total),
+            )
+            .await;
         }
-        let manifest = Synthesis { language: language.code.into(), engine: engine_used.clone(), segments: lines };
+        let manifest = Synthesis {
+            language: language.code.into(),
+            engine: engine_used.clone(),
+            segments: lines,
+        };
         let artifact = ctx
-            .put_bytes("synthesis", "synthesis.json", "application/json", serde_json::to_vec_pretty(&manifest)?)
+            .put_bytes(
+                "synthesis",
+                "synthesis.json",
+                "application/json",
+                serde_json::to_vec_pretty(&manifest)?,
+            )
             .await?;
         Ok(Completion {
             output: serde_json::json!({ "lines": manifest.segments.len() }),
@@ -73,6 +98,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let connections = Connections::open(&settings).await?;
     let engines = Arc::new(Engines::from_settings(&settings.engines));
-    run_stage(&settings, &connections, Arc::new(Synthesize::new(engines)), "synthesizer", shutdown).await?;
+    run_stage(
+        &settings,
+        &connections,
+        Arc::new(Synthesize::new(engines)),
+        "synthesizer",
+        shutdown,
+    )
+    .await?;
     Ok(())
 }

@@ -1,6 +1,9 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = voxline_config::load_for("voxline-synthesizer", "Voxline's speech synthesis worker: pulls the synthesize queue and speaks translated lines")?;
+    let settings = voxline_config::load_for(
+        "voxline-synthesizer",
+        "Voxline's speech synthesis worker: pulls the synthesize queue and speaks translated lines",
+    )?;
     voxline_telemetry::init(&settings.telemetry);
     voxline_synthesizer::run(settings).await
 }

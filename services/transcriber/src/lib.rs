@@ -9,7 +9,9 @@ use voxline_core::{Language, Stage};
 use voxline_db::runs::{Completion, Usage};
 use voxline_media::subtitles;
 use voxline_providers::Engines;
-use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+use voxline_queue::{
+    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
+};
 
 pub struct Transcribe {
     engines: Arc<Engines>,
@@ -32,16 +34,37 @@ impl StageHandler for Transcribe {
         let source = ctx.fetch_upload(job.source_upload_id, "source").await?;
         let language = match job.source_language.as_str() {
             "auto" => None,
-            code => Some(Language::parse(code).map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?),
+            code => Some(
+                Language::parse(code)
+                    .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?,
+            ),
         };
         ctx.progress(0.1, "recognizing speech").await;
         let started = Instant::now();
         let (transcript, engine) = self.engines.transcribe(&source, language.as_ref()).await?;
         let latency_ms = started.elapsed().as_millis() as i64;
         let artifacts = vec![
-            ctx.put_bytes("transcript", "transcript.json", "application/json", serde_json::to_vec_pretty(&transcript)?).await?,
-            ctx.put_bytes("transcript_srt", "transcript.srt", "application/x-subrip", subtitles::to_srt(&transcript.segments).into_bytes()).await?,
-            ctx.put_bytes("transcript_vtt", "transcript.vtt", "text/vtt", subtitles::to_vtt(&transcript.segments).into_bytes()).await?,
+            ctx.put_bytes(
+                "transcript",
+                "transcript.json",
+                "application/json",
+                serde_json::to_vec_pretty(&transcript)?,
+            )
+            .await?,
+            ctx.put_bytes(
+                "transcript_srt",
+                "transcript.srt",
+                "application/x-subrip",
+                subtitles::to_srt(&transcript.segments).into_bytes(),
+            )
+            .await?,
+            ctx.put_bytes(
+                "transcript_vtt",
+                "transcript.vtt",
+                "text/vtt",
+                subtitles::to_vtt(&transcript.segments).into_bytes(),
+            )
+            .await?,
         ];
         tracing::info!(segments = transcript.segments.len(), engine = %engine, "transcribed");
         Ok(Completion {
@@ -50,7 +73,12 @@ impl StageHandler for Transcribe {
                 "language": transcript.language,
                 "note": transcript.note,
             }),
-            usage: vec![Usage { engine: engine.clone(), unit: "audio_seconds".into(), units: transcript.duration, latency_ms }],
+            usage: vec![Usage {
+                engine: engine.clone(),
+                unit: "audio_seconds".into(),
+                units: transcript.duration,
+                latency_ms,
+            }],
             engine: Some(engine),
             artifacts,
             task_stats: None,

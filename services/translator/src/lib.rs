@@ -8,7 +8,9 @@ use voxline_config::Settings;
 use voxline_core::{Language, Stage, Transcript, Translation};
 use voxline_db::runs::{Completion, Usage};
 use voxline_providers::Engines;
-use voxline_queue::{Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals};
+use voxline_queue::{
+    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
+};
 
 pub struct Translate {
     engines: Arc<Engines>,
@@ -28,16 +30,24 @@ impl StageHandler for Translate {
 
     async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
         let job = ctx.job();
-        let transcript: Transcript = ctx.read_json(&job.source_language, Stage::Transcribe, "transcript.json").await?;
+        let transcript: Transcript = ctx
+            .read_json(&job.source_language, Stage::Transcribe, "transcript.json")
+            .await?;
         let from = language(&transcript.language)?;
         let to = language(ctx.language())?;
         let started = Instant::now();
         let (segments, engine) = if transcript.segments.is_empty() {
             (vec![], "none".to_owned())
         } else {
-            self.engines.translate(&transcript.segments, &from, &to).await?
+            self.engines
+                .translate(&transcript.segments, &from, &to)
+                .await?
         };
-        let characters: usize = transcript.segments.iter().map(|s| s.text.chars().count()).sum();
+        let characters: usize = transcript
+            .segments
+            .iter()
+            .map(|s| s.text.chars().count())
+            .sum();
         let translation = Translation {
             source_language: from.code.into(),
             language: to.code.into(),
@@ -45,7 +55,12 @@ impl StageHandler for Translate {
             segments,
         };
         let artifact = ctx
-            .put_bytes("translation", "translation.json", "application/json", serde_json::to_vec_pretty(&translation)?)
+            .put_bytes(
+                "translation",
+                "translation.json",
+                "application/json",
+                serde_json::to_vec_pretty(&translation)?,
+            )
             .await?;
         Ok(Completion {
             output: serde_json::json!({ "segments": translation.segments.len() }),
@@ -72,6 +87,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let connections = Connections::open(&settings).await?;
     let engines = Arc::new(Engines::from_settings(&settings.engines));
-    run_stage(&settings, &connections, Arc::new(Translate::new(engines)), "translator", shutdown).await?;
+    run_stage(
+        &settings,
+        &connections,
+        Arc::new(Translate::new(engines)),
+        "translator",
+        shutdown,
+    )
+    .await?;
     Ok(())
 }

@@ -1,6 +1,9 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings = voxline_config::load_for("voxline-translator", "Voxline's translation worker: pulls the translate queue and writes translations")?;
+    let settings = voxline_config::load_for(
+        "voxline-translator",
+        "Voxline's translation worker: pulls the translate queue and writes translations",
+    )?;
     voxline_telemetry::init(&settings.telemetry);
     voxline_translator::run(settings).await
 }

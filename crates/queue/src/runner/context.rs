@@ -24,7 +24,12 @@ impl StageContext {
             .prefix("voxline-stage-")
             .tempdir()
             .map_err(|e| StageError::transient("io_error", format!("no scratch folder: {e}")))?;
-        Ok(Self { claimed, db, storage, workdir })
+        Ok(Self {
+            claimed,
+            db,
+            storage,
+            workdir,
+        })
     }
 
     pub fn job(&self) -> &Job {
@@ -48,7 +53,8 @@ impl StageContext {
     /// Reports progress within the stage (0.0–1.0) with a message for people.
     /// Progress is informational: a failure to record it is only logged.
     pub async fn progress(&self, fraction: f64, message: &str) {
-        if let Err(e) = voxline_db::runs::progress(&self.db, &self.claimed, fraction, message).await {
+        if let Err(e) = voxline_db::runs::progress(&self.db, &self.claimed, fraction, message).await
+        {
             tracing::warn!(error = %e, "progress not recorded");
         }
     }
@@ -73,34 +79,62 @@ impl StageContext {
         stage: Stage,
         file_name: &str,
     ) -> Result<T, StageError> {
-        let bytes = self.storage.get_bytes(&self.artifact_key(language, stage, file_name)).await?;
+        let bytes = self
+            .storage
+            .get_bytes(&self.artifact_key(language, stage, file_name))
+            .await?;
         Ok(serde_json::from_slice(&bytes)?)
     }
 
     /// Downloads an artifact an earlier stage wrote into the scratch folder.
-    pub async fn fetch_artifact(&self, language: &str, stage: Stage, file_name: &str) -> Result<PathBuf, StageError> {
+    pub async fn fetch_artifact(
+        &self,
+        language: &str,
+        stage: Stage,
+        file_name: &str,
+    ) -> Result<PathBuf, StageError> {
         let path = self.scratch(&format!("{}-{}-{file_name}", stage.as_str(), language));
-        self.storage.get_to_file(&self.artifact_key(language, stage, file_name), &path).await?;
+        self.storage
+            .get_to_file(&self.artifact_key(language, stage, file_name), &path)
+            .await?;
         Ok(path)
     }
 
     /// Stores bytes as this run's artifact of `kind` (deterministic key, so a
     /// re-run overwrites it) and describes it for the commit.
-    pub async fn put_bytes(&self, kind: &str, file_name: &str, content_type: &str, bytes: Vec<u8>) -> Result<NewArtifact, StageError> {
+    pub async fn put_bytes(
+        &self,
+        kind: &str,
+        file_name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<NewArtifact, StageError> {
         let key = self.artifact_key(self.language(), self.stage(), file_name);
         let size = self.storage.put_bytes(&key, bytes).await?;
         Ok(artifact(kind, key, file_name, content_type, size))
     }
 
     /// Stores a file as this run's artifact of `kind`.
-    pub async fn put_file(&self, kind: &str, file_name: &str, content_type: &str, path: &Path) -> Result<NewArtifact, StageError> {
+    pub async fn put_file(
+        &self,
+        kind: &str,
+        file_name: &str,
+        content_type: &str,
+        path: &Path,
+    ) -> Result<NewArtifact, StageError> {
         let key = self.artifact_key(self.language(), self.stage(), file_name);
         let size = self.storage.put_file(&key, path).await?;
         Ok(artifact(kind, key, file_name, content_type, size))
     }
 }
 
-fn artifact(kind: &str, object_key: String, file_name: &str, content_type: &str, size: u64) -> NewArtifact {
+fn artifact(
+    kind: &str,
+    object_key: String,
+    file_name: &str,
+    content_type: &str,
+    size: u64,
+) -> NewArtifact {
     NewArtifact {
         kind: kind.into(),
         object_key,

@@ -16,17 +16,29 @@ pub struct StageError {
 impl StageError {
     /// The input itself is unusable; retrying cannot help.
     pub fn bad_input(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), transient: false }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            transient: false,
+        }
     }
 
     /// A fault that may clear by itself (timeouts, unavailable services).
     pub fn transient(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), transient: true }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            transient: true,
+        }
     }
 
     /// A failure that will repeat on retry (a broken engine, a bug).
     pub fn permanent(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.into(), message: message.into(), transient: false }
+        Self {
+            code: code.into(),
+            message: message.into(),
+            transient: false,
+        }
     }
 }
 

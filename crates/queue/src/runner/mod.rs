@@ -66,7 +66,15 @@ impl Runner {
         handler: Arc<dyn StageHandler>,
         shutdown: CancellationToken,
     ) -> Self {
-        Self { db, storage, dispatcher, settings, artifact_ttl_hours, handler, shutdown }
+        Self {
+            db,
+            storage,
+            dispatcher,
+            settings,
+            artifact_ttl_hours,
+            handler,
+            shutdown,
+        }
     }
 
     pub fn stage(&self) -> Stage {
@@ -109,23 +117,27 @@ impl Runner {
         let result = self.run_guarded(&claimed, &lost).await;
         drop(heartbeat);
         let outcome = match result {
-            Guarded::Done(Ok(done)) => match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
-                Ok(dispatch) => {
-                    self.send(&dispatch).await;
-                    Outcome::Committed
+            Guarded::Done(Ok(done)) => {
+                match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
+                    Ok(dispatch) => {
+                        self.send(&dispatch).await;
+                        Outcome::Committed
+                    }
+                    Err(DbError::Conflict(_)) => Outcome::LeaseLost,
+                    Err(e) => return Err(e),
                 }
-                Err(DbError::Conflict(_)) => Outcome::LeaseLost,
-                Err(e) => return Err(e),
-            },
+            }
             Guarded::Done(Err(error)) => self.record_failure(&claimed, error).await?,
             Guarded::LeaseLost => Outcome::LeaseLost,
-            Guarded::ShuttingDown => match runs::release(&self.db, &claimed.lease, claimed.stage).await? {
-                Some(d) => {
-                    self.send(&[d]).await;
-                    Outcome::Released
+            Guarded::ShuttingDown => {
+                match runs::release(&self.db, &claimed.lease, claimed.stage).await? {
+                    Some(d) => {
+                        self.send(&[d]).await;
+                        Outcome::Released
+                    }
+                    None => Outcome::LeaseLost,
                 }
-                None => Outcome::LeaseLost,
-            },
+            }
         };
         tracing::info!(outcome = ?outcome, seconds = started.elapsed().as_secs_f64(), "stage finished");
         Ok(outcome)
@@ -154,9 +166,17 @@ impl Runner {
         }
     }
 
-    async fn record_failure(&self, claimed: &Claimed, error: StageError) -> Result<Outcome, DbError> {
+    async fn record_failure(
+        &self,
+        claimed: &Claimed,
+        error: StageError,
+    ) -> Result<Outcome, DbError> {
         tracing::warn!(code = %error.code, error = %error.message, transient = error.transient, "stage failed");
-        let failure = Failure { code: error.code, message: error.message, transient: error.transient };
+        let failure = Failure {
+            code: error.code,
+            message: error.message,
+            transient: error.transient,
+        };
         let delay = backoff::delay(
             (claimed.failures + 1) as u32,
             self.settings.backoff_base_seconds,

@@ -35,31 +35,45 @@ pub async fn stream(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let job = job_id(&id)?;
-    jobs::get(&state.db, caller.tenant, job).await.map_err(|e| match e {
-        voxline_db::DbError::NotFound => ApiError::not_found("job"),
-        e => e.into(),
-    })?;
+    jobs::get(&state.db, caller.tenant, job)
+        .await
+        .map_err(|e| match e {
+            voxline_db::DbError::NotFound => ApiError::not_found("job"),
+            e => e.into(),
+        })?;
     let last_id = req
         .headers()
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let cursor = Cursor { state, caller, job, last_id, idle_polls: 0, finished: false };
+    let cursor = Cursor {
+        state,
+        caller,
+        job,
+        last_id,
+        idle_polls: 0,
+        finished: false,
+    };
     let body = stream::unfold(cursor, |mut c| async move {
         if c.finished {
             return None;
         }
         loop {
             let batch = events::since(&c.state.db, c.job, c.last_id, 100).await;
-            let ended = jobs::get(&c.state.db, c.caller.tenant, c.job).await.map(|j| j.status.is_final());
+            let ended = jobs::get(&c.state.db, c.caller.tenant, c.job)
+                .await
+                .map(|j| j.status.is_final());
             match (batch, ended) {
                 (Ok(batch), Ok(ended)) if !batch.is_empty() => {
                     let mut out = String::new();
                     for e in &batch {
                         c.last_id = e.id;
                         let data = serde_json::to_string(e).unwrap_or_default();
-                        out.push_str(&format!("id: {}\nevent: {}\ndata: {data}\n\n", e.id, e.kind));
+                        out.push_str(&format!(
+                            "id: {}\nevent: {}\ndata: {data}\n\n",
+                            e.id, e.kind
+                        ));
                     }
                     c.finished = ended && batch.len() < 100;
                     c.idle_polls = 0;
@@ -68,7 +82,10 @@ pub async fn stream(
                 (Ok(_), Ok(true)) => return None,
                 (Err(e), _) | (_, Err(e)) => {
                     tracing::warn!(error = %e, "event stream interrupted");
-                    let out = format!("event: error\ndata: {}\n\n", serde_json::json!({"message": "the event source is unavailable; reconnect with Last-Event-ID"}));
+                    let out = format!(
+                        "event: error\ndata: {}\n\n",
+                        serde_json::json!({"message": "the event source is unavailable; reconnect with Last-Event-ID"})
+                    );
                     c.finished = true;
                     return Some((Ok(Bytes::from(out)), c));
                 }

@@ -18,14 +18,29 @@ pub struct LinkQuery {
     sig: String,
 }
 
-pub async fn download(state: web::Data<AppState>, q: web::Query<LinkQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn download(
+    state: web::Data<AppState>,
+    q: web::Query<LinkQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let key = state.storage.verify_link(&SignedLink { key: q.key, name: q.name.clone(), expires: q.expires, sig: q.sig })?;
+    let key = state.storage.verify_link(&SignedLink {
+        key: q.key,
+        name: q.name.clone(),
+        expires: q.expires,
+        sig: q.sig,
+    })?;
     let size = state.storage.size(&key).await?;
-    let body = state.storage.stream(&key).await?.map(|chunk| chunk.map_err(actix_web::error::ErrorInternalServerError));
+    let body = state
+        .storage
+        .stream(&key)
+        .await?
+        .map(|chunk| chunk.map_err(actix_web::error::ErrorInternalServerError));
     Ok(HttpResponse::Ok()
         .content_type(content_type_of(&q.name))
-        .insert_header(("content-disposition", format!("attachment; filename=\"{}\"", q.name.replace('"', ""))))
+        .insert_header((
+            "content-disposition",
+            format!("attachment; filename=\"{}\"", q.name.replace('"', "")),
+        ))
         .insert_header(("cache-control", "private, max-age=300"))
         .no_chunking(size)
         .streaming(body))

@@ -10,7 +10,11 @@ pub async fn healthz() -> HttpResponse {
 
 /// The process can serve: PostgreSQL, Redis and object storage all answer.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (db, redis, storage) = tokio::join!(state.db.ping(), state.dispatcher.ping(), state.storage.ping());
+    let (db, redis, storage) = tokio::join!(
+        state.db.ping(),
+        state.dispatcher.ping(),
+        state.storage.ping()
+    );
     let check = |r: Result<(), String>| match r {
         Ok(()) => json!({ "ok": true }),
         Err(e) => json!({ "ok": false, "error": e }),

@@ -20,7 +20,12 @@ pub async fn create(
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
-        .map_err(|_| ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be printable ASCII"))?;
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be printable ASCII",
+            )
+        })?;
     let (job, created) = service::jobs::create(&state, caller, body.into_inner(), key).await?;
     let view = service::jobs::view(&state, caller, job.id).await?;
     Ok(if created {
@@ -30,15 +35,27 @@ pub async fn create(
     })
 }
 
-pub async fn get(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let view = service::jobs::view(&state, caller, job_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
-pub async fn list(state: web::Data<AppState>, caller: Caller, q: web::Query<ListJobsQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    q: web::Query<ListJobsQuery>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(service::jobs::list(&state, caller, q.into_inner()).await?))
 }
 
-pub async fn cancel(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(service::jobs::cancel(&state, caller, job_id(&id)?).await?))
 }

@@ -16,12 +16,14 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .limit(max_json_bytes)
             .error_handler(json_error),
     )
-    .app_data(web::QueryConfig::default().error_handler(|e, _| {
-        ApiError::bad_request("invalid_query", e.to_string()).into()
-    }))
-    .app_data(web::PathConfig::default().error_handler(|e, _| {
-        ApiError::bad_request("invalid_path", e.to_string()).into()
-    }))
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_path", e.to_string()).into()),
+    )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .service(
@@ -44,12 +46,15 @@ fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
             "unsupported_content_type",
             "send the body as JSON with `Content-Type: application/json`",
         ),
-        JsonPayloadError::Overflow { limit } | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
             actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             format!("JSON bodies are limited to {limit} bytes"),
         ),
-        JsonPayloadError::Deserialize(de) => ApiError::bad_request("invalid_json", format!("the JSON body is not valid: {de}")),
+        JsonPayloadError::Deserialize(de) => {
+            ApiError::bad_request("invalid_json", format!("the JSON body is not valid: {de}"))
+        }
         other => ApiError::bad_request("invalid_json", other.to_string()),
     };
     error.into()

@@ -19,6 +19,13 @@ pub async fn create(
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let upload = service::uploads::receive(&state, caller, query.filename.as_deref(), content_type, payload).await?;
+    let upload = service::uploads::receive(
+        &state,
+        caller,
+        query.filename.as_deref(),
+        content_type,
+        payload,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(UploadView::from(&upload)))
 }

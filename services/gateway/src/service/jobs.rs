@@ -23,10 +23,14 @@ pub async fn create(
     req: CreateJobRequest,
     idempotency_key: Option<String>,
 ) -> Result<(Job, bool), ApiError> {
-    if let Some(key) = &idempotency_key {
-        if key.is_empty() || key.len() > 200 {
-            return Err(ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 200 characters"));
-        }
+    if idempotency_key
+        .as_ref()
+        .is_some_and(|k| k.is_empty() || k.len() > 200)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1 to 200 characters",
+        ));
     }
     let source_upload = req.source_upload()?;
     let background_upload = req.background_upload()?;
@@ -36,16 +40,27 @@ pub async fn create(
     })?;
     if let Some(bg) = background_upload {
         if req.kind != JobKind::Dub {
-            return Err(ApiError::unprocessable("background_not_allowed", "a background track only applies to dub jobs"));
+            return Err(ApiError::unprocessable(
+                "background_not_allowed",
+                "a background track only applies to dub jobs",
+            ));
         }
-        uploads::get(&state.db, caller.tenant, bg).await.map_err(|e| match e {
-            voxline_db::DbError::NotFound => ApiError::unprocessable("unknown_upload", "background_upload_id names no upload of yours"),
-            e => e.into(),
-        })?;
+        uploads::get(&state.db, caller.tenant, bg)
+            .await
+            .map_err(|e| match e {
+                voxline_db::DbError::NotFound => ApiError::unprocessable(
+                    "unknown_upload",
+                    "background_upload_id names no upload of yours",
+                ),
+                e => e.into(),
+            })?;
     }
     let source_language = check_source_language(state, &req.source_language)?;
     let targets = check_targets(state, &req, &source_language)?;
-    let publish = state.settings.publish.has_targets(req.options.webhook_url.as_deref());
+    let publish = state
+        .settings
+        .publish
+        .has_targets(req.options.webhook_url.as_deref());
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
     let created = jobs::create(
         &state.db,
@@ -66,7 +81,9 @@ pub async fn create(
     )
     .await
     .map_err(|e| match e {
-        voxline_db::DbError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", m),
+        voxline_db::DbError::Conflict(m) => {
+            ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", m)
+        }
         e => e.into(),
     })?;
     if let Err(e) = state.dispatcher.send(&created.dispatch).await {
@@ -87,44 +104,75 @@ fn check_source_language(state: &AppState, code: &str) -> Result<String, ApiErro
         }
         return Err(ApiError::unprocessable(
             "language_detection_unavailable",
-            format!("no configured transcription engine detects the language; name it instead (one of: {})", served.join(", ")),
+            format!(
+                "no configured transcription engine detects the language; name it instead (one of: {})",
+                served.join(", ")
+            ),
         ));
     }
-    let lang = Language::parse(code).map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
+    let lang = Language::parse(code)
+        .map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
     if !served.contains(&lang.code) {
         return Err(ApiError::unprocessable(
             "unsupported_source_language",
-            format!("no configured transcription engine understands `{}`; these can be transcribed: {}", lang.code, served.join(", ")),
+            format!(
+                "no configured transcription engine understands `{}`; these can be transcribed: {}",
+                lang.code,
+                served.join(", ")
+            ),
         ));
     }
     Ok(lang.code.to_owned())
 }
 
-fn check_targets(state: &AppState, req: &CreateJobRequest, source: &str) -> Result<Vec<String>, ApiError> {
+fn check_targets(
+    state: &AppState,
+    req: &CreateJobRequest,
+    source: &str,
+) -> Result<Vec<String>, ApiError> {
     if req.kind == JobKind::Transcribe {
         if !req.target_languages.is_empty() {
-            return Err(ApiError::unprocessable("targets_not_allowed", "a transcribe job has no target languages; leave target_languages empty"));
+            return Err(ApiError::unprocessable(
+                "targets_not_allowed",
+                "a transcribe job has no target languages; leave target_languages empty",
+            ));
         }
         return Ok(vec![]);
     }
     let max = state.settings.server.max_target_languages;
     if req.target_languages.is_empty() {
-        return Err(ApiError::unprocessable("no_target_languages", "name at least one target language, e.g. \"target_languages\": [\"es\"]"));
+        return Err(ApiError::unprocessable(
+            "no_target_languages",
+            "name at least one target language, e.g. \"target_languages\": [\"es\"]",
+        ));
     }
     if req.target_languages.len() > max {
-        return Err(ApiError::unprocessable("too_many_languages", format!("at most {max} target languages per job")));
+        return Err(ApiError::unprocessable(
+            "too_many_languages",
+            format!("at most {max} target languages per job"),
+        ));
     }
     let source_lang = Language::parse(source).ok();
     let needs_speech = req.kind == JobKind::Dub;
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for code in &req.target_languages {
-        let lang = Language::parse(code).map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
+        let lang = Language::parse(code)
+            .map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
         if !seen.insert(lang.code) {
-            return Err(ApiError::unprocessable("duplicate_language", format!("`{}` is listed twice in target_languages", lang.code)));
+            return Err(ApiError::unprocessable(
+                "duplicate_language",
+                format!("`{}` is listed twice in target_languages", lang.code),
+            ));
         }
         if Some(lang) == source_lang {
-            return Err(ApiError::unprocessable("same_language", format!("`{}` is the source language; pick another target", lang.code)));
+            return Err(ApiError::unprocessable(
+                "same_language",
+                format!(
+                    "`{}` is the source language; pick another target",
+                    lang.code
+                ),
+            ));
         }
         targets.push(lang);
     }
@@ -132,7 +180,11 @@ fn check_targets(state: &AppState, req: &CreateJobRequest, source: &str) -> Resu
         Some(src) => state.engines.servable_targets(src, needs_speech),
         None => vec![],
     };
-    let unservable: Vec<&str> = targets.iter().map(|l| l.code).filter(|c| !servable.contains(c)).collect();
+    let unservable: Vec<&str> = targets
+        .iter()
+        .map(|l| l.code)
+        .filter(|c| !servable.contains(c))
+        .collect();
     if !unservable.is_empty() {
         return Err(ApiError::unprocessable(
             "unsupported_language",
@@ -140,7 +192,11 @@ fn check_targets(state: &AppState, req: &CreateJobRequest, source: &str) -> Resu
                 "no configured engine chain can {} into: {}. From `{source}` these can be served: {}",
                 if needs_speech { "dub" } else { "translate" },
                 unservable.join(", "),
-                if servable.is_empty() { "none".to_owned() } else { servable.join(", ") }
+                if servable.is_empty() {
+                    "none".to_owned()
+                } else {
+                    servable.join(", ")
+                }
             ),
         ));
     }
@@ -149,7 +205,9 @@ fn check_targets(state: &AppState, req: &CreateJobRequest, source: &str) -> Resu
 
 /// The full view of a tenant's job, with fresh download links.
 pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
-    let job = jobs::get(&state.db, caller.tenant, id).await.map_err(not_found_job)?;
+    let job = jobs::get(&state.db, caller.tenant, id)
+        .await
+        .map_err(not_found_job)?;
     let client = state.db.client().await?;
     let tasks = jobs::tasks(&client, id).await?;
     let all_artifacts = artifacts::for_job(&client, id).await?;
@@ -158,17 +216,34 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
     let mut source_artifacts = Vec::new();
     let mut task_views = Vec::new();
     for a in all_artifacts.iter().filter(|a| a.stage == "transcribe") {
-        source_artifacts.push(ArtifactView::new(a, state.storage.download_url(&a.object_key, &a.file_name).await?));
+        source_artifacts.push(ArtifactView::new(
+            a,
+            state
+                .storage
+                .download_url(&a.object_key, &a.file_name)
+                .await?,
+        ));
     }
     for t in &tasks {
         let stages = runs
             .iter()
-            .filter(|r| t.stages.contains(&r.stage) && (r.language == t.language || r.stage.is_job_level()))
+            .filter(|r| {
+                t.stages.contains(&r.stage) && (r.language == t.language || r.stage.is_job_level())
+            })
             .map(StageView::from)
             .collect();
         let mut files = Vec::new();
-        for a in all_artifacts.iter().filter(|a| a.language == t.language && a.stage != "transcribe") {
-            files.push(ArtifactView::new(a, state.storage.download_url(&a.object_key, &a.file_name).await?));
+        for a in all_artifacts
+            .iter()
+            .filter(|a| a.language == t.language && a.stage != "transcribe")
+        {
+            files.push(ArtifactView::new(
+                a,
+                state
+                    .storage
+                    .download_url(&a.object_key, &a.file_name)
+                    .await?,
+            ));
         }
         task_views.push(TaskView::new(t, stages, files));
     }
@@ -178,7 +253,10 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
 pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<JobPage, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request("invalid_limit", "limit must be between 1 and 100"));
+        return Err(ApiError::bad_request(
+            "invalid_limit",
+            "limit must be between 1 and 100",
+        ));
     }
     let status = q
         .status
@@ -190,24 +268,43 @@ pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<
     let mut page = jobs::list(&state.db, caller.tenant, status, before, limit + 1).await?;
     let next_cursor = if page.len() as i64 > limit {
         page.truncate(limit as usize);
-        page.last().map(|j| format!("{}_{}", j.created_at.timestamp_micros(), j.id))
+        page.last()
+            .map(|j| format!("{}_{}", j.created_at.timestamp_micros(), j.id))
     } else {
         None
     };
-    Ok(JobPage { jobs: page.iter().map(JobSummary::from).collect(), next_cursor })
+    Ok(JobPage {
+        jobs: page.iter().map(JobSummary::from).collect(),
+        next_cursor,
+    })
 }
 
 fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, JobId), ApiError> {
-    let bad = || ApiError::bad_request("invalid_cursor", "cursor must be a next_cursor value from an earlier page");
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_cursor",
+            "cursor must be a next_cursor value from an earlier page",
+        )
+    };
     let (micros, id) = text.split_once('_').ok_or_else(bad)?;
-    let at = micros.parse::<i64>().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(bad)?;
     Ok((at, JobId::parse(id).map_err(|_| bad())?))
 }
 
 pub async fn cancel(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
-    let changed = jobs::cancel(&state.db, caller.tenant, id).await.map_err(not_found_job)?;
+    let changed = jobs::cancel(&state.db, caller.tenant, id)
+        .await
+        .map_err(not_found_job)?;
     if !changed {
-        return Err(ApiError::new(StatusCode::CONFLICT, "job_finished", "the job has already ended; there is nothing to cancel"));
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "job_finished",
+            "the job has already ended; there is nothing to cancel",
+        ));
     }
     tracing::info!(job_id = %id, "job cancelled");
     view(state, caller, id).await

@@ -33,7 +33,12 @@ pub async fn receive(
         .map_err(|e| ApiError::internal("no scratch space for the upload", e))?;
     let mut size: u64 = 0;
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request("upload_interrupted", format!("the upload stopped before its end: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            ApiError::bad_request(
+                "upload_interrupted",
+                format!("the upload stopped before its end: {e}"),
+            )
+        })?;
         size += chunk.len() as u64;
         if size > limits.max_upload_bytes {
             return Err(ApiError::new(
@@ -46,10 +51,15 @@ pub async fn receive(
             .await
             .map_err(|e| ApiError::internal("could not buffer the upload", e))?;
     }
-    file.flush().await.map_err(|e| ApiError::internal("could not buffer the upload", e))?;
+    file.flush()
+        .await
+        .map_err(|e| ApiError::internal("could not buffer the upload", e))?;
     drop(file);
     if size == 0 {
-        return Err(ApiError::unprocessable("empty_upload", "the request body is empty; send the media file's bytes as the body"));
+        return Err(ApiError::unprocessable(
+            "empty_upload",
+            "the request body is empty; send the media file's bytes as the body",
+        ));
     }
     let info = probe(&path).await.map_err(|e| match e {
         MediaError::NotMedia(reason) => ApiError::unprocessable(
@@ -59,12 +69,18 @@ pub async fn receive(
         e => ApiError::internal("could not probe the upload", e),
     })?;
     if !info.has_audio() {
-        return Err(ApiError::unprocessable("no_audio", "the media has no audio track to transcribe or dub"));
+        return Err(ApiError::unprocessable(
+            "no_audio",
+            "the media has no audio track to transcribe or dub",
+        ));
     }
     if info.duration > limits.max_media_seconds {
         return Err(ApiError::unprocessable(
             "media_too_long",
-            format!("the media lasts {:.0} s; the limit is {:.0} s", info.duration, limits.max_media_seconds),
+            format!(
+                "the media lasts {:.0} s; the limit is {:.0} s",
+                info.duration, limits.max_media_seconds
+            ),
         ));
     }
     let id = UploadId::new();
@@ -73,7 +89,11 @@ pub async fn receive(
         tenant_id: caller.tenant,
         object_key: keys::upload(caller.tenant, id),
         file_name: clean_file_name(file_name.unwrap_or("upload")),
-        content_type: content_type.unwrap_or("application/octet-stream").chars().take(100).collect(),
+        content_type: content_type
+            .unwrap_or("application/octet-stream")
+            .chars()
+            .take(100)
+            .collect(),
         size_bytes: size as i64,
         duration: info.duration,
         media: serde_json::to_value(&info).unwrap_or_default(),
@@ -95,7 +115,11 @@ pub fn clean_file_name(raw: &str) -> String {
         .take(120)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() { "upload".into() } else { cleaned }
+    if cleaned.is_empty() {
+        "upload".into()
+    } else {
+        cleaned
+    }
 }
 
 #[cfg(test)]
