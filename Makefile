@@ -17,7 +17,8 @@ build: setup ## Build every binary (debug)
 demo: build ## Start the system, dub the sample clip into Spanish, print where the results are
 	@scripts/demo.sh
 
-test: setup ## Run every check and test against real PostgreSQL, Redis and engines
+test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) and engines
+	@scripts/setup.sh --test
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --workspace --bins

@@ -54,3 +54,10 @@ if ! psql "postgres://postgres@127.0.0.1:5432/postgres" -tAc 'SELECT 1' >/dev/nu
 fi
 
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust 1.95 or newer) is required; install it with rustup" >&2; exit 1; }
+
+# The S3-compatible server the storage tests run against (checks SigV4,
+# pre-signed URLs and multipart uploads). 0.15+ needs a newer Rust.
+if [ "${1:-}" = "--test" ] && ! command -v s3s-fs >/dev/null 2>&1; then
+  echo "setup: installing s3s-fs 0.14.1 (a few minutes, once)"
+  cargo install --quiet s3s-fs@0.14.1 --features binary --locked
+fi

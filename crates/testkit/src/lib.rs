@@ -3,9 +3,11 @@
 //! process on port 0, and the sample clip. Real services, no mocks.
 
 mod media;
+mod s3;
 mod system;
 
 pub use media::{ffprobe_json, sample_clip};
+pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};
 
 use std::path::PathBuf;

@@ -10,7 +10,12 @@ use voxline_testkit::{TestEnv, TestSystem, sample_clip, spawn_system};
 fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{body}");
     assert_eq!(body["error"]["code"], want_code, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| m.len() > 10), "a message a person can act on: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.len() > 10),
+        "a message a person can act on: {body}"
+    );
 }
 
 async fn uploaded_clip(sys: &TestSystem) -> anyhow::Result<String> {
@@ -33,7 +38,10 @@ async fn bad_input_gets_a_clear_4xx() -> anyhow::Result<()> {
     let (s, b) = sys.upload(&big).await?;
     assert_error(s, &b, 413, "upload_too_large");
     let text = sys.env.path("notes.txt");
-    std::fs::write(&text, "these are not the media you are looking for\n".repeat(50))?;
+    std::fs::write(
+        &text,
+        "these are not the media you are looking for\n".repeat(50),
+    )?;
     let (s, b) = sys.upload(&text).await?;
     assert_error(s, &b, 422, "unsupported_media");
     let empty = sys.env.path("empty.mp4");
@@ -47,24 +55,52 @@ async fn bad_input_gets_a_clear_4xx() -> anyhow::Result<()> {
     assert_error(s, &b, 422, "unknown_language");
     let (s, b) = sys.post("/v1/jobs", &dub(json!(["ja"]))).await?;
     assert_error(s, &b, 422, "unsupported_language");
-    assert!(b["error"]["message"].as_str().unwrap().contains("es"), "names what can be served: {b}");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("es"),
+        "names what can be served: {b}"
+    );
     let (s, b) = sys.post("/v1/jobs", &dub(json!(["es", "ES"]))).await?;
     assert_error(s, &b, 422, "duplicate_language");
     let (s, b) = sys.post("/v1/jobs", &dub(json!([]))).await?;
     assert_error(s, &b, 422, "no_target_languages");
     let (s, b) = sys.post("/v1/jobs", &dub(json!(["en"]))).await?;
     assert_error(s, &b, 422, "same_language");
-    let (s, b) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": "../../etc", "target_languages": ["es"]})).await?;
+    let (s, b) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "dub", "source_upload_id": "../../etc", "target_languages": ["es"]}),
+        )
+        .await?;
     assert_error(s, &b, 422, "invalid_id");
     let (s, b) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": uuid::Uuid::new_v4(), "target_languages": ["es"]})).await?;
     assert_error(s, &b, 422, "unknown_upload");
-    let (s, b) = sys.post("/v1/jobs", &json!({"kind": "karaoke", "source_upload_id": upload})).await?;
+    let (s, b) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "karaoke", "source_upload_id": upload}),
+        )
+        .await?;
     assert_error(s, &b, 400, "invalid_json");
     let (s, b) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": upload, "target_languages": ["es"], "colour": "red"})).await?;
     assert_error(s, &b, 400, "invalid_json");
-    assert!(b["error"]["message"].as_str().unwrap().contains("colour"), "{b}");
-    let r = sys.http.post(sys.url("/v1/jobs")).bearer_auth(&sys.api_key).header("content-type", "text/plain").body("{}").send().await?;
-    assert_error(r.status().as_u16(), &r.json().await?, 415, "unsupported_content_type");
+    assert!(
+        b["error"]["message"].as_str().unwrap().contains("colour"),
+        "{b}"
+    );
+    let r = sys
+        .http
+        .post(sys.url("/v1/jobs"))
+        .bearer_auth(&sys.api_key)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await?;
+    assert_error(
+        r.status().as_u16(),
+        &r.json().await?,
+        415,
+        "unsupported_content_type",
+    );
     let (s, b) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": upload, "source_language": "auto", "target_languages": ["es"]})).await?;
     assert_error(s, &b, 422, "language_detection_unavailable");
 
@@ -83,11 +119,24 @@ async fn bad_input_gets_a_clear_4xx() -> anyhow::Result<()> {
     // Auth.
     let r = sys.http.get(sys.url("/v1/jobs")).send().await?;
     assert_error(r.status().as_u16(), &r.json().await?, 401, "unauthorized");
-    let r = sys.http.get(sys.url("/v1/jobs")).bearer_auth("vx_0000000000000000000000000000000000000000").send().await?;
+    let r = sys
+        .http
+        .get(sys.url("/v1/jobs"))
+        .bearer_auth("vx_0000000000000000000000000000000000000000")
+        .send()
+        .await?;
     assert_error(r.status().as_u16(), &r.json().await?, 401, "unauthorized");
 
     // Still healthy after all that.
-    assert_eq!(sys.http.get(sys.url("/readyz")).send().await?.status().as_u16(), 200);
+    assert_eq!(
+        sys.http
+            .get(sys.url("/readyz"))
+            .send()
+            .await?
+            .status()
+            .as_u16(),
+        200
+    );
     sys.stop().await
 }
 
@@ -97,7 +146,12 @@ async fn creation_is_idempotent_and_tenants_are_isolated() -> anyhow::Result<()>
     let upload = uploaded_clip(&sys).await?;
     let body = json!({"kind": "transcribe", "source_upload_id": upload});
     let create = |key: &'static str, body: Value| {
-        let req = sys.http.post(sys.url("/v1/jobs")).bearer_auth(&sys.api_key).header("idempotency-key", key).json(&body);
+        let req = sys
+            .http
+            .post(sys.url("/v1/jobs"))
+            .bearer_auth(&sys.api_key)
+            .header("idempotency-key", key)
+            .json(&body);
         async move {
             let r = req.send().await?;
             anyhow::Ok((r.status().as_u16(), r.json::<Value>().await?))
@@ -107,24 +161,65 @@ async fn creation_is_idempotent_and_tenants_are_isolated() -> anyhow::Result<()>
     let (s2, second) = create("retry-me", body.clone()).await?;
     assert_eq!((s1, s2), (202, 200), "{first} {second}");
     assert_eq!(first["id"], second["id"]);
-    let (s3, other) = create("retry-me", json!({"kind": "subtitle", "source_upload_id": upload, "target_languages": ["es"]})).await?;
-    assert_eq!((s3, other["error"]["code"].as_str()), (409, Some("idempotency_key_reused")), "{other}");
+    let (s3, other) = create(
+        "retry-me",
+        json!({"kind": "subtitle", "source_upload_id": upload, "target_languages": ["es"]}),
+    )
+    .await?;
+    assert_eq!(
+        (s3, other["error"]["code"].as_str()),
+        (409, Some("idempotency_key_reused")),
+        "{other}"
+    );
     let id = first["id"].as_str().unwrap();
     let job = sys.wait_for_job(id, Duration::from_secs(120)).await?;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!(job["tasks"][0]["language"], "en");
-    assert!(job["source_artifacts"].as_array().unwrap().iter().any(|a| a["kind"] == "transcript"));
+    assert!(
+        job["source_artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "transcript")
+    );
 
     // Another tenant sees nothing of it, not even that it exists.
     let other_key = sys.key_for("tenant-b").await?;
-    for (method, path) in [("GET", format!("/v1/jobs/{id}")), ("POST", format!("/v1/jobs/{id}/cancel")), ("GET", format!("/v1/jobs/{id}/events"))] {
-        let r = sys.http.request(method.parse()?, sys.url(&path)).bearer_auth(&other_key).send().await?;
+    for (method, path) in [
+        ("GET", format!("/v1/jobs/{id}")),
+        ("POST", format!("/v1/jobs/{id}/cancel")),
+        ("GET", format!("/v1/jobs/{id}/events")),
+    ] {
+        let r = sys
+            .http
+            .request(method.parse()?, sys.url(&path))
+            .bearer_auth(&other_key)
+            .send()
+            .await?;
         assert_eq!(r.status().as_u16(), 404, "{method} {path}");
     }
-    let r = sys.http.post(sys.url("/v1/jobs")).bearer_auth(&other_key).json(&body).send().await?;
-    assert_eq!(r.json::<Value>().await?["error"]["code"], "unknown_upload", "another tenant's upload is not usable");
-    let r = sys.http.get(sys.url("/v1/jobs")).bearer_auth(&other_key).send().await?;
-    assert_eq!(r.json::<Value>().await?["jobs"].as_array().unwrap().len(), 0);
+    let r = sys
+        .http
+        .post(sys.url("/v1/jobs"))
+        .bearer_auth(&other_key)
+        .json(&body)
+        .send()
+        .await?;
+    assert_eq!(
+        r.json::<Value>().await?["error"]["code"],
+        "unknown_upload",
+        "another tenant's upload is not usable"
+    );
+    let r = sys
+        .http
+        .get(sys.url("/v1/jobs"))
+        .bearer_auth(&other_key)
+        .send()
+        .await?;
+    assert_eq!(
+        r.json::<Value>().await?["jobs"].as_array().unwrap().len(),
+        0
+    );
 
     // The owner's list pages newest first.
     for i in 0..2 {
@@ -133,8 +228,13 @@ async fn creation_is_idempotent_and_tenants_are_isolated() -> anyhow::Result<()>
     }
     let (_, page) = sys.get("/v1/jobs?limit=2").await?;
     assert_eq!(page["jobs"].as_array().unwrap().len(), 2);
-    let cursor = page["next_cursor"].as_str().expect("a next page").to_owned();
-    let (_, rest) = sys.get(&format!("/v1/jobs?limit=2&cursor={cursor}")).await?;
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let (_, rest) = sys
+        .get(&format!("/v1/jobs?limit=2&cursor={cursor}"))
+        .await?;
     assert_eq!(rest["jobs"].as_array().unwrap().len(), 1);
     assert_eq!(rest["jobs"][0]["id"], id, "the oldest job comes last");
     assert!(rest["next_cursor"].is_null());
@@ -145,18 +245,36 @@ async fn creation_is_idempotent_and_tenants_are_isolated() -> anyhow::Result<()>
 async fn a_cancelled_job_stops_and_its_event_stream_ends() -> anyhow::Result<()> {
     let sys = spawn_system(TestEnv::new().await?).await?;
     let upload = uploaded_clip(&sys).await?;
-    let (s, job) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": upload, "target_languages": ["es"]})).await?;
+    let (s, job) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "dub", "source_upload_id": upload, "target_languages": ["es"]}),
+        )
+        .await?;
     assert_eq!(s, 202, "{job}");
     let id = job["id"].as_str().unwrap().to_owned();
-    let (s, cancelled) = sys.post(&format!("/v1/jobs/{id}/cancel"), &json!({})).await?;
+    let (s, cancelled) = sys
+        .post(&format!("/v1/jobs/{id}/cancel"), &json!({}))
+        .await?;
     assert_eq!(s, 200, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
-    let (s, again) = sys.post(&format!("/v1/jobs/{id}/cancel"), &json!({})).await?;
-    assert_eq!((s, again["error"]["code"].as_str()), (409, Some("job_finished")));
+    let (s, again) = sys
+        .post(&format!("/v1/jobs/{id}/cancel"), &json!({}))
+        .await?;
+    assert_eq!(
+        (s, again["error"]["code"].as_str()),
+        (409, Some("job_finished"))
+    );
 
     // The stream replays the job's events and ends because the job has ended.
     let r = tokio::time::timeout(Duration::from_secs(20), async {
-        sys.http.get(sys.url(&format!("/v1/jobs/{id}/events"))).bearer_auth(&sys.api_key).send().await?.text().await
+        sys.http
+            .get(sys.url(&format!("/v1/jobs/{id}/events")))
+            .bearer_auth(&sys.api_key)
+            .send()
+            .await?
+            .text()
+            .await
     })
     .await??;
     assert!(r.contains("event: job_created"), "{r}");
@@ -166,6 +284,9 @@ async fn a_cancelled_job_stops_and_its_event_stream_ends() -> anyhow::Result<()>
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, job) = sys.get(&format!("/v1/jobs/{id}")).await?;
     assert_eq!(job["status"], "cancelled");
-    assert!(job["tasks"][0]["artifacts"].as_array().unwrap().is_empty(), "{job}");
+    assert!(
+        job["tasks"][0]["artifacts"].as_array().unwrap().is_empty(),
+        "{job}"
+    );
     sys.stop().await
 }

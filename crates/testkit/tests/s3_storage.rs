@@ -1,0 +1,84 @@
+//! Object storage on a real S3-compatible server (s3s-fs): multipart
+//! uploads, pre-signed downloads, refused tampering, and a whole job whose
+//! artifacts live in S3.
+
+use std::time::Duration;
+
+use serde_json::json;
+use voxline_storage::Storage;
+use voxline_testkit::{S3Server, TestEnv, sample_clip, spawn_system};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn files_go_up_in_parts_and_come_down_through_presigned_urls() -> anyhow::Result<()> {
+    let s3 = S3Server::start("voxline")?;
+    let mut env = TestEnv::new().await?;
+    s3.configure(&mut env.settings);
+    let storage = Storage::open(&env.settings.storage, "http://unused")?;
+    storage.ping().await?;
+
+    // 19 MiB: three parts of the 8 MiB multipart upload.
+    let big = env.path("big.bin");
+    let content: Vec<u8> = (0..19 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&big, &content)?;
+    assert_eq!(
+        storage.put_file("jobs/x/es/render/big.bin", &big).await?,
+        content.len() as u64
+    );
+    assert_eq!(
+        storage.size("jobs/x/es/render/big.bin").await?,
+        content.len() as u64
+    );
+
+    let url = storage
+        .download_url("jobs/x/es/render/big.bin", "big.bin")
+        .await?;
+    assert!(url.contains("X-Amz-Signature"), "{url}");
+    let fetched = reqwest::get(&url)
+        .await?
+        .error_for_status()?
+        .bytes()
+        .await?; // no credentials
+    assert!(fetched == content, "the download matches the upload");
+
+    let tampered = url.replace("big.bin", "other.bin");
+    assert_eq!(reqwest::get(&tampered).await?.status().as_u16(), 403);
+    let mut forged = url.clone();
+    let last = forged.pop().unwrap();
+    forged.push(if last == '0' { '1' } else { '0' });
+    assert_eq!(reqwest::get(&forged).await?.status().as_u16(), 403);
+
+    assert_eq!(storage.delete_prefix("jobs/x/").await?, 1);
+    assert!(storage.size("jobs/x/es/render/big.bin").await.is_err());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_runs_with_its_files_in_s3() -> anyhow::Result<()> {
+    let s3 = S3Server::start("voxline")?;
+    let mut env = TestEnv::new().await?;
+    s3.configure(&mut env.settings);
+    let sys = spawn_system(env).await?;
+    let clip = sample_clip(&sys.env.path("media"))?;
+    let (s, upload) = sys.upload(&clip).await?;
+    assert_eq!(s, 201, "{upload}");
+    let (s, job) = sys.post("/v1/jobs", &json!({"kind": "subtitle", "source_upload_id": upload["id"], "target_languages": ["es"]})).await?;
+    assert_eq!(s, 202, "{job}");
+    let job = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await?;
+    assert_eq!(job["status"], "completed", "{job:#}");
+    let files = job["tasks"][0]["artifacts"].as_array().unwrap();
+    let srt = files
+        .iter()
+        .find(|a| a["kind"] == "subtitles_srt")
+        .expect("Spanish subtitles");
+    let url = srt["download_url"].as_str().unwrap();
+    assert!(url.starts_with(&s3.endpoint), "an S3 pre-signed URL: {url}");
+    let text = reqwest::get(url).await?.error_for_status()?.text().await?;
+    assert!(text.contains("-->"), "{text}");
+    assert!(
+        files.iter().any(|a| a["kind"] == "subtitled"),
+        "the video with soft subtitles: {files:?}"
+    );
+    sys.stop().await
+}
