@@ -8,7 +8,7 @@ use voxline_core::Stage;
 use voxline_db::Db;
 use voxline_db::outbox::{self, Dispatch};
 
-use crate::{StageMessage, queue_name};
+use crate::{StageJob, queue_name, stage_job};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -79,14 +79,9 @@ impl Dispatcher {
 
     async fn push(&self, d: &Dispatch) -> Result<(), QueueError> {
         let queue = queue_name(&self.namespace, d.stage);
-        let mut storage = RedisStorage::<StageMessage>::new(self.conn.clone())
+        let mut storage = RedisStorage::<StageJob>::new(self.conn.clone())
             .with_config(self.queue_config(d.stage));
-        let message = StageMessage {
-            run_id: d.run_id,
-            stage: d.stage,
-            attempt: d.attempt,
-            traceparent: None,
-        };
+        let message = stage_job(d);
         let wait = (d.not_before - Utc::now())
             .to_std()
             .unwrap_or(Duration::ZERO);

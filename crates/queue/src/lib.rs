@@ -16,7 +16,7 @@ mod runner;
 mod service;
 
 pub use dispatch::{Dispatcher, QueueError};
-pub use message::StageMessage;
+pub use message::{StageJob, run_of, stage_job};
 pub use names::queue_name;
 pub use pool::run_worker_pool;
 pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};

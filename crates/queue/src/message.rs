@@ -1,15 +1,46 @@
-use serde::{Deserialize, Serialize};
-use voxline_core::{Stage, StageRunId};
+//! What travels through Redis: the `voxline.v1.StageJob` message of
+//! `proto/` (ids and numbers, never media or state; PostgreSQL holds the
+//! rest), JSON-encoded by apalis.
 
-/// What travels through Redis: ids and numbers, never media or state.
-/// PostgreSQL holds everything else.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StageMessage {
-    pub run_id: StageRunId,
-    pub stage: Stage,
-    /// The attempt number when dispatched (for logs; the lease decides).
-    pub attempt: i32,
-    /// W3C `traceparent` of the dispatching span, when tracing is on.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub traceparent: Option<String>,
+use voxline_core::StageRunId;
+use voxline_db::outbox::Dispatch;
+pub use voxline_proto::v1::StageJob;
+
+/// The message for one dispatch.
+pub fn stage_job(d: &Dispatch) -> StageJob {
+    StageJob {
+        run_id: d.run_id.to_string(),
+        stage: d.stage.as_str().to_owned(),
+        attempt: d.attempt,
+        traceparent: String::new(),
+    }
+}
+
+/// The run a message is about; `None` for a malformed message.
+pub fn run_of(job: &StageJob) -> Option<StageRunId> {
+    StageRunId::parse(&job.run_id).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voxline_core::Stage;
+
+    #[test]
+    fn the_wire_form_is_the_schema_in_json() {
+        let d = Dispatch {
+            outbox_id: None,
+            run_id: StageRunId::new(),
+            stage: Stage::Render,
+            attempt: 2,
+            not_before: chrono::Utc::now(),
+        };
+        let job = stage_job(&d);
+        let json = serde_json::to_value(&job).unwrap();
+        assert_eq!(json["stage"], "render");
+        assert_eq!(json["attempt"], 2);
+        let back: StageJob = serde_json::from_value(json).unwrap();
+        assert_eq!(run_of(&back), Some(d.run_id));
+        assert_eq!(run_of(&StageJob::default()), None);
+    }
 }

@@ -6,7 +6,7 @@ use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::dispatch::queue_config;
-use crate::{QueueError, Runner, StageMessage};
+use crate::{QueueError, Runner, StageJob, run_of};
 
 /// Runs `concurrency` apalis workers on the runner's stage queue until
 /// `shutdown` is cancelled. Returns an error if any worker stops on its own
@@ -27,7 +27,7 @@ pub async fn run_worker_pool(
     );
     let mut workers = Vec::new();
     for i in 0..concurrency.max(1) {
-        let storage = RedisStorage::<StageMessage>::new(runner.dispatcher().connection())
+        let storage = RedisStorage::<StageJob>::new(runner.dispatcher().connection())
             .with_config(config.clone());
         // Names must be unique per process: apalis recovers a dead worker's
         // messages by name.
@@ -60,10 +60,16 @@ pub async fn run_worker_pool(
 }
 
 async fn handle(
-    message: StageMessage,
+    message: StageJob,
     runner: Data<Arc<Runner>>,
     worker: WorkerContext,
 ) -> Result<(), BoxDynError> {
-    runner.process(message.run_id, worker.name()).await?;
+    match run_of(&message) {
+        Some(run) => {
+            runner.process(run, worker.name()).await?;
+        }
+        // Retrying a malformed message cannot help; PostgreSQL still holds the run.
+        None => tracing::warn!(run_id = %message.run_id, "malformed stage message dropped"),
+    }
     Ok(())
 }

@@ -199,7 +199,9 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
 
     // SIGTERM: every service stops and exits 0.
     for service in &mut services {
-        Command::new("kill").args(["-TERM", &service.child.id().to_string()]).status()?;
+        Command::new("kill")
+            .args(["-TERM", &service.child.id().to_string()])
+            .status()?;
     }
     for service in &mut services {
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -207,10 +209,18 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
             if let Some(status) = service.child.try_wait()? {
                 break status;
             }
-            anyhow::ensure!(std::time::Instant::now() < deadline, "{} did not stop on SIGTERM", service.name);
+            anyhow::ensure!(
+                std::time::Instant::now() < deadline,
+                "{} did not stop on SIGTERM",
+                service.name
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
-        assert!(status.success(), "{} exited with {status} on SIGTERM", service.name);
+        assert!(
+            status.success(),
+            "{} exited with {status} on SIGTERM",
+            service.name
+        );
     }
     Ok(())
 }
