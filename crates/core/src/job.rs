@@ -123,6 +123,6 @@ mod tests {
     #[test]
     fn unknown_words_name_what_is_expected() {
         let err = JobKind::parse("karaoke").unwrap_err().to_string();
-        assert!(err.contains("dub subtitle transcribe"), "{err}");
+        assert!(err.contains("dub, subtitle, transcribe"), "{err}");
     }
 }

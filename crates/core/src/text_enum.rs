@@ -26,7 +26,7 @@ macro_rules! text_enum {
                     _ => Err($crate::CoreError::UnknownVariant {
                         what: $what,
                         value: text.chars().take(64).collect(),
-                        expected: concat!($($text, " "),+),
+                        expected: &[$($text),+],
                     }),
                 }
             }

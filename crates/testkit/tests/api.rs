@@ -80,6 +80,22 @@ async fn bad_input_gets_a_clear_4xx() -> anyhow::Result<()> {
             &json!({"kind": "karaoke", "source_upload_id": upload}),
         )
         .await?;
+    assert_error(s, &b, 422, "invalid_kind");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("dub, subtitle, transcribe"),
+        "{b}"
+    );
+    let (s, b) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": upload, "target_languages": ["es"], "options": {"subtitles": "sideways"}})).await?;
+    assert_error(s, &b, 422, "invalid_option");
+    let (s, b) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "dub", "source_upload_id": upload, "target_languages": "es"}),
+        )
+        .await?;
     assert_error(s, &b, 400, "invalid_json");
     let (s, b) = sys.post("/v1/jobs", &json!({"kind": "dub", "source_upload_id": upload, "target_languages": ["es"], "colour": "red"})).await?;
     assert_error(s, &b, 400, "invalid_json");
@@ -287,6 +303,41 @@ async fn a_cancelled_job_stops_and_its_event_stream_ends() -> anyhow::Result<()>
     assert!(
         job["tasks"][0]["artifacts"].as_array().unwrap().is_empty(),
         "{job}"
+    );
+    sys.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_api_describes_itself() -> anyhow::Result<()> {
+    let sys = spawn_system(TestEnv::new().await?).await?;
+    let doc: Value = sys
+        .http
+        .get(sys.url("/openapi.json"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/v1/uploads",
+        "/v1/jobs",
+        "/v1/jobs/{id}",
+        "/v1/jobs/{id}/cancel",
+        "/v1/jobs/{id}/events",
+        "/v1/files",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+    assert!(doc["components"]["schemas"]["JobView"].is_object());
+    let page = sys.http.get(sys.url("/docs/")).send().await?;
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(
+        page.text().await?.contains("swagger"),
+        "the docs page is served"
     );
     sys.stop().await
 }

@@ -3,9 +3,11 @@
 
 pub mod auth;
 pub mod error;
+mod openapi;
 mod requests;
 mod routes;
 mod service;
+pub use openapi::ApiDoc;
 pub mod state;
 mod views;
 

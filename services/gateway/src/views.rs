@@ -2,19 +2,22 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 use voxline_core::Language;
 use voxline_db::artifacts::Artifact;
 use voxline_db::jobs::{Job, Task};
 use voxline_db::runs::RunSummary;
 use voxline_db::uploads::Upload;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UploadView {
     pub id: String,
     pub file_name: String,
     pub content_type: String,
     pub size_bytes: i64,
     pub duration: f64,
+    /// What ffprobe found: duration, format and streams.
+    #[schema(value_type = Object)]
     pub media: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -33,13 +36,13 @@ impl From<&Upload> for UploadView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorView {
     pub code: String,
     pub message: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ArtifactView {
     pub id: String,
     pub kind: String,
@@ -66,7 +69,7 @@ impl ArtifactView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StageView {
     pub stage: String,
     pub status: String,
@@ -91,7 +94,7 @@ impl From<&RunSummary> for StageView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaskView {
     pub language: String,
     pub language_name: String,
@@ -102,6 +105,8 @@ pub struct TaskView {
     pub message: String,
     pub error: Option<ErrorView>,
     pub stages: Vec<StageView>,
+    /// Statistics of the finished task, such as how far dubbed lines were stretched.
+    #[schema(value_type = Option<Object>)]
     pub stats: Option<serde_json::Value>,
     pub artifacts: Vec<ArtifactView>,
     pub started_at: Option<DateTime<Utc>>,
@@ -129,7 +134,7 @@ impl TaskView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     pub id: String,
     pub kind: String,
@@ -140,6 +145,7 @@ pub struct JobView {
     pub background_upload_id: Option<String>,
     pub source_language: String,
     pub target_languages: Vec<String>,
+    #[schema(value_type = Object)]
     pub options: serde_json::Value,
     pub duration: f64,
     /// Files about the source itself: the transcript and its subtitles.
@@ -180,7 +186,7 @@ impl JobView {
 }
 
 /// A job in a listing: its state without files.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct JobSummary {
     pub id: String,
     pub kind: String,
@@ -207,7 +213,7 @@ impl From<&Job> for JobSummary {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct JobPage {
     pub jobs: Vec<JobSummary>,
     /// Pass as `cursor` to get the next page; absent on the last page.
@@ -223,4 +229,10 @@ fn error_view(code: &Option<String>, message: &Option<String>) -> Option<ErrorVi
 
 fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
+}
+
+/// Every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorView,
 }

@@ -28,6 +28,11 @@ struct Cursor {
     finished: bool,
 }
 
+/// Progress as Server-Sent Events (`id`, `event` = the kind, `data` = JSON),
+/// ending once the job has ended; send `Last-Event-ID` to resume.
+#[utoipa::path(get, path = "/v1/jobs/{id}/events", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, description = "An event stream", content_type = "text/event-stream", body = String),
+        (status = 404, body = crate::views::ErrorBody)))]
 pub async fn stream(
     state: web::Data<AppState>,
     caller: Caller,

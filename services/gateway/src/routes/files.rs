@@ -10,7 +10,8 @@ use voxline_storage::SignedLink;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LinkQuery {
     key: String,
     name: String,
@@ -18,6 +19,10 @@ pub struct LinkQuery {
     sig: String,
 }
 
+/// Download through a signed, expiring link from a job view. Needs no auth header.
+#[utoipa::path(get, path = "/v1/files", tag = "media", params(LinkQuery), security(()),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Tampered with or expired", body = crate::views::ErrorBody)))]
 pub async fn download(
     state: web::Data<AppState>,
     q: web::Query<LinkQuery>,

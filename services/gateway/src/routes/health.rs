@@ -4,11 +4,14 @@ use serde_json::json;
 use crate::state::AppState;
 
 /// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()), responses((status = 200, description = "Up")))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
 /// The process can serve: PostgreSQL, Redis and object storage all answer.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down; the body says which")))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (db, redis, storage) = tokio::join!(
         state.db.ping(),

@@ -6,9 +6,16 @@ use crate::requests::{CreateJobRequest, ListJobsQuery};
 use crate::routes::job_id;
 use crate::service;
 use crate::state::AppState;
+use crate::views::{ErrorBody, JobPage, JobView};
 
-/// `POST /v1/jobs`: 202 with the job; a repeat with the same
-/// `Idempotency-Key` answers 200 with the job the first call made.
+/// Create a job: 202 with the job; a repeat with the same `Idempotency-Key`
+/// answers 200 with the job the first call made.
+#[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = CreateJobRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the same job")),
+    responses(
+        (status = 202, description = "Created", body = JobView), (status = 200, description = "Created earlier with this key", body = JobView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, description = "Invalid kind, upload, languages or options", body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
@@ -35,6 +42,9 @@ pub async fn create(
     })
 }
 
+/// A job: status, progress, tasks per language with their stages, errors and files.
+#[utoipa::path(get, path = "/v1/jobs/{id}", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     state: web::Data<AppState>,
     caller: Caller,
@@ -44,6 +54,9 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Your jobs, newest first.
+#[utoipa::path(get, path = "/v1/jobs", tag = "jobs", params(ListJobsQuery),
+    responses((status = 200, body = JobPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -52,6 +65,9 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(service::jobs::list(&state, caller, q.into_inner()).await?))
 }
 
+/// Cancel a job: running stages stop within seconds, nothing further runs.
+#[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 200, body = JobView), (status = 404, body = ErrorBody), (status = 409, description = "Already ended", body = ErrorBody)))]
 pub async fn cancel(
     state: web::Data<AppState>,
     caller: Caller,

@@ -1,10 +1,10 @@
 //! Route table of the native API (`/v1`) and the operational endpoints.
 
-mod events;
-mod files;
-mod health;
-mod jobs;
-mod uploads;
+pub(crate) mod events;
+pub(crate) mod files;
+pub(crate) mod health;
+pub(crate) mod jobs;
+pub(crate) mod uploads;
 
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
@@ -23,6 +23,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     .app_data(
         web::PathConfig::default()
             .error_handler(|e, _| ApiError::bad_request("invalid_path", e.to_string()).into()),
+    )
+    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url(
+        "/openapi.json",
+        <crate::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+    ))
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("location", "/docs/"))
+                .finish()
+        }),
     )
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))

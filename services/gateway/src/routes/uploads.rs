@@ -5,9 +5,16 @@ use crate::error::ApiError;
 use crate::requests::UploadQuery;
 use crate::service;
 use crate::state::AppState;
-use crate::views::UploadView;
+use crate::views::{ErrorBody, UploadView};
 
-/// `POST /v1/uploads?filename=NAME`: the body is the media file's bytes.
+/// Store a media file: the body is the file's bytes, streamed to storage
+/// under the size cap and probed with ffprobe.
+#[utoipa::path(post, path = "/v1/uploads", tag = "media", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The media file's bytes"),
+    responses(
+        (status = 201, description = "Stored and probed", body = UploadView),
+        (status = 401, body = ErrorBody), (status = 413, description = "Over the size cap", body = ErrorBody),
+        (status = 422, description = "Not audio or video, no audio track, or too long", body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,

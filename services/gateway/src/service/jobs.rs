@@ -32,6 +32,8 @@ pub async fn create(
             "Idempotency-Key must be 1 to 200 characters",
         ));
     }
+    let kind = req.kind()?;
+    let options = voxline_core::JobOptions::try_from(&req.options)?;
     let source_upload = req.source_upload()?;
     let background_upload = req.background_upload()?;
     let source = uploads::get(&state.db, caller.tenant, source_upload).await.map_err(|e| match e {
@@ -39,7 +41,7 @@ pub async fn create(
         e => e.into(),
     })?;
     if let Some(bg) = background_upload {
-        if req.kind != JobKind::Dub {
+        if kind != JobKind::Dub {
             return Err(ApiError::unprocessable(
                 "background_not_allowed",
                 "a background track only applies to dub jobs",
@@ -56,22 +58,22 @@ pub async fn create(
             })?;
     }
     let source_language = check_source_language(state, &req.source_language)?;
-    let targets = check_targets(state, &req, &source_language)?;
+    let targets = check_targets(state, kind, &req.target_languages, &source_language)?;
     let publish = state
         .settings
         .publish
-        .has_targets(req.options.webhook_url.as_deref());
+        .has_targets(options.webhook_url.as_deref());
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
     let created = jobs::create(
         &state.db,
         &NewJob {
             tenant_id: caller.tenant,
-            kind: req.kind,
+            kind,
             source_upload_id: source_upload,
             background_upload_id: background_upload,
             source_language,
             target_languages: targets,
-            options: req.options.clone(),
+            options,
             publish,
             duration: source.duration,
             idempotency_key,
@@ -127,11 +129,12 @@ fn check_source_language(state: &AppState, code: &str) -> Result<String, ApiErro
 
 fn check_targets(
     state: &AppState,
-    req: &CreateJobRequest,
+    kind: JobKind,
+    requested: &[String],
     source: &str,
 ) -> Result<Vec<String>, ApiError> {
-    if req.kind == JobKind::Transcribe {
-        if !req.target_languages.is_empty() {
+    if kind == JobKind::Transcribe {
+        if !requested.is_empty() {
             return Err(ApiError::unprocessable(
                 "targets_not_allowed",
                 "a transcribe job has no target languages; leave target_languages empty",
@@ -140,23 +143,23 @@ fn check_targets(
         return Ok(vec![]);
     }
     let max = state.settings.server.max_target_languages;
-    if req.target_languages.is_empty() {
+    if requested.is_empty() {
         return Err(ApiError::unprocessable(
             "no_target_languages",
             "name at least one target language, e.g. \"target_languages\": [\"es\"]",
         ));
     }
-    if req.target_languages.len() > max {
+    if requested.len() > max {
         return Err(ApiError::unprocessable(
             "too_many_languages",
             format!("at most {max} target languages per job"),
         ));
     }
     let source_lang = Language::parse(source).ok();
-    let needs_speech = req.kind == JobKind::Dub;
+    let needs_speech = kind == JobKind::Dub;
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
-    for code in &req.target_languages {
+    for code in requested {
         let lang = Language::parse(code)
             .map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
         if !seen.insert(lang.code) {
