@@ -48,8 +48,14 @@ impl MediaInfo {
     }
 }
 
-/// Codecs of still images: a "video" stream of one of these is a picture.
-const IMAGE_CODECS: &[&str] = &["png", "mjpeg", "bmp", "gif", "webp", "tiff", "jpegls"];
+/// Codecs of still images (and of text shown as a picture: ffprobe reads
+/// any text file as "ansi" art): a "video" stream of one of these is not video.
+const IMAGE_CODECS: &[&str] = &[
+    "png", "mjpeg", "bmp", "gif", "webp", "tiff", "jpegls", "ansi", "bintext", "xbin", "idf",
+];
+
+/// Containers ffprobe guesses for things that are not media.
+const NOT_MEDIA_FORMATS: &[&str] = &["tty", "image2", "bin", "idf", "xbin"];
 
 /// Probes `path`. Anything that is not audio or video with a duration is
 /// `NotMedia`, with ffprobe's reason.
@@ -80,6 +86,12 @@ pub async fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         detail: e.to_string(),
     })?;
     let streams: Vec<StreamInfo> = raw.streams.iter().map(Stream::info).collect();
+    let format = raw.format.format_name.clone().unwrap_or_default();
+    if NOT_MEDIA_FORMATS.contains(&format.as_str()) || format.ends_with("_pipe") {
+        return Err(MediaError::NotMedia(format!(
+            "a `{format}` file, not audio or video"
+        )));
+    }
     let images_only = !streams.is_empty()
         && streams.iter().all(|s| {
             s.kind != StreamKind::Audio

@@ -123,15 +123,17 @@ pub(crate) async fn connect(
     client.get_connection_manager_with_config(config).await
 }
 
-/// One message per fetch, so a killed worker strands at most one; worker
-/// liveness checked every 5 s and declared dead after 3 misses, so its
-/// message returns to the queue in about 15 s rather than the default 5 min.
+/// One message per fetch, so a killed worker strands at most one. An idle
+/// apalis-redis worker only looks for new messages when its heartbeat timer
+/// wakes it, so the heartbeat interval is also the pick-up latency: 1 s,
+/// with a dead worker declared after 15 missed beats (its message returns
+/// to the queue in about 15 s rather than apalis's default 5 min).
 pub(crate) fn queue_config(namespace: &str, stage: Stage) -> Config {
     Config::default()
         .queue(queue_name(namespace, stage))
         .batch_size(1)
-        .heartbeat_interval(Duration::from_secs(5))
-        .missed_heartbeats(3)
+        .heartbeat_interval(Duration::from_secs(1))
+        .missed_heartbeats(15)
         .persist_results(false)
         .emit_events(false)
 }

@@ -182,3 +182,59 @@ async fn dubs_the_sample_clip_into_spanish() -> anyhow::Result<()> {
     assert_eq!(reqwest::get(&tampered).await?.status().as_u16(), 403);
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn media_without_speech_completes_and_says_so() -> anyhow::Result<()> {
+    let sys = spawn_system(TestEnv::new().await?).await?;
+    let tone = sys.env.path("tone.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=160x120:rate=10:duration=3",
+        ])
+        .args([
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=3",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&tone)
+        .status()?;
+    assert!(status.success());
+    let (s, upload) = sys.upload(&tone).await?;
+    assert_eq!(s, 201, "{upload}");
+    let (s, job) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}),
+        )
+        .await?;
+    assert_eq!(s, 202, "{job}");
+    let job = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await?;
+    assert_eq!(job["status"], "completed", "{job:#}");
+    let transcribe = &job["tasks"][0]["stages"][0];
+    assert_eq!(transcribe["stage"], "transcribe");
+    let transcript_url = artifact(&job["source_artifacts"], "transcript")["download_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let transcript: Value = reqwest::get(&transcript_url).await?.json().await?;
+    assert_eq!(transcript["segments"].as_array().unwrap().len(), 0);
+    assert_eq!(transcript["note"], "no speech detected");
+    // The dub still exists: the original picture and sound, nothing dubbed over it.
+    artifact(&job["tasks"][0]["artifacts"], "dub");
+    sys.stop().await
+}

@@ -111,7 +111,9 @@ pub async fn render(
         dub_audio: &mixed,
         dub_language: &language,
         original_language: job.options.keep_original_audio.then_some(&source_language),
-        subtitles: (mode != SubtitleMode::None).then_some((srt.as_path(), &language)),
+        // No lines (no speech in the source): no subtitle track at all.
+        subtitles: (mode != SubtitleMode::None && !cues.is_empty())
+            .then_some((srt.as_path(), &language)),
         burn_subtitles: mode == SubtitleMode::Burned,
         out: &out,
     })

@@ -33,7 +33,7 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
         .await?,
     ];
     let mode = job.options.subtitles;
-    if mode != SubtitleMode::None {
+    if mode != SubtitleMode::None && !translation.segments.is_empty() {
         let source = ctx.fetch_upload(job.source_upload_id, "source").await?;
         let info = probe::probe(&source).await?;
         if info.has_video() {
