@@ -22,7 +22,12 @@ test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) an
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	@# nextest (on the project's machines) runs each test in its own process and ends with one summary line.
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -5,10 +5,12 @@
 mod media;
 mod s3;
 mod system;
+mod webhook;
 
 pub use media::{ffprobe_json, sample_clip};
 pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};
+pub use webhook::{Delivery, WebhookReceiver};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,86 @@
+//! Publishing: a finished language is copied to the publish folder and
+//! announced to the job's webhook, signed per Standard Webhooks; a failed
+//! delivery is retried with the same webhook-id.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use voxline_config::Secret;
+use voxline_testkit::{TestEnv, WebhookReceiver, sample_clip, spawn_system};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_finished_language_is_published_to_the_folder_and_the_webhook() -> anyhow::Result<()> {
+    let receiver = WebhookReceiver::start(vec![503])?;
+    let mut env = TestEnv::new().await?;
+    let folder = env.path("published");
+    env.settings.publish.folder = Some(folder.clone());
+    env.settings.publish.webhook_secret = Secret::new(SECRET);
+    let sys = spawn_system(env).await?;
+    let clip = sample_clip(&sys.env.path("media"))?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let (s, job) = sys
+        .post("/v1/jobs", &json!({"kind": "subtitle", "source_upload_id": upload["id"], "target_languages": ["es"], "options": {"webhook_url": receiver.url}}))
+        .await?;
+    assert_eq!(s, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let job = sys.wait_for_job(&id, Duration::from_secs(120)).await?;
+    assert_eq!(job["status"], "completed", "{job:#}");
+    let publish = job["tasks"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "publish")
+        .expect("a publish stage")
+        .clone();
+    assert_eq!(publish["attempts"], 2, "the 503 was retried: {publish}");
+
+    let deliveries = receiver.received();
+    assert_eq!(deliveries.len(), 2);
+    let (first, second) = (&deliveries[0], &deliveries[1]);
+    assert_eq!(
+        first.header("webhook-id"),
+        second.header("webhook-id"),
+        "one event, one id"
+    );
+    let timestamp: i64 = second.header("webhook-timestamp").unwrap().parse()?;
+    let signature = second.header("webhook-signature").unwrap();
+    assert!(voxline_publisher::verify_signature(
+        SECRET,
+        second.header("webhook-id").unwrap(),
+        timestamp,
+        &second.body,
+        signature
+    ));
+    assert!(!voxline_publisher::verify_signature(
+        "whsec_b3RoZXI=",
+        second.header("webhook-id").unwrap(),
+        timestamp,
+        &second.body,
+        signature
+    ));
+    let body: Value = serde_json::from_slice(&second.body)?;
+    assert_eq!(body["type"], "task.published");
+    assert_eq!(body["data"]["job_id"], id.as_str());
+    assert_eq!(body["data"]["language"], "es");
+    let srt = body["data"]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "subtitles_srt")
+        .expect("the subtitles are announced");
+    let text = reqwest::get(srt["download_url"].as_str().unwrap())
+        .await?
+        .text()
+        .await?;
+    assert!(text.contains("-->"));
+
+    let copied = folder.join(&id).join("es").join("subtitles.srt");
+    assert_eq!(
+        std::fs::read_to_string(&copied)?,
+        text,
+        "the folder holds the same file"
+    );
+    sys.stop().await
+}
