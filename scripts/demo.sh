@@ -9,6 +9,8 @@ bin=target/debug
 port=${VOXLINE_DEMO_PORT:-8787}
 state=.voxline/demo
 out=demo-output
+# Each run replaces the previous run's results.
+rm -rf "$out/results" "$out/published"
 mkdir -p "$state" "$out"
 
 export VOXLINE__DATABASE__URL=${VOXLINE__DATABASE__URL:-postgres://postgres@127.0.0.1:5432/voxline_demo}
