@@ -20,5 +20,5 @@ pub use message::{StageJob, run_of, stage_job};
 pub use names::queue_name;
 pub use pool::run_worker_pool;
 pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};
-pub use service::{Connections, run_stage, shutdown_on_signals};
+pub use service::{Connections, run_service, run_stage, shutdown_on_signals};
 pub use tokio_util::sync::CancellationToken;

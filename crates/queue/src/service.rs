@@ -66,6 +66,18 @@ pub async fn run_stage(
     run_worker_pool(runner, service, settings.runner.concurrency, shutdown).await
 }
 
+/// The whole life of a worker process: connect, run `handler`'s stage until
+/// SIGTERM or SIGINT, stop gracefully.
+pub async fn run_service(
+    settings: Settings,
+    service: &str,
+    handler: Arc<dyn StageHandler>,
+) -> Result<(), QueueError> {
+    let shutdown = shutdown_on_signals();
+    let connections = Connections::open(&settings).await?;
+    run_stage(&settings, &connections, handler, service, shutdown).await
+}
+
 /// A token cancelled on the first SIGTERM or SIGINT.
 pub fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();

@@ -4,6 +4,7 @@
 
 mod media;
 mod s3;
+pub mod seed;
 mod system;
 mod webhook;
 

@@ -3,45 +3,9 @@
 
 use std::time::Duration;
 
-use voxline_core::{JobKind, JobOptions, UploadId};
-use voxline_db::jobs::{self, NewJob};
-use voxline_db::{api_keys, uploads};
 use voxline_queue::{CancellationToken, Connections, run_worker_pool};
 use voxline_testkit::TestEnv;
-
-async fn seed(c: &Connections) -> anyhow::Result<jobs::Created> {
-    let tenant = api_keys::ensure_tenant(&c.db, "janitor").await?;
-    let upload = uploads::Upload {
-        id: UploadId::new(),
-        tenant_id: tenant,
-        object_key: "uploads/none".into(),
-        file_name: "none.wav".into(),
-        content_type: "audio/wav".into(),
-        size_bytes: 1,
-        duration: 1.0,
-        media: serde_json::json!({}),
-        created_at: chrono::Utc::now(),
-    };
-    uploads::insert(&c.db, &upload).await?;
-    Ok(jobs::create(
-        &c.db,
-        &NewJob {
-            tenant_id: tenant,
-            kind: JobKind::Transcribe,
-            source_upload_id: upload.id,
-            background_upload_id: None,
-            source_language: "en".into(),
-            target_languages: vec![],
-            options: JobOptions::default(),
-            publish: false,
-            duration: 1.0,
-            idempotency_key: None,
-            request_hash: "x".into(),
-            max_attempts: 3,
-        },
-    )
-    .await?)
-}
+use voxline_testkit::seed::{transcribe_job, wait_for_status};
 
 /// Deletes every Redis key of the test's namespace: what a restart without
 /// persistence or a FLUSHALL does to Voxline's queues.
@@ -62,7 +26,7 @@ async fn wipe_redis(namespace: &str) -> anyhow::Result<usize> {
 async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
-    let created = seed(&c).await?;
+    let created = transcribe_job(&c.db, 3).await?;
     c.dispatcher.send(&created.dispatch).await?;
     assert!(
         wipe_redis(&env.settings.redis.namespace).await? > 0,
@@ -86,22 +50,8 @@ async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let runner = c.runner(&env.settings, handler, CancellationToken::new());
     let stop = CancellationToken::new();
     let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        let status: String =
-            c.db.client()
-                .await?
-                .query_one(
-                    "SELECT status FROM jobs WHERE id = $1",
-                    &[&created.job.id.0],
-                )
-                .await?
-                .get(0);
-        if status == "completed" || tokio::time::Instant::now() > deadline {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let status =
+        wait_for_status(&c.db, created.job.id, "completed", Duration::from_secs(20)).await?;
     stop.cancel();
     pool.await??;
     assert_eq!(status, "completed");
@@ -112,7 +62,7 @@ async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
 async fn expired_artifacts_are_deleted() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
-    let created = seed(&c).await?;
+    let created = transcribe_job(&c.db, 3).await?;
     let handler = std::sync::Arc::new(voxline_transcriber_stand_in::Stub);
     let runner = c.runner(&env.settings, handler, CancellationToken::new());
     assert_eq!(

@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use voxline_core::{JobKind, JobOptions, Stage, StageRunId, UploadId};
-use voxline_db::jobs::{self, NewJob};
+use voxline_core::{Stage, StageRunId};
+use voxline_db::Db;
 use voxline_db::runs::Completion;
-use voxline_db::{Db, api_keys, uploads};
 use voxline_queue::{
     CancellationToken, Connections, Outcome, StageContext, StageError, StageHandler,
     run_worker_pool,
 };
 use voxline_testkit::TestEnv;
+use voxline_testkit::seed::{job_status, transcribe_job, wait_for_status};
 
 /// A transcribe-stage stand-in that counts its runs and behaves as told.
 struct Probe {
@@ -73,54 +73,6 @@ fn probe(behaviour: Behaviour) -> Arc<Probe> {
     })
 }
 
-/// A transcribe job whose only stage is the one under test.
-async fn seed_job(
-    db: &Db,
-    max_attempts: u32,
-) -> anyhow::Result<(
-    voxline_core::JobId,
-    StageRunId,
-    Vec<voxline_db::outbox::Dispatch>,
-)> {
-    let tenant = api_keys::ensure_tenant(db, "runner-tests").await?;
-    let upload = uploads::Upload {
-        id: UploadId::new(),
-        tenant_id: tenant,
-        object_key: "uploads/none".into(),
-        file_name: "none.wav".into(),
-        content_type: "audio/wav".into(),
-        size_bytes: 1,
-        duration: 1.0,
-        media: serde_json::json!({}),
-        created_at: chrono_now(),
-    };
-    uploads::insert(db, &upload).await?;
-    let created = jobs::create(
-        db,
-        &NewJob {
-            tenant_id: tenant,
-            kind: JobKind::Transcribe,
-            source_upload_id: upload.id,
-            background_upload_id: None,
-            source_language: "en".into(),
-            target_languages: vec![],
-            options: JobOptions::default(),
-            publish: false,
-            duration: 1.0,
-            idempotency_key: None,
-            request_hash: "x".into(),
-            max_attempts,
-        },
-    )
-    .await?;
-    let run = created.dispatch[0].run_id;
-    Ok((created.job.id, run, created.dispatch))
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
-}
-
 async fn count(db: &Db, sql: &str, run: StageRunId) -> anyhow::Result<i64> {
     Ok(db.client().await?.query_one(sql, &[&run.0]).await?.get(0))
 }
@@ -129,7 +81,8 @@ async fn count(db: &Db, sql: &str, run: StageRunId) -> anyhow::Result<i64> {
 async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
-    let (job, run, dispatch) = seed_job(&c.db, 3).await?;
+    let created = transcribe_job(&c.db, 3).await?;
+    let (job, run, dispatch) = (created.job.id, created.dispatch[0].run_id, created.dispatch);
     let handler = probe(Behaviour::Succeed);
     let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
 
@@ -165,12 +118,7 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
     stop.cancel();
     pool.await??;
     assert_eq!(handler.runs.load(Ordering::SeqCst), 1);
-    let status: String =
-        c.db.client()
-            .await?
-            .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
-            .await?
-            .get(0);
+    let status = job_status(&c.db, job).await?;
     assert_eq!(status, "completed");
     Ok(())
 }
@@ -179,7 +127,8 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
 async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
-    let (job, run, _) = seed_job(&c.db, 3).await?;
+    let created = transcribe_job(&c.db, 3).await?;
+    let (job, run) = (created.job.id, created.dispatch[0].run_id);
 
     // Worker A claims the run and hangs; then it "dies": its task is dropped
     // mid-stage, so its heartbeats stop.
@@ -227,12 +176,7 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
         ),
         (2, 1, "succeeded".into())
     );
-    let status: String =
-        c.db.client()
-            .await?
-            .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
-            .await?
-            .get(0);
+    let status = job_status(&c.db, job).await?;
     assert_eq!(status, "completed");
     Ok(())
 }
@@ -241,26 +185,15 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
 async fn a_failing_stage_retries_then_fails_with_its_error_kept() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
-    let (job, run, dispatch) = seed_job(&c.db, 3).await?;
+    let created = transcribe_job(&c.db, 3).await?;
+    let (job, run, dispatch) = (created.job.id, created.dispatch[0].run_id, created.dispatch);
     let handler = probe(Behaviour::FailTransient);
     let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
     let stop = CancellationToken::new();
     let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
     c.dispatcher.send(&dispatch).await?;
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        let status: String =
-            c.db.client()
-                .await?
-                .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
-                .await?
-                .get(0);
-        if status == "failed" || tokio::time::Instant::now() > deadline {
-            break status;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let status = wait_for_status(&c.db, job, "failed", Duration::from_secs(30)).await?;
     stop.cancel();
     pool.await??;
     assert_eq!(status, "failed");

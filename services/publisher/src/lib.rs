@@ -10,9 +10,7 @@ use voxline_config::{PublishSettings, Settings};
 use voxline_core::Stage;
 use voxline_db::artifacts;
 use voxline_db::runs::Completion;
-use voxline_queue::{
-    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
-};
+use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub use webhook::{sign, verify_signature};
 
@@ -78,9 +76,7 @@ impl StageHandler for Publish {
 
 /// Runs the publisher until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = shutdown_on_signals();
-    let connections = Connections::open(&settings).await?;
     let handler = Arc::new(Publish::new(settings.publish.clone()));
-    run_stage(&settings, &connections, handler, "publisher", shutdown).await?;
+    voxline_queue::run_service(settings, "publisher", handler).await?;
     Ok(())
 }

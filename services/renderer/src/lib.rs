@@ -10,9 +10,7 @@ use std::sync::Arc;
 use voxline_config::{EngineSettings, Settings};
 use voxline_core::{JobKind, Stage};
 use voxline_db::runs::Completion;
-use voxline_queue::{
-    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
-};
+use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub struct Render {
     settings: EngineSettings,
@@ -44,9 +42,7 @@ impl StageHandler for Render {
 
 /// Runs the renderer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = shutdown_on_signals();
-    let connections = Connections::open(&settings).await?;
     let handler = Arc::new(Render::new(settings.engines.clone()));
-    run_stage(&settings, &connections, handler, "renderer", shutdown).await?;
+    voxline_queue::run_service(settings, "renderer", handler).await?;
     Ok(())
 }

@@ -9,9 +9,7 @@ use voxline_core::{Language, Stage, Synthesis, SynthesizedLine, Translation};
 use voxline_db::runs::{Completion, Usage};
 use voxline_media::audio;
 use voxline_providers::Engines;
-use voxline_queue::{
-    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
-};
+use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub struct Synthesize {
     engines: Arc<Engines>,
@@ -95,16 +93,9 @@ impl StageHandler for Synthesize {
 
 /// Runs the synthesizer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = shutdown_on_signals();
-    let connections = Connections::open(&settings).await?;
-    let engines = Arc::new(Engines::from_settings(&settings.engines));
-    run_stage(
-        &settings,
-        &connections,
-        Arc::new(Synthesize::new(engines)),
-        "synthesizer",
-        shutdown,
-    )
-    .await?;
+    let handler = Arc::new(Synthesize::new(Arc::new(Engines::from_settings(
+        &settings.engines,
+    ))));
+    voxline_queue::run_service(settings, "synthesizer", handler).await?;
     Ok(())
 }

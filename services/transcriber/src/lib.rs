@@ -9,9 +9,7 @@ use voxline_core::{Language, Stage};
 use voxline_db::runs::{Completion, Usage};
 use voxline_media::subtitles;
 use voxline_providers::Engines;
-use voxline_queue::{
-    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
-};
+use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub struct Transcribe {
     engines: Arc<Engines>,
@@ -89,10 +87,9 @@ impl StageHandler for Transcribe {
 
 /// Runs the transcriber until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = shutdown_on_signals();
-    let connections = Connections::open(&settings).await?;
-    let engines = Arc::new(Engines::from_settings(&settings.engines));
-    let handler = Arc::new(Transcribe::new(engines));
-    run_stage(&settings, &connections, handler, "transcriber", shutdown).await?;
+    let handler = Arc::new(Transcribe::new(Arc::new(Engines::from_settings(
+        &settings.engines,
+    ))));
+    voxline_queue::run_service(settings, "transcriber", handler).await?;
     Ok(())
 }

@@ -8,9 +8,7 @@ use voxline_config::Settings;
 use voxline_core::{Language, Stage, Transcript, Translation};
 use voxline_db::runs::{Completion, Usage};
 use voxline_providers::Engines;
-use voxline_queue::{
-    Connections, StageContext, StageError, StageHandler, run_stage, shutdown_on_signals,
-};
+use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub struct Translate {
     engines: Arc<Engines>,
@@ -84,16 +82,9 @@ fn language(code: &str) -> Result<Language, StageError> {
 
 /// Runs the translator until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = shutdown_on_signals();
-    let connections = Connections::open(&settings).await?;
-    let engines = Arc::new(Engines::from_settings(&settings.engines));
-    run_stage(
-        &settings,
-        &connections,
-        Arc::new(Translate::new(engines)),
-        "translator",
-        shutdown,
-    )
-    .await?;
+    let handler = Arc::new(Translate::new(Arc::new(Engines::from_settings(
+        &settings.engines,
+    ))));
+    voxline_queue::run_service(settings, "translator", handler).await?;
     Ok(())
 }
