@@ -84,3 +84,49 @@ async fn a_finished_language_is_published_to_the_folder_and_the_webhook() -> any
     );
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unreachable_webhook_is_retried_then_fails_the_task_visibly() -> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    env.settings.runner.max_attempts = 3;
+    let sys = spawn_system(env).await?;
+    // A port nobody listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let clip = sample_clip(&sys.env.path("media"))?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let (s, job) = sys
+        .post("/v1/jobs", &json!({"kind": "subtitle", "source_upload_id": upload["id"], "target_languages": ["es"], "options": {"webhook_url": format!("http://{closed}/hook")}}))
+        .await?;
+    assert_eq!(s, 202, "{job}");
+    let job = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await?;
+    assert_eq!(job["status"], "failed", "{job:#}");
+    let task = &job["tasks"][0];
+    assert_eq!(task["status"], "failed");
+    assert_eq!(task["error"]["code"], "webhook_unreachable", "{task}");
+    assert!(
+        task["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&closed.to_string()),
+        "{task}"
+    );
+    let publish = task["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "publish")
+        .unwrap();
+    assert_eq!(publish["status"], "failed");
+    assert_eq!(publish["attempts"], 3, "{publish}");
+    // What finished before the failure is kept.
+    assert!(
+        task["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["kind"] == "subtitles_srt")
+    );
+    sys.stop().await
+}

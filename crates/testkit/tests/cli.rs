@@ -1,0 +1,104 @@
+//! The `voxline` command as a person uses it: dub a file into a folder,
+//! list and inspect jobs, with the server and key from the environment.
+
+use std::process::Command;
+
+use voxline_testkit::{TestEnv, ffprobe_json, sample_clip, spawn_system};
+
+fn voxline() -> Command {
+    // target/debug/deps/cli-HASH -> target/debug/voxline (built by `make test`)
+    let bin = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("voxline");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins`",
+        bin.display()
+    );
+    Command::new(bin)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
+    let sys = spawn_system(TestEnv::new().await?).await?;
+    let media = sys.env.path("media");
+    let clip = sample_clip(&media)?;
+    let out = sys.env.path("out");
+    let (base, key) = (sys.base.clone(), sys.api_key.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        voxline()
+            .args(["dub"])
+            .arg(&clip)
+            .args(["--to", "es", "--background"])
+            .arg(media.join("background.wav"))
+            .arg("--out")
+            .arg(&out)
+            .env("VOXLINE_SERVER", &base)
+            .env("VOXLINE_API_KEY", &key)
+            .output()
+    })
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "voxline dub failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let dub = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.ends_with("es/dub.mp4"))
+        .expect("the dub is listed");
+    let probe = ffprobe_json(std::path::Path::new(dub))?;
+    assert_eq!(
+        probe["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["codec_type"] == "audio")
+            .count(),
+        2
+    );
+    for file in [
+        "en/transcript.json",
+        "en/transcript.srt",
+        "es/subtitles.srt",
+        "es/subtitles.vtt",
+        "es/voice.m4a",
+    ] {
+        assert!(stdout.contains(file), "{file} is downloaded:\n{stdout}");
+    }
+
+    let (base, key) = (sys.base.clone(), sys.api_key.clone());
+    let list = tokio::task::spawn_blocking(move || {
+        voxline()
+            .args(["jobs", "list"])
+            .env("VOXLINE_SERVER", &base)
+            .env("VOXLINE_API_KEY", &key)
+            .output()
+    })
+    .await??;
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        list.status.success() && listed.contains("completed") && listed.contains("en -> es"),
+        "{listed}"
+    );
+
+    // Without a key it says how to get one.
+    let base = sys.base.clone();
+    let no_key = tokio::task::spawn_blocking(move || {
+        voxline()
+            .args(["jobs", "list"])
+            .env("VOXLINE_SERVER", &base)
+            .env_remove("VOXLINE_API_KEY")
+            .output()
+    })
+    .await??;
+    assert!(!no_key.status.success());
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("voxline keys create"));
+    sys.stop().await
+}
