@@ -8,7 +8,7 @@ pub mod seed;
 mod system;
 mod webhook;
 
-pub use media::{ffprobe_json, sample_clip};
+pub use media::{binary, ffprobe_json, sample_clip, stream_count};
 pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};
 pub use webhook::{Delivery, WebhookReceiver};

@@ -29,3 +29,28 @@ pub fn ffprobe_json(path: &Path) -> anyhow::Result<serde_json::Value> {
     anyhow::ensure!(out.status.success(), "ffprobe failed on {}", path.display());
     Ok(serde_json::from_slice(&out.stdout)?)
 }
+
+/// How many streams of `kind` (`audio`, `video`, `subtitle`) an ffprobe description lists.
+pub fn stream_count(probe: &serde_json::Value, kind: &str) -> usize {
+    probe["streams"]
+        .as_array()
+        .map_or(0, |s| s.iter().filter(|s| s["codec_type"] == kind).count())
+}
+
+/// A binary of this workspace, built beside the running test (`make test`
+/// builds them all first).
+pub fn binary(name: &str) -> PathBuf {
+    // target/debug/deps/TEST-HASH -> target/debug/NAME
+    let exe = std::env::current_exe().expect("the test's own path");
+    let path = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a target folder")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` (make test does)",
+        path.display()
+    );
+    path
+}

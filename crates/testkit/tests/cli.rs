@@ -3,23 +3,10 @@
 
 use std::process::Command;
 
-use voxline_testkit::{TestEnv, ffprobe_json, sample_clip, spawn_system};
+use voxline_testkit::{TestEnv, binary, ffprobe_json, sample_clip, spawn_system, stream_count};
 
 fn voxline() -> Command {
-    // target/debug/deps/cli-HASH -> target/debug/voxline (built by `make test`)
-    let bin = std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("voxline");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build --workspace --bins`",
-        bin.display()
-    );
-    Command::new(bin)
+    Command::new(binary("voxline"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -54,15 +41,7 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
         .find(|l| l.ends_with("es/dub.mp4"))
         .expect("the dub is listed");
     let probe = ffprobe_json(std::path::Path::new(dub))?;
-    assert_eq!(
-        probe["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["codec_type"] == "audio")
-            .count(),
-        2
-    );
+    assert_eq!(stream_count(&probe, "audio"), 2);
     for file in [
         "en/transcript.json",
         "en/transcript.srt",

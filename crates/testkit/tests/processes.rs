@@ -3,24 +3,12 @@
 //! storage. One worker process is killed with SIGKILL mid-run and started
 //! again, as a supervisor would; the job still completes.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 use voxline_db::api_keys;
-use voxline_testkit::{TestEnv, ffprobe_json, sample_clip};
-
-fn bin_dir() -> PathBuf {
-    // target/debug/deps/processes-HASH -> target/debug
-    std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
+use voxline_testkit::{TestEnv, binary, ffprobe_json, sample_clip, stream_count};
 
 struct Service {
     name: &'static str,
@@ -39,12 +27,7 @@ fn start(
     env: &[(String, String)],
     logs: &std::path::Path,
 ) -> anyhow::Result<Service> {
-    let path = bin_dir().join(name);
-    anyhow::ensure!(
-        path.exists(),
-        "{} is missing: run `cargo build --workspace --bins` (make test does)",
-        path.display()
-    );
+    let path = binary(name);
     let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
     let child = Command::new(path)
         .envs(env.iter().cloned())
@@ -179,15 +162,7 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
             .await?,
     )?;
     let probe = ffprobe_json(&path)?;
-    assert_eq!(
-        probe["streams"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| s["codec_type"] == "audio")
-            .count(),
-        2
-    );
+    assert_eq!(stream_count(&probe, "audio"), 2);
     // Exactly one commit per stage run, kill or not.
     let row = env.db.client().await?.query_one(
         "SELECT count(*), count(DISTINCT c.stage_run_id) FROM stage_commits c JOIN stage_runs r ON r.id = c.stage_run_id WHERE r.job_id = $1::text::uuid",
