@@ -62,6 +62,8 @@ pub struct ServerSettings {
     pub max_target_languages: usize,
     /// Largest accepted JSON body, in bytes.
     pub max_json_bytes: usize,
+    /// Jobs one tenant may have queued or running at once; more get a 429.
+    pub max_jobs_in_flight: u32,
 }
 
 impl Default for ServerSettings {
@@ -73,6 +75,7 @@ impl Default for ServerSettings {
             max_media_seconds: 3.0 * 3600.0,
             max_target_languages: 20,
             max_json_bytes: 64 * 1024,
+            max_jobs_in_flight: 100,
         }
     }
 }

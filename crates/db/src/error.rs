@@ -14,6 +14,8 @@ pub enum DbError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    LimitReached(String),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

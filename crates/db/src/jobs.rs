@@ -9,7 +9,7 @@ use voxline_core::{
     task_stages,
 };
 
-use crate::outbox::Dispatch;
+use crate::outbox::{self, Dispatch};
 use crate::{Db, DbError, events};
 
 #[derive(Debug, Clone)]
@@ -67,6 +67,8 @@ pub struct NewJob {
     /// request is refused instead of silently answering the old job.
     pub request_hash: String,
     pub max_attempts: u32,
+    /// Refuse the job when the tenant already has this many queued or running.
+    pub max_in_flight: Option<i64>,
 }
 
 /// The result of a creation call.
@@ -89,53 +91,67 @@ const TASK_COLUMNS: &str = "id, job_id, language, status, stage, stages, progres
 pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
-    let id = JobId::new();
-    let inserted = tx
-        .query_opt(
-            "INSERT INTO jobs (id, tenant_id, kind, status, source_upload_id, background_upload_id,
-                               source_language, target_languages, options, publish,
-                               idempotency_key, request_hash, duration_s)
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-             RETURNING id",
-            &[
-                &id.0,
-                &new.tenant_id.0,
-                &new.kind.as_str(),
-                &new.source_upload_id.0,
-                &new.background_upload_id.map(|u| u.0),
-                &new.source_language,
-                &new.target_languages,
-                &serde_json::to_value(&new.options).expect("options serialize"),
-                &new.publish,
-                &new.idempotency_key,
-                &new.request_hash,
-                &new.duration,
-            ],
-        )
-        .await?;
-    if inserted.is_none() {
-        let row = tx
-            .query_one(
-                &format!(
-                    "SELECT {JOB_COLUMNS}, request_hash FROM jobs
-                     WHERE tenant_id = $1 AND idempotency_key = $2"
-                ),
-                &[&new.tenant_id.0, &new.idempotency_key],
+    // One creation at a time per tenant, so the idempotency check and the
+    // in-flight limit hold under concurrent (retried) requests.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7262))",
+        &[&new.tenant_id.to_string()],
+    )
+    .await?;
+    if let Some(key) = &new.idempotency_key {
+        let earlier = tx
+            .query_opt(
+                &format!("SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"),
+                &[&new.tenant_id.0, key],
             )
             .await?;
-        let hash: Option<String> = row.get("request_hash");
-        if hash.as_deref() != Some(new.request_hash.as_str()) {
-            return Err(DbError::Conflict(
-                "this Idempotency-Key was already used for a different request".into(),
-            ));
+        if let Some(row) = earlier {
+            let hash: Option<String> = row.get("request_hash");
+            if hash.as_deref() != Some(new.request_hash.as_str()) {
+                return Err(DbError::Conflict(
+                    "this Idempotency-Key was already used for a different request".into(),
+                ));
+            }
+            return Ok(Created {
+                job: job_from_row(&row)?,
+                created: false,
+                dispatch: vec![],
+            });
         }
-        return Ok(Created {
-            job: job_from_row(&row)?,
-            created: false,
-            dispatch: vec![],
-        });
     }
+    if let Some(limit) = new.max_in_flight {
+        let in_flight: i64 = tx
+            .query_one("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')", &[&new.tenant_id.0])
+            .await?
+            .get(0);
+        if in_flight >= limit {
+            return Err(DbError::LimitReached(format!(
+                "{in_flight} of your jobs are still queued or running (the limit is {limit}); try again when some have finished"
+            )));
+        }
+    }
+    let id = JobId::new();
+    tx.execute(
+        "INSERT INTO jobs (id, tenant_id, kind, status, source_upload_id, background_upload_id,
+                           source_language, target_languages, options, publish,
+                           idempotency_key, request_hash, duration_s)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        &[
+            &id.0,
+            &new.tenant_id.0,
+            &new.kind.as_str(),
+            &new.source_upload_id.0,
+            &new.background_upload_id.map(|u| u.0),
+            &new.source_language,
+            &new.target_languages,
+            &serde_json::to_value(&new.options).expect("options serialize"),
+            &new.publish,
+            &new.idempotency_key,
+            &new.request_hash,
+            &new.duration,
+        ],
+    )
+    .await?;
 
     let stages = task_stages(new.kind, new.publish);
     let stage_words: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
@@ -378,4 +394,65 @@ fn task_from_row(row: &Row) -> Result<Task, DbError> {
         started_at: row.get("started_at"),
         finished_at: row.get("finished_at"),
     })
+}
+
+/// Resumes a job's failed tasks from the stage that failed: those runs are
+/// queued again with fresh attempts; finished stages and their artifacts
+/// stay as they are. Returns the dispatches to send.
+pub async fn retry(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<Dispatch>, DbError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    tx.query_opt(
+        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+        &[&id.0, &tenant.0],
+    )
+    .await?
+    .ok_or(DbError::NotFound)?;
+    let failed = tx
+        .query(
+            "UPDATE stage_runs SET status = 'queued', failures = 0, error_code = NULL, error_message = NULL,
+                    run_after = now(), finished_at = NULL
+             WHERE job_id = $1 AND status = 'failed'
+             RETURNING id, stage, attempt",
+            &[&id.0],
+        )
+        .await?;
+    if failed.is_empty() {
+        return Err(DbError::Conflict(
+            "the job has no failed stage to retry".into(),
+        ));
+    }
+    let mut dispatch = Vec::with_capacity(failed.len());
+    for row in &failed {
+        let stage = Stage::parse(row.get(1))?;
+        dispatch.push(
+            outbox::push(
+                &tx,
+                voxline_core::StageRunId(row.get(0)),
+                stage,
+                row.get(2),
+                chrono::Utc::now(),
+            )
+            .await?,
+        );
+    }
+    tx.execute(
+        "UPDATE tasks SET status = 'running', error_code = NULL, error_message = NULL, message = 'retrying',
+                          finished_at = NULL, updated_at = now()
+         WHERE job_id = $1 AND status = 'failed'",
+        &[&id.0],
+    )
+    .await?;
+    events::record(
+        &tx,
+        id,
+        "job_retried",
+        None,
+        None,
+        serde_json::json!({ "stages": failed.len() }),
+    )
+    .await?;
+    refresh_status(&tx, id).await?;
+    tx.commit().await?;
+    Ok(dispatch)
 }

@@ -35,6 +35,7 @@ pub async fn transcribe_job(db: &Db, max_attempts: u32) -> anyhow::Result<Create
         idempotency_key: None,
         request_hash: "seeded".into(),
         max_attempts,
+        max_in_flight: None,
     };
     Ok(jobs::create(db, &new).await?)
 }

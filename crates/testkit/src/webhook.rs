@@ -37,7 +37,12 @@ pub struct WebhookReceiver {
 impl WebhookReceiver {
     /// Starts on a free port; the first answers are `statuses`, then 200.
     pub fn start(statuses: Vec<u16>) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        Self::start_on("127.0.0.1:0".parse()?, statuses)
+    }
+
+    /// Like [`WebhookReceiver::start`], on a given address.
+    pub fn start_on(address: std::net::SocketAddr, statuses: Vec<u16>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(address)?;
         let url = format!("http://{}/hook", listener.local_addr()?);
         let shared = Arc::new(Mutex::new(Shared {
             received: vec![],

@@ -341,3 +341,35 @@ async fn the_api_describes_itself() -> anyhow::Result<()> {
     );
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenant_over_its_in_flight_limit_is_told_to_come_back() -> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    env.settings.server.max_jobs_in_flight = 1;
+    let sys = spawn_system(env).await?;
+    let upload = uploaded_clip(&sys).await?;
+    let body = json!({"kind": "dub", "source_upload_id": upload, "target_languages": ["es"]});
+    let send = |key: &'static str| {
+        sys.http
+            .post(sys.url("/v1/jobs"))
+            .bearer_auth(&sys.api_key)
+            .header("idempotency-key", key)
+            .json(&body)
+            .send()
+    };
+    let first = send("first").await?;
+    assert_eq!(first.status().as_u16(), 202);
+    let second = send("second").await?;
+    assert_eq!(second.status().as_u16(), 429);
+    assert_eq!(
+        second
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("10")
+    );
+    assert_error(429, &second.json().await?, 429, "too_many_jobs");
+    // A retried request for the job already in flight is still answered.
+    assert_eq!(send("first").await?.status().as_u16(), 200);
+    sys.stop().await
+}

@@ -86,7 +86,8 @@ async fn a_finished_language_is_published_to_the_folder_and_the_webhook() -> any
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_unreachable_webhook_is_retried_then_fails_the_task_visibly() -> anyhow::Result<()> {
+async fn an_unreachable_webhook_fails_the_task_visibly_and_a_retry_resumes_it() -> anyhow::Result<()>
+{
     let mut env = TestEnv::new().await?;
     env.settings.runner.max_attempts = 3;
     let sys = spawn_system(env).await?;
@@ -127,6 +128,42 @@ async fn an_unreachable_webhook_is_retried_then_fails_the_task_visibly() -> anyh
             .unwrap()
             .iter()
             .any(|a| a["kind"] == "subtitles_srt")
+    );
+
+    // The endpoint comes up; a retry resumes from the failed stage only.
+    let receiver = WebhookReceiver::start_on(closed, vec![])?;
+    let id = job["id"].as_str().unwrap().to_owned();
+    let (s, retried) = sys
+        .post(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await?;
+    assert_eq!(s, 202, "{retried}");
+    assert_eq!(retried["status"], "running");
+    let job = sys.wait_for_job(&id, Duration::from_secs(60)).await?;
+    assert_eq!(job["status"], "completed", "{job:#}");
+    assert!(job["tasks"][0]["error"].is_null());
+    let stages = job["tasks"][0]["stages"].as_array().unwrap();
+    let attempts = |name: &str| {
+        stages.iter().find(|s| s["stage"] == name).unwrap()["attempts"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!(
+        (
+            attempts("transcribe"),
+            attempts("translate"),
+            attempts("render")
+        ),
+        (1, 1, 1),
+        "finished stages did not run again: {stages:?}"
+    );
+    assert_eq!(attempts("publish"), 4);
+    assert_eq!(receiver.received().len(), 1);
+    let (s, again) = sys
+        .post(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await?;
+    assert_eq!(
+        (s, again["error"]["code"].as_str()),
+        (409, Some("nothing_to_retry"))
     );
     sys.stop().await
 }

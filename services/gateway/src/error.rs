@@ -11,6 +11,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds a client should wait before trying again (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -19,7 +21,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// Asks the client to come back after `seconds`.
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -74,7 +83,11 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header(("retry-after", seconds.to_string()));
+        }
+        response.json(json!({
             "error": { "code": self.code, "message": self.message }
         }))
     }
@@ -85,7 +98,13 @@ impl From<DbError> for ApiError {
         match e {
             DbError::NotFound => ApiError::not_found("resource"),
             DbError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            e if e.is_transient() => ApiError::unavailable("the database is unavailable", e),
+            DbError::LimitReached(message) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_jobs", message)
+                    .retry_after(10)
+            }
+            e if e.is_transient() => {
+                ApiError::unavailable("the database is unavailable", e).retry_after(5)
+            }
             e => ApiError::internal("database error", e),
         }
     }

@@ -23,6 +23,7 @@ use crate::views::{
         routes::jobs::list,
         routes::jobs::get,
         routes::jobs::cancel,
+        routes::jobs::retry,
         routes::events::stream,
         routes::files::download,
         routes::health::healthz,

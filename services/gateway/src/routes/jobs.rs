@@ -65,6 +65,18 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(service::jobs::list(&state, caller, q.into_inner()).await?))
 }
 
+/// Retry a job's failed tasks from the stage that failed; finished stages
+/// and their files are kept.
+#[utoipa::path(post, path = "/v1/jobs/{id}/retry", tag = "jobs", params(("id" = String, Path, description = "Job id")),
+    responses((status = 202, body = JobView), (status = 404, body = ErrorBody), (status = 409, description = "Nothing failed", body = ErrorBody)))]
+pub async fn retry(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Accepted().json(service::jobs::retry(&state, caller, job_id(&id)?).await?))
+}
+
 /// Cancel a job: running stages stop within seconds, nothing further runs.
 #[utoipa::path(post, path = "/v1/jobs/{id}/cancel", tag = "jobs", params(("id" = String, Path, description = "Job id")),
     responses((status = 200, body = JobView), (status = 404, body = ErrorBody), (status = 409, description = "Already ended", body = ErrorBody)))]

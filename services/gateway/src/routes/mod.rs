@@ -45,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .route("/jobs", web::get().to(jobs::list))
             .route("/jobs/{id}", web::get().to(jobs::get))
             .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
+            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
             .route("/jobs/{id}/events", web::get().to(events::stream))
             .route("/files", web::get().to(files::download)),
     )

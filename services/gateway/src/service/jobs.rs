@@ -79,6 +79,7 @@ pub async fn create(
             idempotency_key,
             request_hash,
             max_attempts: state.settings.runner.max_attempts,
+            max_in_flight: Some(i64::from(state.settings.server.max_jobs_in_flight)),
         },
     )
     .await
@@ -318,4 +319,22 @@ fn not_found_job(e: voxline_db::DbError) -> ApiError {
         voxline_db::DbError::NotFound => ApiError::not_found("job"),
         e => e.into(),
     }
+}
+
+/// Resumes the failed tasks of a job from their failed stage.
+pub async fn retry(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
+    let dispatch = jobs::retry(&state.db, caller.tenant, id)
+        .await
+        .map_err(|e| match e {
+            voxline_db::DbError::NotFound => ApiError::not_found("job"),
+            voxline_db::DbError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, "nothing_to_retry", m)
+            }
+            e => e.into(),
+        })?;
+    if let Err(e) = state.dispatcher.send(&dispatch).await {
+        tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the reconciler");
+    }
+    tracing::info!(job_id = %id, stages = dispatch.len(), "job retried");
+    view(state, caller, id).await
 }
