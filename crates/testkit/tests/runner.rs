@@ -223,3 +223,83 @@ async fn a_failing_stage_retries_then_fails_with_its_error_kept() -> anyhow::Res
     );
     Ok(())
 }
+
+/// A stage whose engine is a long-running child process.
+struct SlowEngine {
+    marker: String,
+}
+
+#[async_trait::async_trait]
+impl StageHandler for SlowEngine {
+    fn stage(&self) -> Stage {
+        Stage::Transcribe
+    }
+
+    async fn run(&self, _: &StageContext) -> Result<Completion, StageError> {
+        let mut cmd = tokio::process::Command::new("sleep");
+        cmd.arg(&self.marker);
+        voxline_media::process::run(cmd, None, Duration::from_secs(600)).await?;
+        Ok(Completion::default())
+    }
+}
+
+fn running(marker: &str) -> bool {
+    std::process::Command::new("pgrep")
+        .args(["-f", &format!("^sleep {marker}$")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancelling_a_job_kills_its_running_engine_within_two_seconds() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    let created = transcribe_job(&c.db, 3).await?;
+    let marker = format!("{}.{}", 900 + rand_suffix(), 4321);
+    let runner = c.runner(
+        &env.settings,
+        std::sync::Arc::new(SlowEngine {
+            marker: marker.clone(),
+        }),
+        CancellationToken::new(),
+    );
+    let run = created.dispatch[0].run_id;
+    let work = tokio::spawn(async move { runner.process(run, "worker-a").await });
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !running(&marker) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the engine never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let tenant = voxline_db::api_keys::ensure_tenant(&c.db, "seeded").await?;
+    assert!(voxline_db::jobs::cancel(&c.db, tenant, created.job.id).await?);
+    let cancelled_at = std::time::Instant::now();
+    while running(&marker) {
+        anyhow::ensure!(
+            cancelled_at.elapsed() < Duration::from_secs(2),
+            "the engine outlived the cancellation by 2 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("engine killed {:?} after the cancellation", cancelled_at.elapsed());
+    assert_eq!(work.await??, Outcome::LeaseLost);
+    assert_eq!(
+        count(
+            &c.db,
+            "SELECT count(*) FROM stage_commits WHERE stage_run_id = $1",
+            run
+        )
+        .await?,
+        0
+    );
+    assert_eq!(job_status(&c.db, created.job.id).await?, "cancelled");
+    Ok(())
+}
+
+/// A number unlikely to collide with another test's marker.
+fn rand_suffix() -> u32 {
+    std::process::id() % 97
+}
