@@ -456,3 +456,33 @@ pub async fn retry(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<Dispatch>
     tx.commit().await?;
     Ok(dispatch)
 }
+
+/// Cancelled jobs whose files have not been deleted yet, cancelled more than
+/// `grace_s` seconds ago (long enough for any stage that was running to have
+/// noticed and stopped writing).
+pub async fn cancelled_uncleaned(db: &Db, grace_s: f64, limit: i64) -> Result<Vec<JobId>, DbError> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            "SELECT id FROM jobs
+             WHERE status = 'cancelled' AND cleaned_at IS NULL
+               AND finished_at < now() - $1::float8 * interval '1 second'
+             ORDER BY finished_at LIMIT $2",
+            &[&grace_s, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| JobId(r.get(0))).collect())
+}
+
+/// Records that a cancelled job's files are gone, and forgets its artifacts.
+pub async fn mark_cleaned(db: &Db, id: JobId) -> Result<(), DbError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    tx.execute("DELETE FROM artifacts WHERE job_id = $1", &[&id.0])
+        .await?;
+    tx.execute("UPDATE jobs SET cleaned_at = now() WHERE id = $1", &[&id.0])
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

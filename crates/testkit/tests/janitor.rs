@@ -129,3 +129,69 @@ mod voxline_transcriber_stand_in {
         }
     }
 }
+
+/// A stage that writes a file and then works forever.
+struct WritesThenHangs;
+
+#[async_trait::async_trait]
+impl voxline_queue::StageHandler for WritesThenHangs {
+    fn stage(&self) -> voxline_core::Stage {
+        voxline_core::Stage::Transcribe
+    }
+
+    async fn run(
+        &self,
+        ctx: &voxline_queue::StageContext,
+    ) -> Result<voxline_db::runs::Completion, voxline_queue::StageError> {
+        ctx.put_bytes(
+            "transcript",
+            "partial.json",
+            "application/json",
+            b"{}".to_vec(),
+        )
+        .await?;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        unreachable!()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn files_of_cancelled_work_are_deleted() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    let created = transcribe_job(&c.db, 3).await?;
+    let runner = c.runner(
+        &env.settings,
+        std::sync::Arc::new(WritesThenHangs),
+        CancellationToken::new(),
+    );
+    let run = created.dispatch[0].run_id;
+    let work = tokio::spawn(async move { runner.process(run, "w").await });
+    let key = format!("jobs/{}/en/transcribe/partial.json", created.job.id);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while c.storage.size(&key).await.is_err() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the stage never wrote"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let tenant = voxline_db::api_keys::ensure_tenant(&c.db, "seeded").await?;
+    voxline_db::jobs::cancel(&c.db, tenant, created.job.id).await?;
+    assert_eq!(work.await??, voxline_queue::Outcome::LeaseLost);
+
+    // Not before the grace period; then the job's folder goes.
+    assert_eq!(voxline_janitor::clean_cancelled_once(&c, 60.0).await?, 0);
+    assert!(c.storage.size(&key).await.is_ok());
+    assert_eq!(voxline_janitor::clean_cancelled_once(&c, 0.0).await?, 1);
+    assert!(
+        c.storage.size(&key).await.is_err(),
+        "the partial file is gone"
+    );
+    assert_eq!(
+        voxline_janitor::clean_cancelled_once(&c, 0.0).await?,
+        0,
+        "once is enough"
+    );
+    Ok(())
+}

@@ -284,7 +284,10 @@ async fn cancelling_a_job_kills_its_running_engine_within_two_seconds() -> anyho
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    eprintln!("engine killed {:?} after the cancellation", cancelled_at.elapsed());
+    eprintln!(
+        "engine killed {:?} after the cancellation",
+        cancelled_at.elapsed()
+    );
     assert_eq!(work.await??, Outcome::LeaseLost);
     assert_eq!(
         count(

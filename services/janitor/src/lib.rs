@@ -11,7 +11,7 @@ use voxline_config::Settings;
 use voxline_queue::{CancellationToken, Connections, shutdown_on_signals};
 
 pub use reconcile::{Repairs, reconcile_once};
-pub use retention::sweep_once;
+pub use retention::{clean_cancelled_once, sweep_once};
 
 /// Runs reconciliation and retention passes until `shutdown`.
 pub async fn run_until(
@@ -32,6 +32,10 @@ pub async fn run_until(
             Ok(r) if r.total() > 0 => tracing::info!(?r, "reconciled"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
+        }
+        let grace = settings.runner.lease_seconds as f64;
+        if let Err(e) = clean_cancelled_once(&connections, grace).await {
+            tracing::warn!(error = %e, "cleanup of cancelled jobs failed");
         }
         // Retention needs no urgency: one pass a minute at this interval's scale.
         passes += 1;

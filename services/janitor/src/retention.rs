@@ -1,5 +1,6 @@
-use voxline_db::artifacts;
+use voxline_db::{artifacts, jobs};
 use voxline_queue::{Connections, QueueError};
+use voxline_storage::keys;
 
 /// Deletes artifacts past their expiry: the objects first, then the row, so a
 /// crash in between leaves a row pointing at nothing (retried next pass)
@@ -23,4 +24,21 @@ pub async fn sweep_once(c: &Connections) -> Result<usize, QueueError> {
         tracing::info!(deleted = expired.len(), "expired artifacts deleted");
     }
     Ok(expired.len())
+}
+
+/// Deletes every file of cancelled jobs (objects first, then the rows), once
+/// `grace_s` has passed since the cancellation.
+pub async fn clean_cancelled_once(c: &Connections, grace_s: f64) -> Result<usize, QueueError> {
+    let cancelled = jobs::cancelled_uncleaned(&c.db, grace_s, 100).await?;
+    for job in &cancelled {
+        c.storage
+            .delete_prefix(&keys::job_prefix(*job))
+            .await
+            .map_err(|e| QueueError::Setup(e.to_string()))?;
+        jobs::mark_cleaned(&c.db, *job).await?;
+    }
+    if !cancelled.is_empty() {
+        tracing::info!(jobs = cancelled.len(), "files of cancelled jobs deleted");
+    }
+    Ok(cancelled.len())
 }
