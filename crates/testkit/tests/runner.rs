@@ -306,3 +306,69 @@ async fn cancelling_a_job_kills_its_running_engine_within_two_seconds() -> anyho
 fn rand_suffix() -> u32 {
     std::process::id() % 97
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopping_worker_hands_back_what_it_cannot_finish() -> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    env.settings.runner.shutdown_grace_seconds = 1;
+    let c = Connections::open(&env.settings).await?;
+    let created = transcribe_job(&c.db, 3).await?;
+    let run = created.dispatch[0].run_id;
+    let marker = format!("{}.{}", 800 + rand_suffix(), 1234);
+    let shutdown = CancellationToken::new();
+    let runner = c.runner(
+        &env.settings,
+        std::sync::Arc::new(SlowEngine {
+            marker: marker.clone(),
+        }),
+        shutdown.clone(),
+    );
+    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, shutdown.clone()));
+    c.dispatcher.send(&created.dispatch).await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !running(&marker) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the stage never started"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // SIGTERM, as the process would get it: stop taking work, give the stage
+    // its grace period, then hand the run back.
+    let stopping = std::time::Instant::now();
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(10), pool).await???;
+    assert!(
+        stopping.elapsed() < Duration::from_secs(5),
+        "stopped in {:?}",
+        stopping.elapsed()
+    );
+    assert!(!running(&marker), "the engine was stopped");
+    let row =
+        c.db.client()
+            .await?
+            .query_one(
+                "SELECT status, failures, lease_owner FROM stage_runs WHERE id = $1",
+                &[&run.0],
+            )
+            .await?;
+    assert_eq!(
+        row.get::<_, String>(0),
+        "queued",
+        "handed back, not left running"
+    );
+    assert_eq!(
+        row.get::<_, i32>(1),
+        0,
+        "a shutdown is not the stage's failure"
+    );
+    assert!(row.get::<_, Option<String>>(2).is_none());
+
+    // Another worker finishes it.
+    let handler = probe(Behaviour::Succeed);
+    let next = c.runner(&env.settings, handler, CancellationToken::new());
+    assert_eq!(next.process(run, "worker-b").await?, Outcome::Committed);
+    assert_eq!(job_status(&c.db, created.job.id).await?, "completed");
+    Ok(())
+}
