@@ -15,6 +15,9 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Largest picture side accepted (8K is 7680): larger is a mistake or an attack on the renderer.
+const MAX_SIDE: u32 = 8192;
+
 pub async fn receive(
     state: &AppState,
     caller: Caller,
@@ -23,6 +26,13 @@ pub async fn receive(
     mut payload: web::Payload,
 ) -> Result<Upload, ApiError> {
     let limits = &state.settings.server;
+    // A name that was not UTF-8 arrives with replacement characters in it.
+    if file_name.is_some_and(|n| n.contains('\u{FFFD}')) {
+        return Err(ApiError::bad_request(
+            "invalid_file_name",
+            "the file name is not valid UTF-8; rename the file and upload it again",
+        ));
+    }
     let scratch = tempfile::Builder::new()
         .prefix("voxline-upload-")
         .tempdir()
@@ -72,6 +82,20 @@ pub async fn receive(
         return Err(ApiError::unprocessable(
             "no_audio",
             "the media has no audio track to transcribe or dub",
+        ));
+    }
+    if let Some(v) = info
+        .streams
+        .iter()
+        .find(|v| v.width.unwrap_or(0) > MAX_SIDE || v.height.unwrap_or(0) > MAX_SIDE)
+    {
+        return Err(ApiError::unprocessable(
+            "unsupported_media",
+            format!(
+                "the picture is {}×{} pixels; video up to {MAX_SIDE} pixels a side is accepted",
+                v.width.unwrap_or(0),
+                v.height.unwrap_or(0)
+            ),
         ));
     }
     if info.duration > limits.max_media_seconds {
