@@ -2,12 +2,14 @@
 //! per test, settings tuned for fast tests, the whole system started in
 //! process on port 0, and the sample clip. Real services, no mocks.
 
+mod fleet;
 mod media;
 mod s3;
 pub mod seed;
 mod system;
 mod webhook;
 
+pub use fleet::Fleet;
 pub use media::{binary, ffprobe_json, sample_clip, stream_count};
 pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};

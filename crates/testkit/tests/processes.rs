@@ -1,92 +1,31 @@
 //! The pipeline as operators run it: every service its own process (the
 //! binaries `make test` builds), talking only through PostgreSQL, Redis and
-//! storage. One worker process is killed with SIGKILL mid-run and started
-//! again, as a supervisor would; the job still completes.
+//! storage. The renderer is killed with SIGKILL mid-stage and restarted, as
+//! a supervisor would; the job still completes, each stage committed once,
+//! and every service stops on SIGTERM with exit 0.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::json;
 use voxline_db::api_keys;
-use voxline_testkit::{TestEnv, binary, ffprobe_json, sample_clip, stream_count};
+use voxline_testkit::{Fleet, TestEnv, ffprobe_json, sample_clip, stream_count};
 
-struct Service {
-    name: &'static str,
-    child: Child,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(
-    name: &'static str,
-    env: &[(String, String)],
-    logs: &std::path::Path,
-) -> anyhow::Result<Service> {
-    let path = binary(name);
-    let log = std::fs::File::create(logs.join(format!("{name}.log")))?;
-    let child = Command::new(path)
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()?;
-    Ok(Service { name, child })
-}
+const SERVICES: &[(&str, usize)] = &[
+    ("voxline-gateway", 1),
+    ("voxline-transcriber", 1),
+    ("voxline-translator", 1),
+    ("voxline-synthesizer", 1),
+    ("voxline-renderer", 1),
+    ("voxline-janitor", 1),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let s = &env.settings;
-    let vars: Vec<(String, String)> = [
-        ("VOXLINE__DATABASE__URL", s.database.url.expose().to_owned()),
-        ("VOXLINE__REDIS__NAMESPACE", s.redis.namespace.clone()),
-        (
-            "VOXLINE__STORAGE__LOCAL_ROOT",
-            s.storage.local_root.display().to_string(),
-        ),
-        ("VOXLINE__SERVER__BIND", format!("127.0.0.1:{port}")),
-        ("VOXLINE__SERVER__PUBLIC_URL", base.clone()),
-        ("VOXLINE__RUNNER__LEASE_SECONDS", "4".into()),
-        ("VOXLINE__RUNNER__RECONCILE_INTERVAL_SECONDS", "1".into()),
-        ("VOXLINE__RUNNER__REDISPATCH_AFTER_SECONDS", "5".into()),
-        ("VOXLINE__TELEMETRY__LOG_FILTER", "info".into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let logs = env.path("logs");
-    std::fs::create_dir_all(&logs)?;
-    let mut services = Vec::new();
-    for name in [
-        "voxline-gateway",
-        "voxline-transcriber",
-        "voxline-translator",
-        "voxline-synthesizer",
-        "voxline-renderer",
-        "voxline-janitor",
-    ] {
-        services.push(start(name, &vars, &logs)?);
-    }
+    let mut fleet = Fleet::start(&env, SERVICES, &[])?;
+    fleet.ready().await?;
+    let base = fleet.base.clone();
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let tenant = api_keys::ensure_tenant(&env.db, "processes").await?;
     let key = api_keys::create(&env.db, tenant, "test").await?.secret;
 
@@ -109,7 +48,7 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
         .await?;
     let id = job["id"].as_str().expect("a job id").to_owned();
 
-    // SIGKILL the renderer as soon as rendering has started, then restart it.
+    // SIGKILL the renderer as soon as rendering has started; the supervisor restarts it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     let mut killed = false;
     let job = loop {
@@ -120,19 +59,14 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        let stage = job["tasks"][0]["stage"].as_str().unwrap_or("");
-        if !killed && stage == "render" && job["tasks"][0]["message"] == "rendering" {
-            let renderer = services
-                .iter_mut()
-                .find(|s| s.name == "voxline-renderer")
-                .unwrap();
-            renderer.child.kill()?;
-            renderer.child.wait()?;
+        if !killed
+            && job["tasks"][0]["stage"] == "render"
+            && job["tasks"][0]["message"] == "rendering"
+        {
+            fleet.kill(&["voxline-renderer"], 0)?;
             killed = true;
-            let replacement = start("voxline-renderer", &vars, &logs)?;
-            services.retain(|s| s.name != "voxline-renderer");
-            services.push(replacement);
         }
+        fleet.supervise()?;
         if matches!(
             job["status"].as_str(),
             Some("completed" | "failed" | "cancelled")
@@ -145,6 +79,8 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    assert!(killed, "the renderer was to be killed while it rendered");
+    assert_eq!(fleet.restarts, 1);
     assert_eq!(job["status"], "completed", "{job:#}");
     let dub = job["tasks"][0]["artifacts"]
         .as_array()
@@ -161,41 +97,23 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
             .bytes()
             .await?,
     )?;
-    let probe = ffprobe_json(&path)?;
-    assert_eq!(stream_count(&probe, "audio"), 2);
+    assert_eq!(stream_count(&ffprobe_json(&path)?, "audio"), 2);
     // Exactly one commit per stage run, kill or not.
-    let row = env.db.client().await?.query_one(
-        "SELECT count(*), count(DISTINCT c.stage_run_id) FROM stage_commits c JOIN stage_runs r ON r.id = c.stage_run_id WHERE r.job_id = $1::text::uuid",
-        &[&id],
-    ).await?;
-    assert_eq!(row.get::<_, i64>(0), 4);
-    assert_eq!(row.get::<_, i64>(1), 4);
-    assert!(killed, "the renderer was to be killed while it rendered");
+    let row = env
+        .db
+        .client()
+        .await?
+        .query_one(
+            "SELECT count(*), count(DISTINCT c.stage_run_id) FROM stage_commits c
+             JOIN stage_runs r ON r.id = c.stage_run_id WHERE r.job_id = $1::text::uuid",
+            &[&id],
+        )
+        .await?;
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (4, 4));
 
     // SIGTERM: every service stops and exits 0.
-    for service in &mut services {
-        Command::new("kill")
-            .args(["-TERM", &service.child.id().to_string()])
-            .status()?;
-    }
-    for service in &mut services {
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = service.child.try_wait()? {
-                break status;
-            }
-            anyhow::ensure!(
-                std::time::Instant::now() < deadline,
-                "{} did not stop on SIGTERM",
-                service.name
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert!(
-            status.success(),
-            "{} exited with {status} on SIGTERM",
-            service.name
-        );
+    for (name, status) in fleet.terminate(Duration::from_secs(20))? {
+        assert!(status.success(), "{name} exited with {status} on SIGTERM");
     }
     Ok(())
 }

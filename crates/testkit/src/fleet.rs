@@ -1,0 +1,166 @@
+//! The service binaries as separate processes against a test's database,
+//! Redis namespace and storage, with a supervisor's restart: what operators
+//! run, for the process and fault tests.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{TestEnv, binary};
+
+struct Process {
+    name: &'static str,
+    child: Child,
+}
+
+pub struct Fleet {
+    pub base: String,
+    vars: Vec<(String, String)>,
+    logs: PathBuf,
+    processes: Vec<Process>,
+    /// How many processes the supervisor has restarted.
+    pub restarts: usize,
+}
+
+impl Fleet {
+    /// Starts `replicas` processes of each named service, with `extra`
+    /// settings (as `VOXLINE__...` variables) on top of the test's own.
+    pub fn start(
+        env: &TestEnv,
+        services: &[(&'static str, usize)],
+        extra: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let s = &env.settings;
+        let mut vars: Vec<(String, String)> = [
+            ("VOXLINE__DATABASE__URL", s.database.url.expose().to_owned()),
+            ("VOXLINE__REDIS__NAMESPACE", s.redis.namespace.clone()),
+            (
+                "VOXLINE__STORAGE__LOCAL_ROOT",
+                s.storage.local_root.display().to_string(),
+            ),
+            ("VOXLINE__SERVER__BIND", format!("127.0.0.1:{port}")),
+            ("VOXLINE__SERVER__PUBLIC_URL", base.clone()),
+            ("VOXLINE__RUNNER__LEASE_SECONDS", "4".into()),
+            ("VOXLINE__RUNNER__RECONCILE_INTERVAL_SECONDS", "1".into()),
+            ("VOXLINE__RUNNER__REDISPATCH_AFTER_SECONDS", "5".into()),
+            ("VOXLINE__TELEMETRY__LOG_FILTER", "info".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        let logs = env.path("logs");
+        std::fs::create_dir_all(&logs)?;
+        let mut fleet = Self {
+            base,
+            vars,
+            logs,
+            processes: vec![],
+            restarts: 0,
+        };
+        for (name, replicas) in services {
+            for _ in 0..*replicas {
+                let child = fleet.spawn(name)?;
+                fleet.processes.push(Process { name, child });
+            }
+        }
+        Ok(fleet)
+    }
+
+    fn spawn(&self, name: &str) -> anyhow::Result<Child> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.logs.join(format!("{name}.log")))?;
+        Ok(Command::new(binary(name))
+            .envs(self.vars.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()?)
+    }
+
+    /// Waits until the gateway answers `/readyz`.
+    pub async fn ready(&self) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            if http
+                .get(format!("{}/readyz", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        anyhow::bail!("the gateway never became ready")
+    }
+
+    /// The supervisor's round: restarts every process that has exited.
+    pub fn supervise(&mut self) -> anyhow::Result<usize> {
+        let mut restarted = 0;
+        for i in 0..self.processes.len() {
+            if self.processes[i].child.try_wait()?.is_some() {
+                let name = self.processes[i].name;
+                self.processes[i].child = self.spawn(name)?;
+                restarted += 1;
+            }
+        }
+        self.restarts += restarted;
+        Ok(restarted)
+    }
+
+    /// SIGKILLs the `n`th (modulo) running process among those named.
+    pub fn kill(&mut self, names: &[&str], n: usize) -> anyhow::Result<&'static str> {
+        let candidates: Vec<usize> = (0..self.processes.len())
+            .filter(|i| names.contains(&self.processes[*i].name))
+            .collect();
+        anyhow::ensure!(!candidates.is_empty(), "no process named {names:?}");
+        let p = &mut self.processes[candidates[n % candidates.len()]];
+        p.child.kill()?;
+        p.child.wait()?;
+        Ok(p.name)
+    }
+
+    /// SIGTERMs every process and waits up to `grace` for each; returns how each exited.
+    pub fn terminate(
+        &mut self,
+        grace: Duration,
+    ) -> anyhow::Result<Vec<(&'static str, ExitStatus)>> {
+        for p in &self.processes {
+            Command::new("kill")
+                .args(["-TERM", &p.child.id().to_string()])
+                .status()?;
+        }
+        let mut exits = Vec::new();
+        for p in &mut self.processes {
+            let deadline = Instant::now() + grace;
+            let status = loop {
+                if let Some(status) = p.child.try_wait()? {
+                    break status;
+                }
+                anyhow::ensure!(
+                    Instant::now() < deadline,
+                    "{} did not stop on SIGTERM",
+                    p.name
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            };
+            exits.push((p.name, status));
+        }
+        Ok(exits)
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for p in &mut self.processes {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+        }
+    }
+}
