@@ -10,7 +10,7 @@ mod system;
 mod webhook;
 
 pub use fleet::Fleet;
-pub use media::{binary, ffprobe_json, sample_clip, stream_count};
+pub use media::{binary, ffprobe_json, sample_clip, sample_clip_saying, stream_count};
 pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};
 pub use webhook::{Delivery, WebhookReceiver};

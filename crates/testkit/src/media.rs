@@ -3,13 +3,18 @@ use std::path::{Path, PathBuf};
 /// Generates the sample clip (scripts/sample-clip.sh) into `dir`; returns
 /// the clip's path. `background.wav` and `narration.txt` land beside it.
 pub fn sample_clip(dir: &Path) -> anyhow::Result<PathBuf> {
+    sample_clip_saying(dir, None)
+}
+
+/// The sample clip with another narration (a short one makes a short clip).
+pub fn sample_clip_saying(dir: &Path, narration: Option<&str>) -> anyhow::Result<PathBuf> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sample-clip.sh");
-    let status = std::process::Command::new("bash")
-        .arg(script)
-        .arg(dir)
-        .stdout(std::process::Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "sample-clip.sh failed");
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg(script).arg(dir).stdout(std::process::Stdio::null());
+    if let Some(text) = narration {
+        cmd.env("VOXLINE_SAMPLE_TEXT", text);
+    }
+    anyhow::ensure!(cmd.status()?.success(), "sample-clip.sh failed");
     Ok(dir.join("clip.mp4"))
 }
 

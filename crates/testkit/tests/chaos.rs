@@ -1,0 +1,360 @@
+//! The fault suite: jobs submitted to the system running as separate,
+//! supervised processes while workers are killed with SIGKILL every 2 s,
+//! the gateway is killed during uploads and job creation (the client retries
+//! with the same Idempotency-Key), and Redis loses its queues. With
+//! `VOXLINE_CHAOS_FULL=1` (`make chaos`), PostgreSQL is also restarted and
+//! Redis stalled past the clients' response timeout; those touch the shared
+//! servers, so they never run beside other tests.
+//!
+//! Then: every job completed (none lost), no stage committed twice, no
+//! duplicate usage rows or jobs, no orphaned files, every webhook delivered
+//! with one event id per language, and every killed process restarted.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use voxline_db::api_keys;
+use voxline_testkit::{Fleet, TestEnv, WebhookReceiver, sample_clip_saying};
+
+const WORKERS: &[&str] = &[
+    "voxline-transcriber",
+    "voxline-translator",
+    "voxline-synthesizer",
+    "voxline-renderer",
+    "voxline-publisher",
+    "voxline-janitor",
+];
+
+struct Plan {
+    jobs: usize,
+    fault_window: Duration,
+    full: bool,
+}
+
+fn plan() -> Plan {
+    let full = std::env::var("VOXLINE_CHAOS_FULL").is_ok_and(|v| v == "1");
+    let jobs = std::env::var("VOXLINE_CHAOS_JOBS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if full { 200 } else { 12 });
+    Plan {
+        jobs,
+        fault_window: Duration::from_secs(if full { 90 } else { 20 }),
+        full,
+    }
+}
+
+/// A tiny deterministic generator: which process to kill next.
+struct Dice(u64);
+
+impl Dice {
+    fn roll(&mut self) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) as usize
+    }
+}
+
+/// Retries a request through gateway restarts; 4xx answers are final.
+async fn persist(request: impl Fn() -> reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    for _ in 0..600 {
+        if let Ok(r) = request().send().await {
+            let status = r.status();
+            if status.is_success() {
+                return Ok(r.json().await?);
+            }
+            anyhow::ensure!(
+                !status.is_client_error() || status.as_u16() == 429,
+                "refused: {status} {}",
+                r.text().await?
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    anyhow::bail!("the gateway never answered")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
+    let plan = plan();
+    let env = TestEnv::new().await?;
+    let hook = WebhookReceiver::start(vec![])?;
+    let extra = [
+        ("VOXLINE__PUBLISH__WEBHOOK_URL", hook.url.clone()),
+        (
+            "VOXLINE__PUBLISH__WEBHOOK_SECRET",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned(),
+        ),
+        ("VOXLINE__REDIS__RESPONSE_TIMEOUT_SECONDS", "3".to_owned()),
+        ("VOXLINE__SERVER__MAX_JOBS_IN_FLIGHT", "10000".to_owned()),
+    ];
+    let services = [
+        ("voxline-gateway", 1),
+        ("voxline-transcriber", 2),
+        ("voxline-translator", 1),
+        ("voxline-synthesizer", 2),
+        ("voxline-renderer", 2),
+        ("voxline-publisher", 1),
+        ("voxline-janitor", 1),
+    ];
+    let mut fleet = Fleet::start(&env, &services, &extra)?;
+    fleet.ready().await?;
+    let base = fleet.base.clone();
+    let tenant = api_keys::ensure_tenant(&env.db, "chaos").await?;
+    let key = api_keys::create(&env.db, tenant, "chaos").await?.secret;
+    let clip = sample_clip_saying(&env.path("media"), Some("Welcome to the show."))?;
+    let bytes = std::fs::read(&clip)?;
+
+    // The client: uploads and creates every job, retrying through faults.
+    let client = {
+        let (base, key, jobs) = (base.clone(), key.clone(), plan.jobs);
+        tokio::spawn(async move {
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(20))
+                .build()?;
+            let mut ids = Vec::with_capacity(jobs);
+            for i in 0..jobs {
+                let upload = persist(|| {
+                    http.post(format!("{base}/v1/uploads?filename=clip{i}.mp4"))
+                        .bearer_auth(&key)
+                        .body(bytes.clone())
+                })
+                .await?;
+                // Spanish is the pair the offline engines serve (apertium-eng-spa).
+                let body = json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]});
+                let job = persist(|| {
+                    http.post(format!("{base}/v1/jobs"))
+                        .bearer_auth(&key)
+                        .header("idempotency-key", format!("chaos-{i}"))
+                        .json(&body)
+                })
+                .await?;
+                ids.push(job["id"].as_str().unwrap_or_default().to_owned());
+            }
+            anyhow::Ok(ids)
+        })
+    };
+
+    // The faults.
+    let started = Instant::now();
+    let mut dice = Dice(0x5eed);
+    let mut faults: HashMap<&str, usize> = HashMap::new();
+    let (mut next_kill, mut next_gateway_kill) = (Duration::from_secs(2), Duration::from_secs(1));
+    let (mut wiped, mut pg_restarted, mut stalled) = (false, false, false);
+    let mut last_fault = started;
+    while started.elapsed() < plan.fault_window {
+        let t = started.elapsed();
+        if t >= next_kill {
+            let name = fleet.kill(WORKERS, dice.roll())?;
+            *faults.entry("worker killed (SIGKILL)").or_default() += 1;
+            eprintln!("{t:>6.1?} killed {name}");
+            next_kill += Duration::from_secs(2);
+            last_fault = Instant::now();
+        }
+        if t >= next_gateway_kill && !client.is_finished() {
+            fleet.kill(&["voxline-gateway"], 0)?;
+            *faults
+                .entry("gateway killed during submission")
+                .or_default() += 1;
+            next_gateway_kill += Duration::from_secs(5);
+            last_fault = Instant::now();
+        }
+        if !wiped && t >= Duration::from_secs(8) {
+            wipe_redis(&env.settings.redis.namespace).await?;
+            *faults.entry("Redis queues wiped").or_default() += 1;
+            wiped = true;
+            last_fault = Instant::now();
+        }
+        if plan.full && !pg_restarted && t >= Duration::from_secs(15) {
+            let version = std::fs::read_dir("/etc/postgresql")?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .max()
+                .unwrap_or_default();
+            std::process::Command::new("pg_ctlcluster")
+                .args(["--skip-systemctl-redirect", &version, "main", "restart"])
+                .status()?;
+            *faults.entry("PostgreSQL restarted").or_default() += 1;
+            pg_restarted = true;
+            last_fault = Instant::now();
+        }
+        if plan.full && !stalled && t >= Duration::from_secs(30) {
+            std::process::Command::new("redis-cli")
+                .args(["CLIENT", "PAUSE", "6000", "ALL"])
+                .status()?;
+            *faults
+                .entry("Redis stalled 6 s (> 3 s timeout)")
+                .or_default() += 1;
+            stalled = true;
+            last_fault = Instant::now();
+        }
+        fleet.supervise()?;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ids = loop {
+        fleet.supervise()?;
+        if client.is_finished() {
+            break client.await??;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+
+    // Every job must complete.
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(if plan.full { 900 } else { 300 });
+    let mut done: HashMap<String, String> = HashMap::new();
+    while done.len() < ids.len() && Instant::now() < deadline {
+        fleet.supervise()?;
+        let pending: Vec<&String> = ids.iter().filter(|id| !done.contains_key(*id)).collect();
+        for id in pending {
+            if let Ok(job) =
+                persist(|| http.get(format!("{base}/v1/jobs/{id}")).bearer_auth(&key)).await
+            {
+                let status = job["status"].as_str().unwrap_or("").to_owned();
+                if matches!(status.as_str(), "completed" | "failed" | "cancelled") {
+                    done.insert(id.clone(), status);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let recovery = last_fault.elapsed();
+    let completed = done.values().filter(|s| *s == "completed").count();
+
+    // The audit, in PostgreSQL and storage.
+    let db = env.db.client().await?;
+    let one = |sql: &'static str| {
+        let db = &db;
+        async move { anyhow::Ok(db.query_one(sql, &[]).await?.get::<_, i64>(0)) }
+    };
+    let jobs_recorded = one("SELECT count(*) FROM jobs").await?;
+    let double_commits = one("SELECT count(*) FROM (SELECT stage_run_id FROM stage_commits GROUP BY 1 HAVING count(*) > 1) d").await?;
+    let succeeded_without_commit = one("SELECT count(*) FROM stage_runs r WHERE status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM stage_commits c WHERE c.stage_run_id = r.id)").await?;
+    let duplicate_usage =
+        one("SELECT count(*) - count(DISTINCT (stage_run_id, engine, unit)) FROM usage_records")
+            .await?;
+    let lost_leases =
+        one("SELECT count(*) FROM stage_runs WHERE error_code = 'worker_lost' OR failures > 0")
+            .await?;
+    let folders: HashSet<String> = db
+        .query("SELECT object_key FROM artifacts", &[])
+        .await?
+        .iter()
+        .map(|r| {
+            r.get::<_, String>(0)
+                .rsplit_once('/')
+                .map(|(d, _)| d.to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut orphans = 0;
+    for entry in walk(&env.settings.storage.local_root.join("jobs")) {
+        let relative = entry
+            .strip_prefix(&env.settings.storage.local_root)?
+            .to_string_lossy()
+            .into_owned();
+        let folder = relative
+            .rsplit_once('/')
+            .map(|(d, _)| d.to_owned())
+            .unwrap_or_default();
+        if !folders.contains(&folder) {
+            eprintln!("orphaned file: {relative}");
+            orphans += 1;
+        }
+    }
+    let deliveries = hook.received();
+    let mut ids_per_language: HashMap<(String, String), HashSet<String>> = HashMap::new();
+    for d in &deliveries {
+        let body: Value = serde_json::from_slice(&d.body)?;
+        let language = (
+            body["data"]["job_id"].as_str().unwrap_or("").to_owned(),
+            body["data"]["language"].as_str().unwrap_or("").to_owned(),
+        );
+        ids_per_language
+            .entry(language)
+            .or_default()
+            .insert(d.header("webhook-id").unwrap_or("").to_owned());
+    }
+    let languages_expected = ids.len();
+    let webhook_ids_split = ids_per_language
+        .values()
+        .filter(|ids| ids.len() > 1)
+        .count();
+
+    eprintln!("\n| fault | count |\n|---|---|");
+    let mut kinds: Vec<_> = faults.iter().collect();
+    kinds.sort();
+    for (kind, n) in &kinds {
+        eprintln!("| {kind} | {n} |");
+    }
+    eprintln!(
+        "\n| jobs | completed | lost | double commits | duplicate usage rows | duplicate jobs | orphaned files | languages announced | webhook ids split | attempts lost to faults | restarts | recovery after last fault |"
+    );
+    eprintln!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    eprintln!(
+        "| {} | {completed} | {} | {double_commits} | {duplicate_usage} | {} | {orphans} | {}/{languages_expected} | {webhook_ids_split} | {lost_leases} | {} | {:.1} s |",
+        ids.len(),
+        ids.len() - completed,
+        jobs_recorded - ids.len() as i64,
+        ids_per_language.len(),
+        fleet.restarts,
+        recovery.as_secs_f64()
+    );
+
+    assert_eq!(completed, plan.jobs, "jobs lost: {:?}", done);
+    assert_eq!(
+        jobs_recorded, plan.jobs as i64,
+        "a retried creation made a second job"
+    );
+    assert_eq!(
+        (double_commits, succeeded_without_commit, duplicate_usage),
+        (0, 0, 0)
+    );
+    assert_eq!(orphans, 0);
+    assert_eq!(
+        ids_per_language.len(),
+        languages_expected,
+        "every language announced"
+    );
+    assert_eq!(webhook_ids_split, 0, "one event id per language");
+    assert!(
+        fleet.restarts
+            >= faults
+                .iter()
+                .filter(|(k, _)| k.contains("killed"))
+                .map(|(_, n)| n)
+                .sum::<usize>()
+    );
+    Ok(())
+}
+
+async fn wipe_redis(namespace: &str) -> anyhow::Result<()> {
+    let client = redis::Client::open(voxline_testkit::redis_url())?;
+    let mut c = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{namespace}*"))
+        .query_async(&mut c)
+        .await?;
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut c).await?;
+    }
+    Ok(())
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
