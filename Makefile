@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build demo test fmt lint migrate keys
+.PHONY: help setup build demo test chaos fmt lint migrate keys
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -28,6 +28,11 @@ test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) an
 	else \
 	  $(CARGO) test --workspace --no-fail-fast; \
 	fi
+
+chaos: ## The full fault suite (200 jobs; restarts PostgreSQL and stalls Redis: run it alone)
+	@scripts/setup.sh --test
+	$(CARGO) build --workspace --bins
+	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos -- --nocapture
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

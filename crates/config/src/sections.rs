@@ -176,6 +176,9 @@ pub struct RunnerSettings {
     pub lease_seconds: u64,
     /// How many times a stage may be attempted before its task fails.
     pub max_attempts: u32,
+    /// How many times a stage's worker may die under it (its lease running
+    /// out) before the task fails; counted apart from `max_attempts`.
+    pub max_lost_leases: u32,
     /// First retry delay; doubles on every failure, with jitter.
     pub backoff_base_seconds: f64,
     pub backoff_max_seconds: f64,
@@ -196,6 +199,7 @@ impl Default for RunnerSettings {
         Self {
             lease_seconds: 30,
             max_attempts: 4,
+            max_lost_leases: 10,
             backoff_base_seconds: 2.0,
             backoff_max_seconds: 300.0,
             concurrency: 1,

@@ -25,7 +25,16 @@ impl DbError {
     pub fn is_transient(&self) -> bool {
         match self {
             DbError::Pool(_) => true,
-            DbError::Postgres(e) => e.is_closed() || e.as_db_error().is_none(),
+            DbError::Postgres(e) => match e.as_db_error() {
+                None => true,
+                // Connection exceptions, serialization failures and deadlocks,
+                // insufficient resources, and operator intervention (the
+                // server shutting down or restarting) pass by themselves.
+                Some(db) => {
+                    let code = db.code().code();
+                    ["08", "40", "53", "57"].iter().any(|class| code.starts_with(class)) || code == "55P03"
+                }
+            },
             _ => false,
         }
     }

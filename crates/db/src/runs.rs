@@ -465,14 +465,16 @@ pub async fn release(db: &Db, lease: &Lease, stage: Stage) -> Result<Option<Disp
 }
 
 /// Runs whose holder stopped renewing its lease (killed, partitioned,
-/// stalled): queued again, counted as a failed attempt, or failed for good
-/// when attempts are spent. Returns the dispatches to send.
-pub async fn expire_leases(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError> {
+/// stalled) are queued again. Worker losses are counted apart from the
+/// stage's own failures; after `max_lost` of them the run fails with
+/// `worker_lost`, since the input itself may be what kills the worker.
+/// Returns the dispatches to send.
+pub async fn expire_leases(db: &Db, max_lost: u32, limit: i64) -> Result<Vec<Dispatch>, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     let rows = tx
         .query(
-            "SELECT id, job_id, language, stage, attempt, failures, max_attempts, lease_owner
+            "SELECT id, job_id, language, stage, attempt, lost_leases, lease_owner
              FROM stage_runs WHERE status = 'running' AND lease_expires_at < now()
              ORDER BY lease_expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
             &[&limit],
@@ -480,72 +482,58 @@ pub async fn expire_leases(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError
         .await?;
     let mut dispatch = Vec::new();
     for r in rows {
-        let job = jobs::get_any(&tx, JobId(r.get(1))).await?;
-        let claimed = Claimed {
-            lease: Lease {
-                run_id: StageRunId(r.get(0)),
-                token: r.get(4),
-                owner: r.get::<_, Option<String>>(7).unwrap_or_default(),
-            },
-            job,
-            language: r.get(2),
-            stage: Stage::parse(r.get(3))?,
-            failures: r.get(5),
-            max_attempts: r.get(6),
-        };
-        // Reuse the failure path inside this transaction's snapshot: the run
-        // is locked, so no holder can commit meanwhile.
-        let failure = Failure {
-            code: "worker_lost".into(),
-            message: format!(
-                "the worker `{}` stopped renewing its lease",
-                claimed.lease.owner
-            ),
-            transient: true,
-        };
-        let retry = claimed.failures + 1 < claimed.max_attempts;
+        let (run, job, language) = (StageRunId(r.get(0)), JobId(r.get(1)), r.get::<_, String>(2));
+        let stage = Stage::parse(r.get(3))?;
+        let lost = r.get::<_, i32>(5) + 1;
+        let give_up = lost >= max_lost as i32;
+        let message = format!(
+            "the worker `{}` stopped renewing its lease ({lost} worker losses)",
+            r.get::<_, Option<String>>(6).unwrap_or_default()
+        );
         tx.execute(
-            "UPDATE stage_runs SET failures = failures + 1, error_code = $2, error_message = $3,
-                    lease_owner = NULL, lease_expires_at = NULL,
-                    status = CASE WHEN $4 THEN 'queued' ELSE 'failed' END,
-                    run_after = now(), finished_at = CASE WHEN $4 THEN NULL ELSE now() END
+            "UPDATE stage_runs SET lost_leases = lost_leases + 1, lease_owner = NULL, lease_expires_at = NULL,
+                    run_after = now(),
+                    status = CASE WHEN $2 THEN 'failed' ELSE 'queued' END,
+                    error_code = CASE WHEN $2 THEN 'worker_lost' ELSE error_code END,
+                    error_message = CASE WHEN $2 THEN $3 ELSE error_message END,
+                    finished_at = CASE WHEN $2 THEN now() END
              WHERE id = $1",
-            &[
-                &claimed.lease.run_id.0,
-                &failure.code,
-                &failure.message,
-                &retry,
-            ],
+            &[&run.0, &give_up, &message],
         )
         .await?;
-        if retry {
-            dispatch.push(
-                outbox::push(
-                    &tx,
-                    claimed.lease.run_id,
-                    claimed.stage,
-                    claimed.lease.token,
-                    Utc::now(),
-                )
-                .await?,
-            );
-        } else {
+        let data = serde_json::json!({ "code": "worker_lost", "message": message });
+        if give_up {
             tx.execute(
                 &format!(
-                    "UPDATE tasks SET status = 'failed', error_code = $3, error_message = $4,
+                    "UPDATE tasks SET status = 'failed', error_code = 'worker_lost', error_message = $3,
                             updated_at = now(), finished_at = now()
                      WHERE job_id = $1 AND status IN ('pending', 'running') {}",
-                    task_filter(claimed.stage)
+                    task_filter(stage)
                 ),
-                &[
-                    &claimed.job.id.0,
-                    &claimed.language,
-                    &failure.code,
-                    &failure.message,
-                ],
+                &[&job.0, &language, &message],
             )
             .await?;
-            jobs::refresh_status(&tx, claimed.job.id).await?;
+            events::record(
+                &tx,
+                job,
+                "stage_failed",
+                Some(&language),
+                Some(stage.as_str()),
+                data,
+            )
+            .await?;
+            jobs::refresh_status(&tx, job).await?;
+        } else {
+            events::record(
+                &tx,
+                job,
+                "stage_retrying",
+                Some(&language),
+                Some(stage.as_str()),
+                data,
+            )
+            .await?;
+            dispatch.push(outbox::push(&tx, run, stage, r.get(4), Utc::now()).await?);
         }
     }
     tx.commit().await?;

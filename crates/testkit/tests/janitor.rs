@@ -35,14 +35,16 @@ async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
 
     // Nothing to re-send while the dispatch is recent; then the janitor re-sends it.
     assert_eq!(
-        voxline_janitor::reconcile_once(&c, 60.0)
+        voxline_janitor::reconcile_once(&c, 60.0, 10)
             .await?
             .redispatched,
         0
     );
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(
-        voxline_janitor::reconcile_once(&c, 1.0).await?.redispatched,
+        voxline_janitor::reconcile_once(&c, 1.0, 10)
+            .await?
+            .redispatched,
         1
     );
 

@@ -157,14 +157,14 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
 
     // Once the lease runs out, the janitor re-queues it and B completes it.
     tokio::time::sleep(Duration::from_secs(env.settings.runner.lease_seconds + 1)).await;
-    let repairs = voxline_janitor::reconcile_once(&c, 60.0).await?;
+    let repairs = voxline_janitor::reconcile_once(&c, 60.0, 10).await?;
     assert_eq!(repairs.expired_leases, 1);
     assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Committed);
     let row =
         c.db.client()
             .await?
             .query_one(
-                "SELECT attempt, failures, status FROM stage_runs WHERE id = $1",
+                "SELECT attempt, lost_leases, failures, status FROM stage_runs WHERE id = $1",
                 &[&run.0],
             )
             .await?;
@@ -172,9 +172,11 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
         (
             row.get::<_, i32>(0),
             row.get::<_, i32>(1),
-            row.get::<_, String>(2)
+            row.get::<_, i32>(2),
+            row.get::<_, String>(3)
         ),
-        (2, 1, "succeeded".into())
+        (2, 1, 0, "succeeded".into()),
+        "one worker lost, which is not the stage's failure"
     );
     let status = job_status(&c.db, job).await?;
     assert_eq!(status, "completed");

@@ -28,7 +28,13 @@ pub async fn run_until(
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(every) => {}
         }
-        match reconcile_once(&connections, redispatch_after).await {
+        match reconcile_once(
+            &connections,
+            redispatch_after,
+            settings.runner.max_lost_leases,
+        )
+        .await
+        {
             Ok(r) if r.total() > 0 => tracing::info!(?r, "reconciled"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),

@@ -18,14 +18,16 @@ impl Repairs {
     }
 }
 
-/// One pass: expire dead leases, flush stale outbox rows, and re-dispatch
-/// due runs nobody has picked up within `redispatch_after_s`. A duplicate
-/// dispatch is harmless: the claim in PostgreSQL lets only one through.
+/// One pass: expire dead leases (a run fails once `max_lost_leases` workers
+/// died under it), flush stale outbox rows, and re-dispatch due runs nobody
+/// has picked up within `redispatch_after_s`. A duplicate dispatch is
+/// harmless: the claim in PostgreSQL lets only one through.
 pub async fn reconcile_once(
     c: &Connections,
     redispatch_after_s: f64,
+    max_lost_leases: u32,
 ) -> Result<Repairs, QueueError> {
-    let expired = runs::expire_leases(&c.db, 500).await?;
+    let expired = runs::expire_leases(&c.db, max_lost_leases, 500).await?;
     c.dispatcher.send(&expired).await?;
     let stale = outbox::stale(&c.db, 10.0, 500).await?;
     c.dispatcher.send(&stale).await?;
