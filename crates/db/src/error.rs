@@ -32,7 +32,10 @@ impl DbError {
                 // server shutting down or restarting) pass by themselves.
                 Some(db) => {
                     let code = db.code().code();
-                    ["08", "40", "53", "57"].iter().any(|class| code.starts_with(class)) || code == "55P03"
+                    ["08", "40", "53", "57"]
+                        .iter()
+                        .any(|class| code.starts_with(class))
+                        || code == "55P03"
                 }
             },
             _ => false,

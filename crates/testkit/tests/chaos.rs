@@ -2,9 +2,9 @@
 //! supervised processes while workers are killed with SIGKILL every 2 s,
 //! the gateway is killed during uploads and job creation (the client retries
 //! with the same Idempotency-Key), and Redis loses its queues. With
-//! `VOXLINE_CHAOS_FULL=1` (`make chaos`), PostgreSQL is also restarted and
-//! Redis stalled past the clients' response timeout; those touch the shared
-//! servers, so they never run beside other tests.
+//! `VOXLINE_CHAOS_FULL=1` (`make chaos`), PostgreSQL is also restarted,
+//! Redis stalled past the clients' response timeout and then restarted
+//! empty; those touch the shared servers, so they never run beside other tests.
 //!
 //! Then: every job completed (none lost), no stage committed twice, no
 //! duplicate usage rows or jobs, no orphaned files, every webhook delivered
@@ -143,7 +143,8 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
     let mut dice = Dice(0x5eed);
     let mut faults: HashMap<&str, usize> = HashMap::new();
     let (mut next_kill, mut next_gateway_kill) = (Duration::from_secs(2), Duration::from_secs(1));
-    let (mut wiped, mut pg_restarted, mut stalled) = (false, false, false);
+    let (mut wiped, mut pg_restarted, mut stalled, mut redis_restarted) =
+        (false, false, false, false);
     let mut last_fault = started;
     while started.elapsed() < plan.fault_window {
         let t = started.elapsed();
@@ -189,6 +190,12 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
                 .entry("Redis stalled 6 s (> 3 s timeout)")
                 .or_default() += 1;
             stalled = true;
+            last_fault = Instant::now();
+        }
+        if plan.full && !redis_restarted && t >= Duration::from_secs(45) {
+            restart_redis()?;
+            *faults.entry("Redis restarted (empty)").or_default() += 1;
+            redis_restarted = true;
             last_fault = Instant::now();
         }
         fleet.supervise()?;
@@ -343,6 +350,37 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
                 .map(|(_, n)| n)
                 .sum::<usize>()
     );
+    Ok(())
+}
+
+/// Stops Redis without saving and starts it again empty, as the project's
+/// machines run it (nothing kept on disk).
+fn restart_redis() -> anyhow::Result<()> {
+    std::process::Command::new("redis-cli")
+        .args(["-p", "6379", "shutdown", "nosave"])
+        .status()?;
+    std::thread::sleep(Duration::from_millis(500));
+    let started = std::process::Command::new("redis-server")
+        .args([
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .args([
+            "--dir",
+            "/var/lib/redis",
+            "--logfile",
+            "/var/log/redis/voxline-chaos.log",
+        ])
+        .status()?;
+    anyhow::ensure!(started.success(), "Redis did not start again");
     Ok(())
 }
 

@@ -4,6 +4,7 @@ mod context;
 mod error;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -54,6 +55,25 @@ pub struct Runner {
     artifact_ttl_hours: f64,
     handler: Arc<dyn StageHandler>,
     shutdown: CancellationToken,
+    /// Deliveries being processed now (the pool's watchdog reads it).
+    busy: Arc<AtomicUsize>,
+}
+
+/// Counts a delivery as in progress for as long as it lives, even if its
+/// future is dropped midway.
+struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Runner {
@@ -74,6 +94,7 @@ impl Runner {
             artifact_ttl_hours,
             handler,
             shutdown,
+            busy: Arc::default(),
         }
     }
 
@@ -89,10 +110,16 @@ impl Runner {
         &self.dispatcher
     }
 
+    /// Whether a delivery is being processed right now.
+    pub fn is_busy(&self) -> bool {
+        self.busy.load(Ordering::SeqCst) > 0
+    }
+
     /// Processes one delivery of `run` as worker `owner`. Errors are only
     /// infrastructure faults (PostgreSQL unreachable): the delivery should be
     /// retried; every stage outcome is recorded in PostgreSQL and returned.
     pub async fn process(&self, run: StageRunId, owner: &str) -> Result<Outcome, DbError> {
+        let _busy = Busy::start(&self.busy);
         let lease_for = Duration::from_secs(self.settings.lease_seconds);
         let Some(claimed) = runs::claim(&self.db, run, owner, lease_for).await? else {
             tracing::debug!(run_id = %run, "delivery skipped: not due, taken or finished");
