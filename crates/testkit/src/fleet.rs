@@ -48,6 +48,8 @@ impl Fleet {
             ("VOXLINE__RUNNER__RECONCILE_INTERVAL_SECONDS", "1".into()),
             ("VOXLINE__RUNNER__REDISPATCH_AFTER_SECONDS", "5".into()),
             ("VOXLINE__TELEMETRY__LOG_FILTER", "info".into()),
+            // Ten processes share one PostgreSQL (100 connections by default).
+            ("VOXLINE__DATABASE__POOL_SIZE", "4".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -94,7 +94,7 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
     let services = [
         ("voxline-gateway", 1),
         ("voxline-transcriber", 2),
-        ("voxline-translator", 1),
+        ("voxline-translator", 2),
         ("voxline-synthesizer", 2),
         ("voxline-renderer", 2),
         ("voxline-publisher", 1),
