@@ -123,3 +123,18 @@ impl Drop for TestEnv {
         .ok();
     }
 }
+
+/// Deletes every Redis key of a namespace: what a restart without
+/// persistence or a `FLUSHALL` does to Voxline's queues. Returns how many.
+pub async fn wipe_redis(namespace: &str) -> anyhow::Result<usize> {
+    let client = redis::Client::open(redis_url())?;
+    let mut c = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{namespace}*"))
+        .query_async(&mut c)
+        .await?;
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut c).await?;
+    }
+    Ok(keys.len())
+}

@@ -164,7 +164,7 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
             last_fault = Instant::now();
         }
         if !wiped && t >= Duration::from_secs(8) {
-            wipe_redis(&env.settings.redis.namespace).await?;
+            voxline_testkit::wipe_redis(&env.settings.redis.namespace).await?;
             *faults.entry("Redis queues wiped").or_default() += 1;
             wiped = true;
             last_fault = Instant::now();
@@ -381,19 +381,6 @@ fn restart_redis() -> anyhow::Result<()> {
         ])
         .status()?;
     anyhow::ensure!(started.success(), "Redis did not start again");
-    Ok(())
-}
-
-async fn wipe_redis(namespace: &str) -> anyhow::Result<()> {
-    let client = redis::Client::open(voxline_testkit::redis_url())?;
-    let mut c = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{namespace}*"))
-        .query_async(&mut c)
-        .await?;
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut c).await?;
-    }
     Ok(())
 }
 

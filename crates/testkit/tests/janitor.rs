@@ -7,21 +7,6 @@ use voxline_queue::{CancellationToken, Connections, run_worker_pool};
 use voxline_testkit::TestEnv;
 use voxline_testkit::seed::{transcribe_job, wait_for_status};
 
-/// Deletes every Redis key of the test's namespace: what a restart without
-/// persistence or a FLUSHALL does to Voxline's queues.
-async fn wipe_redis(namespace: &str) -> anyhow::Result<usize> {
-    let client = redis::Client::open(voxline_testkit::redis_url())?;
-    let mut c = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{namespace}*"))
-        .query_async(&mut c)
-        .await?;
-    if !keys.is_empty() {
-        let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut c).await?;
-    }
-    Ok(keys.len())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
@@ -29,7 +14,7 @@ async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let created = transcribe_job(&c.db, 3).await?;
     c.dispatcher.send(&created.dispatch).await?;
     assert!(
-        wipe_redis(&env.settings.redis.namespace).await? > 0,
+        voxline_testkit::wipe_redis(&env.settings.redis.namespace).await? > 0,
         "the message was in Redis"
     );
 
