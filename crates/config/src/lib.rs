@@ -5,12 +5,14 @@
 mod cli;
 mod secret;
 mod sections;
+mod security;
 
 use std::path::Path;
 
 pub use cli::load_for;
 pub use secret::Secret;
 pub use sections::*;
+pub use security::*;
 
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,11 @@ impl Settings {
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.cors_allowed_origins")
+                .with_list_parse_key("auth.issuers")
+                .with_list_parse_key("auth.audiences")
+                .with_list_parse_key("outbound.allowed_hosts")
                 .source(Some(vars)),
         );
         let settings: Settings = builder.build()?.try_deserialize()?;
@@ -79,6 +86,32 @@ impl Settings {
         }
         if !(1.0..=2.0).contains(&self.engines.max_tempo) {
             return invalid("engines.max_tempo", "must be between 1.0 and 2.0");
+        }
+        if self.profile == Profile::Production && self.auth.dev_token {
+            return invalid(
+                "auth.dev_token",
+                "accepts `Bearer dev-token` from anyone; it is refused in the production profile",
+            );
+        }
+        if self.profile == Profile::Production && self.outbound.allow_private_networks {
+            return invalid(
+                "outbound.allow_private_networks",
+                "lets user-supplied webhook URLs reach internal services; it is refused in the production profile",
+            );
+        }
+        if !self.auth.jwks_url.is_empty() && url::Url::parse(&self.auth.jwks_url).is_err() {
+            return invalid("auth.jwks_url", "must be an absolute URL");
+        }
+        if self.auth.tenant_claim.trim().is_empty() {
+            return invalid("auth.tenant_claim", "must name a claim, such as `sub`");
+        }
+        for origin in &self.server.cors_allowed_origins {
+            if origin != "*" && url::Url::parse(origin).is_err() {
+                return invalid(
+                    "server.cors_allowed_origins",
+                    "each entry must be an origin such as https://app.example.com",
+                );
+            }
         }
         if self.profile == Profile::Production
             && self.storage.signing_key.expose() == DEV_SIGNING_KEY
@@ -129,6 +162,49 @@ mod tests {
         let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__LEASE_SECONDS", "many")]))
             .unwrap_err();
         assert!(err.to_string().contains("lease_seconds"), "{err}");
+    }
+
+    #[test]
+    fn lists_come_comma_separated() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                (
+                    "VOXLINE__SERVER__CORS_ALLOWED_ORIGINS",
+                    "https://a.example,https://b.example",
+                ),
+                ("VOXLINE__AUTH__AUDIENCES", "authenticated"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.cors_allowed_origins.len(), 2);
+        assert_eq!(s.auth.audiences, vec!["authenticated".to_owned()]);
+    }
+
+    #[test]
+    fn production_refuses_development_shortcuts() {
+        let base = [
+            ("VOXLINE__PROFILE", "production"),
+            (
+                "VOXLINE__STORAGE__SIGNING_KEY",
+                "a-long-random-production-secret",
+            ),
+        ];
+        let mut with_dev_token = env(&base);
+        with_dev_token.extend(env(&[("VOXLINE__AUTH__DEV_TOKEN", "true")]));
+        let err = Settings::load_from(None, with_dev_token).unwrap_err();
+        assert!(err.to_string().contains("auth.dev_token"), "{err}");
+        let mut with_private = env(&base);
+        with_private.extend(env(&[(
+            "VOXLINE__OUTBOUND__ALLOW_PRIVATE_NETWORKS",
+            "true",
+        )]));
+        let err = Settings::load_from(None, with_private).unwrap_err();
+        assert!(
+            err.to_string().contains("outbound.allow_private_networks"),
+            "{err}"
+        );
+        assert!(Settings::load_from(None, env(&base)).is_ok());
     }
 
     #[test]

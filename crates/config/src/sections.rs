@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::Secret;
+use crate::security::{AuthSettings, OutboundSettings, RateLimitSettings};
 
 /// The signing key used when none is configured; refused in production.
 pub const DEV_SIGNING_KEY: &str = "voxline-development-signing-key-change-me";
@@ -22,6 +23,10 @@ pub struct Settings {
     pub engines: EngineSettings,
     pub publish: PublishSettings,
     pub telemetry: TelemetrySettings,
+    pub auth: AuthSettings,
+    pub rate_limits: RateLimitSettings,
+    pub outbound: OutboundSettings,
+    pub compat: CompatSettings,
 }
 
 impl Default for Settings {
@@ -36,6 +41,10 @@ impl Default for Settings {
             engines: EngineSettings::default(),
             publish: PublishSettings::default(),
             telemetry: TelemetrySettings::default(),
+            auth: AuthSettings::default(),
+            rate_limits: RateLimitSettings::default(),
+            outbound: OutboundSettings::default(),
+            compat: CompatSettings::default(),
         }
     }
 }
@@ -64,6 +73,11 @@ pub struct ServerSettings {
     pub max_json_bytes: usize,
     /// Jobs one tenant may have queued or running at once; more get a 429.
     pub max_jobs_in_flight: u32,
+    /// Browser origins allowed to call the API (CORS), such as
+    /// `https://app.example.com`; empty allows none.
+    pub cors_allowed_origins: Vec<String>,
+    /// How long a client may take to send a request's headers, in seconds.
+    pub request_header_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -76,6 +90,8 @@ impl Default for ServerSettings {
             max_target_languages: 20,
             max_json_bytes: 64 * 1024,
             max_jobs_in_flight: 100,
+            cors_allowed_origins: vec![],
+            request_header_timeout_seconds: 10,
         }
     }
 }
@@ -283,4 +299,26 @@ impl Default for TelemetrySettings {
 pub enum LogFormat {
     Pretty,
     Json,
+}
+
+/// The existing dubbing frontend's API under `/api`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompatSettings {
+    /// The frontend does not say what language its tracks speak.
+    pub source_language: String,
+    /// Largest voice or background track, in bytes.
+    pub max_track_bytes: u64,
+    /// How long the voice and background tracks may differ, in seconds.
+    pub max_duration_difference_seconds: f64,
+}
+
+impl Default for CompatSettings {
+    fn default() -> Self {
+        Self {
+            source_language: "en".into(),
+            max_track_bytes: 100 * 1024 * 1024,
+            max_duration_difference_seconds: 1.0,
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Tenants and their API keys. A key is shown once at creation; only the
 //! SHA-256 of its secret is stored, found again by its short public prefix.
 
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use voxline_core::{ApiKeyId, TenantId};
@@ -19,9 +20,28 @@ pub struct CreatedKey {
     pub secret: String,
 }
 
-/// Finds a tenant by name, creating it if it does not exist.
+/// A key as its owner sees it later: never its secret.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub id: ApiKeyId,
+    pub name: String,
+    /// The first characters of the secret, to recognize it by.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Finds a tenant by name, creating it on first sight. Every JWT-authenticated
+/// request passes here, so the common case is a read, not a write.
 pub async fn ensure_tenant(db: &Db, name: &str) -> Result<TenantId, DbError> {
     let client = db.client().await?;
+    if let Some(row) = client
+        .query_opt("SELECT id FROM tenants WHERE name = $1", &[&name])
+        .await?
+    {
+        return Ok(TenantId(row.get(0)));
+    }
     let row = client
         .query_one(
             "INSERT INTO tenants (id, name) VALUES ($1, $2)
@@ -31,6 +51,48 @@ pub async fn ensure_tenant(db: &Db, name: &str) -> Result<TenantId, DbError> {
         )
         .await?;
     Ok(TenantId(row.get(0)))
+}
+
+/// A tenant's keys, newest first, revoked ones included.
+pub async fn list(db: &Db, tenant: TenantId) -> Result<Vec<KeyInfo>, DbError> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys
+             WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC",
+            &[&tenant.0],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| KeyInfo {
+            id: ApiKeyId(r.get(0)),
+            name: r.get(1),
+            prefix: r.get(2),
+            created_at: r.get(3),
+            last_used_at: r.get(4),
+            revoked_at: r.get(5),
+        })
+        .collect())
+}
+
+/// Revokes a key of `tenant`; it stops working at once. Revoking twice is
+/// fine; another tenant's key is not found.
+pub async fn revoke(db: &Db, tenant: TenantId, id: ApiKeyId) -> Result<(), DbError> {
+    let n = db
+        .client()
+        .await?
+        .execute(
+            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+             WHERE id = $1 AND tenant_id = $2",
+            &[&id.0, &tenant.0],
+        )
+        .await?;
+    if n == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
 }
 
 /// Creates a key for `tenant`, named `name` for people.

@@ -91,6 +91,45 @@ pub async fn for_job(client: &impl GenericClient, job: JobId) -> Result<Vec<Arti
     Ok(rows.iter().map(from_row).collect())
 }
 
+/// The artifacts of several jobs at once (listings).
+pub async fn for_jobs(db: &Db, jobs: &[JobId]) -> Result<Vec<Artifact>, DbError> {
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.0).collect();
+    let rows = db
+        .client()
+        .await?
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM artifacts a WHERE a.job_id = ANY($1)
+                 ORDER BY a.job_id, a.language, a.kind"
+            ),
+            &[&ids],
+        )
+        .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// A tenant's most recent artifacts of the given kinds, newest first.
+pub async fn recent_for_tenant(
+    db: &Db,
+    tenant: TenantId,
+    kinds: &[&str],
+    limit: i64,
+) -> Result<Vec<Artifact>, DbError> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM artifacts a JOIN jobs j ON j.id = a.job_id
+                 WHERE j.tenant_id = $1 AND a.kind = ANY($2)
+                 ORDER BY a.created_at DESC, a.id DESC LIMIT $3"
+            ),
+            &[&tenant.0, &kinds, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
 /// One artifact of a tenant's job; another tenant's is not found.
 pub async fn get(db: &Db, tenant: TenantId, id: uuid::Uuid) -> Result<Artifact, DbError> {
     let row = db

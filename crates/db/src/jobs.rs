@@ -53,6 +53,9 @@ pub struct Task {
 /// What a client asked for, already validated.
 #[derive(Debug, Clone)]
 pub struct NewJob {
+    /// Chosen by the caller: the existing frontend learns its job's id
+    /// before the job exists (from its upload URLs).
+    pub id: JobId,
     pub tenant_id: TenantId,
     pub kind: JobKind,
     pub source_upload_id: UploadId,
@@ -130,7 +133,7 @@ pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
             )));
         }
     }
-    let id = JobId::new();
+    let id = new.id;
     tx.execute(
         "INSERT INTO jobs (id, tenant_id, kind, status, source_upload_id, background_upload_id,
                            source_language, target_languages, options, publish,
@@ -274,6 +277,22 @@ pub async fn tasks(client: &impl GenericClient, job: JobId) -> Result<Vec<Task>,
     rows.iter().map(task_from_row).collect()
 }
 
+/// The tasks of several jobs at once (listings).
+pub async fn tasks_of(db: &Db, jobs: &[JobId]) -> Result<Vec<Task>, DbError> {
+    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.0).collect();
+    let rows = db
+        .client()
+        .await?
+        .query(
+            &format!(
+                "SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ANY($1) ORDER BY job_id, language"
+            ),
+            &[&ids],
+        )
+        .await?;
+    rows.iter().map(task_from_row).collect()
+}
+
 /// Cancels a job: every task and stage run not yet final becomes cancelled,
 /// so nothing further is dispatched and running workers lose their lease
 /// (they notice at their next heartbeat and stop their child processes).
@@ -318,6 +337,47 @@ pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbErro
     events::record(&tx, id, "job_cancelled", None, None, serde_json::json!({})).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// Deletes an ended job of `tenant` and everything recorded about it, and
+/// the uploads no other job uses; returns those uploads' object keys (the
+/// caller deletes the job's objects first, then calls this). A running job
+/// is a conflict: cancel it first.
+pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<String>, DbError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_opt(
+            "SELECT status, source_upload_id, background_upload_id FROM jobs
+             WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
+            &[&id.0, &tenant.0],
+        )
+        .await?
+        .ok_or(DbError::NotFound)?;
+    if !JobStatus::parse(row.get(0))?.is_final() {
+        return Err(DbError::Conflict(
+            "the job is still running; cancel it first".into(),
+        ));
+    }
+    let uploads: Vec<uuid::Uuid> = [row.get(1), row.get::<_, Option<uuid::Uuid>>(2)]
+        .into_iter()
+        .flatten()
+        .collect();
+    tx.execute("DELETE FROM jobs WHERE id = $1", &[&id.0])
+        .await?;
+    let orphaned = tx
+        .query(
+            "DELETE FROM uploads u WHERE u.id = ANY($1)
+               AND NOT EXISTS (SELECT 1 FROM jobs j
+                               WHERE j.source_upload_id = u.id OR j.background_upload_id = u.id)
+             RETURNING object_key",
+            &[&uploads],
+        )
+        .await?;
+    tx.execute("DELETE FROM job_drafts WHERE job_id = $1", &[&id.0])
+        .await?;
+    tx.commit().await?;
+    Ok(orphaned.iter().map(|r| r.get(0)).collect())
 }
 
 /// Rolls the tasks' states up into the job's, recording the job's end.

@@ -67,3 +67,18 @@ pub async fn get(db: &Db, tenant: TenantId, id: UploadId) -> Result<Upload, DbEr
         created_at: row.get(8),
     })
 }
+
+/// Forgets an upload of `tenant` that no job uses (its object is deleted by
+/// the caller). An upload a job still uses is kept.
+pub async fn delete(db: &Db, tenant: TenantId, id: UploadId) -> Result<(), DbError> {
+    db.client()
+        .await?
+        .execute(
+            "DELETE FROM uploads u WHERE u.id = $1 AND u.tenant_id = $2
+               AND NOT EXISTS (SELECT 1 FROM jobs j
+                               WHERE j.source_upload_id = u.id OR j.background_upload_id = u.id)",
+            &[&id.0, &tenant.0],
+        )
+        .await?;
+    Ok(())
+}

@@ -8,5 +8,5 @@ mod links;
 mod store;
 
 pub use error::StorageError;
-pub use links::SignedLink;
+pub use links::{LinkPurpose, SignedLink};
 pub use store::Storage;

@@ -1,7 +1,9 @@
-//! Download links for the local backend: the gateway serves
-//! `/v1/files?key=…&name=…&expires=…&sig=…`, where `sig` is an HMAC-SHA256 of
-//! the other three under the configured signing key. No auth header is
-//! needed, and nothing but the signed key can be fetched.
+//! Links for the local backend, its stand-in for S3's pre-signed URLs: the
+//! gateway serves `GET /v1/files?key=…&name=…&expires=…&sig=…` (download)
+//! and `PUT /v1/files?key=…&expires=…&sig=…` (upload), where `sig` is an
+//! HMAC-SHA256 of the purpose and the other fields under the configured
+//! signing key. No auth header is needed; nothing but the signed key can be
+//! reached, and a download link cannot be used to upload.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -17,18 +19,53 @@ pub struct SignedLink {
     pub sig: String,
 }
 
-pub(crate) fn sign(secret: &[u8], key: &str, name: &str, expires: i64) -> String {
+/// What a link lets its holder do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Download,
+    Upload,
+}
+
+impl LinkPurpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Download => "get",
+            LinkPurpose::Upload => "put",
+        }
+    }
+}
+
+fn mac(secret: &[u8], purpose: LinkPurpose, key: &str, name: &str, expires: i64) -> Hmac<Sha256> {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key length");
-    mac.update(format!("{key}\n{name}\n{expires}").as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac.update(format!("{}\n{key}\n{name}\n{expires}", purpose.as_str()).as_bytes());
+    mac
+}
+
+pub(crate) fn sign(
+    secret: &[u8],
+    purpose: LinkPurpose,
+    key: &str,
+    name: &str,
+    expires: i64,
+) -> String {
+    hex::encode(
+        mac(secret, purpose, key, name, expires)
+            .finalize()
+            .into_bytes(),
+    )
 }
 
 /// Checks a link's signature (in constant time) and expiry; returns the key.
-pub(crate) fn verify(secret: &[u8], link: &SignedLink, now: i64) -> Result<String, StorageError> {
+pub(crate) fn verify(
+    secret: &[u8],
+    purpose: LinkPurpose,
+    link: &SignedLink,
+    now: i64,
+) -> Result<String, StorageError> {
     let sig = hex::decode(&link.sig).map_err(|_| StorageError::BadLink)?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("hmac takes any key length");
-    mac.update(format!("{}\n{}\n{}", link.key, link.name, link.expires).as_bytes());
-    mac.verify_slice(&sig).map_err(|_| StorageError::BadLink)?;
+    mac(secret, purpose, &link.key, &link.name, link.expires)
+        .verify_slice(&sig)
+        .map_err(|_| StorageError::BadLink)?;
     if link.expires < now {
         return Err(StorageError::BadLink);
     }
@@ -41,20 +78,25 @@ mod tests {
 
     #[test]
     fn tampering_and_expiry_are_refused() {
-        let sig = sign(b"k", "jobs/a/es/render/dub.mp4", "dub.mp4", 100);
+        use LinkPurpose::{Download, Upload};
+        let sig = sign(b"k", Download, "jobs/a/es/render/dub.mp4", "dub.mp4", 100);
         let link = SignedLink {
             key: "jobs/a/es/render/dub.mp4".into(),
             name: "dub.mp4".into(),
             expires: 100,
             sig,
         };
-        assert!(verify(b"k", &link, 50).is_ok());
-        assert!(verify(b"k", &link, 101).is_err());
+        assert!(verify(b"k", Download, &link, 50).is_ok());
+        assert!(verify(b"k", Download, &link, 101).is_err());
+        assert!(
+            verify(b"k", Upload, &link, 50).is_err(),
+            "a download link cannot upload"
+        );
         let other = SignedLink {
             key: "uploads/x/y".into(),
             ..link.clone()
         };
-        assert!(verify(b"k", &other, 50).is_err());
-        assert!(verify(b"other", &link, 50).is_err());
+        assert!(verify(b"k", Download, &other, 50).is_err());
+        assert!(verify(b"other", Download, &link, 50).is_err());
     }
 }

@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use voxline_config::{StorageBackend, StorageSettings};
 
 use crate::StorageError;
-use crate::links::{self, SignedLink};
+use crate::links::{self, LinkPurpose, SignedLink};
 
 /// Files above this size go up in parts, so no file is ever held in memory whole.
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -206,24 +206,58 @@ impl Storage {
                     .await?;
                 Ok(url.to_string())
             }
-            Backend::Local => {
-                let expires = chrono::Utc::now().timestamp() + self.link_ttl.as_secs() as i64;
-                let sig = links::sign(&self.signing_key, key, file_name, expires);
-                let mut url = url::Url::parse(&format!("{}/v1/files", self.public_url))
-                    .map_err(|e| StorageError::Config(format!("server.public_url: {e}")))?;
-                url.query_pairs_mut()
-                    .append_pair("key", key)
-                    .append_pair("name", file_name)
-                    .append_pair("expires", &expires.to_string())
-                    .append_pair("sig", &sig);
-                Ok(url.to_string())
-            }
+            Backend::Local => self.local_link(LinkPurpose::Download, key, file_name),
         }
     }
 
-    /// Checks a local download link and returns the key it grants.
-    pub fn verify_link(&self, link: &SignedLink) -> Result<String, StorageError> {
-        links::verify(&self.signing_key, link, chrono::Utc::now().timestamp())
+    /// An expiring URL that takes the object for `key` as the body of a
+    /// `PUT`, without any auth header (how browsers upload straight to storage).
+    pub async fn upload_url(&self, key: &str) -> Result<String, StorageError> {
+        match &*self.backend {
+            Backend::S3(s3) => {
+                let url = s3
+                    .signed_url(http::Method::PUT, &ObjectPath::from(key), self.link_ttl)
+                    .await?;
+                Ok(url.to_string())
+            }
+            Backend::Local => self.local_link(LinkPurpose::Upload, key, ""),
+        }
+    }
+
+    fn local_link(
+        &self,
+        purpose: LinkPurpose,
+        key: &str,
+        name: &str,
+    ) -> Result<String, StorageError> {
+        let expires = chrono::Utc::now().timestamp() + self.link_ttl.as_secs() as i64;
+        let sig = links::sign(&self.signing_key, purpose, key, name, expires);
+        let mut url = url::Url::parse(&format!("{}/v1/files", self.public_url))
+            .map_err(|e| StorageError::Config(format!("server.public_url: {e}")))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("key", key);
+            if purpose == LinkPurpose::Download {
+                q.append_pair("name", name);
+            }
+            q.append_pair("expires", &expires.to_string())
+                .append_pair("sig", &sig);
+        }
+        Ok(url.to_string())
+    }
+
+    /// Checks a local link for `purpose` and returns the key it grants.
+    pub fn verify_link(
+        &self,
+        purpose: LinkPurpose,
+        link: &SignedLink,
+    ) -> Result<String, StorageError> {
+        links::verify(
+            &self.signing_key,
+            purpose,
+            link,
+            chrono::Utc::now().timestamp(),
+        )
     }
 }
 

@@ -48,6 +48,14 @@ impl Fleet {
             ("VOXLINE__RUNNER__RECONCILE_INTERVAL_SECONDS", "1".into()),
             ("VOXLINE__RUNNER__REDISPATCH_AFTER_SECONDS", "5".into()),
             ("VOXLINE__TELEMETRY__LOG_FILTER", "info".into()),
+            (
+                "VOXLINE__RATE_LIMITS__ENABLED",
+                s.rate_limits.enabled.to_string(),
+            ),
+            (
+                "VOXLINE__OUTBOUND__ALLOW_PRIVATE_NETWORKS",
+                s.outbound.allow_private_networks.to_string(),
+            ),
             // Ten processes share one PostgreSQL (100 connections by default).
             ("VOXLINE__DATABASE__POOL_SIZE", "4".into()),
         ]

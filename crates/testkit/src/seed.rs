@@ -23,6 +23,7 @@ pub async fn transcribe_job(db: &Db, max_attempts: u32) -> anyhow::Result<Create
     };
     uploads::insert(db, &upload).await?;
     let new = NewJob {
+        id: JobId::new(),
         tenant_id: tenant,
         kind: JobKind::Transcribe,
         source_upload_id: upload.id,

@@ -88,6 +88,28 @@ impl TestSystem {
         Ok((r.status().as_u16(), r.json().await.unwrap_or(Value::Null)))
     }
 
+    /// Any call with any bearer token (or none); returns the status, the
+    /// JSON answer (null if none) and the headers.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Value, reqwest::header::HeaderMap)> {
+        let mut request = self.http.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let r = request.send().await?;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        Ok((status, r.json().await.unwrap_or(Value::Null), headers))
+    }
+
     /// Polls a job until it ends or `timeout` passes; returns its last view.
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -13,6 +13,9 @@ pub struct ApiError {
     pub message: String,
     /// Seconds a client should wait before trying again (429, 503).
     pub retry_after: Option<u64>,
+    /// Facts beside the message a client can act on, such as the two
+    /// durations of a `duration_mismatch`; answered inside `error`.
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -22,7 +25,20 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            details: serde_json::Map::new(),
         }
+    }
+
+    /// The same error with a more helpful message.
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
+    /// Adds a fact to the error object.
+    pub fn with_detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
     }
 
     /// Asks the client to come back after `seconds`.
@@ -87,9 +103,10 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.retry_after {
             response.insert_header(("retry-after", seconds.to_string()));
         }
-        response.json(json!({
-            "error": { "code": self.code, "message": self.message }
-        }))
+        let mut error = self.details.clone();
+        error.insert("code".into(), json!(self.code));
+        error.insert("message".into(), json!(self.message));
+        response.json(json!({ "error": error }))
     }
 }
 

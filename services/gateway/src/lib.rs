@@ -2,7 +2,10 @@
 //! in PostgreSQL, dispatches their first stage, and reports progress.
 
 pub mod auth;
+mod compat;
 pub mod error;
+mod limits;
+mod middleware;
 mod openapi;
 mod requests;
 mod routes;
@@ -15,6 +18,8 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
+use auth::Authenticator;
+use limits::Limiter;
 use voxline_config::Settings;
 use voxline_db::Db;
 use voxline_providers::Engines;
@@ -28,11 +33,18 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
     let db = Db::connect(settings.database.url.expose(), settings.database.pool_size)?;
     let storage = Storage::open(&settings.storage, &settings.server.public_url)?;
     let dispatcher = Dispatcher::connect(&settings.redis, db.clone()).await?;
+    let limiter = Limiter::new(
+        dispatcher.connection(),
+        &settings.redis.namespace,
+        &settings.rate_limits,
+    );
     Ok(AppState {
         db,
         storage,
         dispatcher,
         engines,
+        auth: Arc::new(Authenticator::new(&settings.auth)),
+        limiter,
         settings: Arc::new(settings.clone()),
     })
 }
@@ -44,18 +56,23 @@ pub async fn serve(
     state: AppState,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let max_json = state.settings.server.max_json_bytes;
+    let server_settings = state.settings.server.clone();
+    let https = server_settings.public_url.starts_with("https://");
     let data = web::Data::new(state);
     tracing::info!(address = %listener.local_addr()?, "gateway listening");
+    let max_json = server_settings.max_json_bytes;
+    let origins = server_settings.cors_allowed_origins.clone();
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
-            .wrap(
-                actix_web::middleware::Logger::new("%a \"%r\" %s %b %Dms")
-                    .log_target("voxline::http"),
-            )
             .configure(|cfg| routes::configure(cfg, max_json))
+            .wrap(middleware::cors(&origins))
+            .wrap(middleware::security_headers(https))
+            .wrap(middleware::access_log())
     })
+    .client_request_timeout(std::time::Duration::from_secs(
+        server_settings.request_header_timeout_seconds,
+    ))
     .listen(listener)?
     .shutdown_timeout(10)
     .disable_signals()

@@ -43,6 +43,14 @@ pub struct JobOptionsRequest {
     pub webhook_url: Option<String>,
 }
 
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    /// What the key is for, for people: `ci`, `laptop`.
+    #[schema(example = "ci")]
+    pub name: String,
+}
+
 fn default_source() -> String {
     "en".into()
 }

@@ -6,6 +6,9 @@ use voxline_providers::Engines;
 use voxline_queue::Dispatcher;
 use voxline_storage::Storage;
 
+use crate::auth::Authenticator;
+use crate::limits::Limiter;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -13,5 +16,7 @@ pub struct AppState {
     pub storage: Storage,
     pub dispatcher: Dispatcher,
     pub engines: Arc<Engines>,
+    pub auth: Arc<Authenticator>,
+    pub limiter: Limiter,
     pub settings: Arc<Settings>,
 }

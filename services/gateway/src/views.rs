@@ -231,6 +231,50 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    /// The secret's first characters, to recognize it by.
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<&voxline_db::api_keys::KeyInfo> for KeyView {
+    fn from(k: &voxline_db::api_keys::KeyInfo) -> Self {
+        Self {
+            id: k.id.to_string(),
+            name: k.name.clone(),
+            prefix: k.prefix.clone(),
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new key: the only answer that carries its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKeyView {
+    #[serde(flatten)]
+    pub key: KeyView,
+    /// Send as `Authorization: Bearer <secret>`. Shown once.
+    pub secret: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyList {
+    pub keys: Vec<KeyView>,
+}
+
+/// A file taken through an upload URL.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredView {
+    pub size_bytes: u64,
+}
+
 /// Every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {

@@ -1,11 +1,12 @@
-//! `GET /v1/files?key&name&expires&sig`: downloads through a signed,
-//! expiring link (the local storage backend's pre-signed URL). No auth
-//! header: the signature is the permission.
+//! `GET /v1/files?key&name&expires&sig` downloads and `PUT
+//! /v1/files?key&expires&sig` uploads through signed, expiring links (the
+//! local storage backend's pre-signed URLs). No auth header: the signature
+//! is the permission.
 
 use actix_web::{HttpResponse, web};
 use futures::StreamExt;
 use serde::Deserialize;
-use voxline_storage::SignedLink;
+use voxline_storage::{LinkPurpose, SignedLink};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,12 +29,15 @@ pub async fn download(
     q: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
-    let key = state.storage.verify_link(&SignedLink {
-        key: q.key,
-        name: q.name.clone(),
-        expires: q.expires,
-        sig: q.sig,
-    })?;
+    let key = state.storage.verify_link(
+        LinkPurpose::Download,
+        &SignedLink {
+            key: q.key,
+            name: q.name.clone(),
+            expires: q.expires,
+            sig: q.sig,
+        },
+    )?;
     let size = state.storage.size(&key).await?;
     let body = state
         .storage
@@ -49,6 +53,45 @@ pub async fn download(
         .insert_header(("cache-control", "private, max-age=300"))
         .no_chunking(size)
         .streaming(body))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadLinkQuery {
+    key: String,
+    expires: i64,
+    sig: String,
+}
+
+/// Upload a file through a signed, expiring upload URL (what
+/// `POST /api/jobs/upload-urls` hands out). Needs no auth header.
+#[utoipa::path(put, path = "/v1/files", tag = "media", params(UploadLinkQuery), security(()),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 200, description = "Stored", body = crate::views::StoredView),
+        (status = 403, description = "Tampered with or expired", body = crate::views::ErrorBody),
+        (status = 413, description = "Over the size cap", body = crate::views::ErrorBody)))]
+pub async fn upload(
+    state: web::Data<AppState>,
+    q: web::Query<UploadLinkQuery>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let key = state.storage.verify_link(
+        LinkPurpose::Upload,
+        &SignedLink {
+            key: q.key,
+            name: String::new(),
+            expires: q.expires,
+            sig: q.sig,
+        },
+    )?;
+    let scratch =
+        crate::service::uploads::buffer(payload, state.settings.compat.max_track_bytes).await?;
+    state.storage.put_file(&key, &scratch.path).await?;
+    tracing::info!(bytes = scratch.size, "file stored through an upload link");
+    Ok(HttpResponse::Ok().json(crate::views::StoredView {
+        size_bytes: scratch.size,
+    }))
 }
 
 /// The media type of a download, from its name.

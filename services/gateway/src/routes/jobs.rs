@@ -33,7 +33,14 @@ pub async fn create(
                 "Idempotency-Key must be printable ASCII",
             )
         })?;
-    let (job, created) = service::jobs::create(&state, caller, body.into_inner(), key).await?;
+    let (job, created) = service::jobs::create(
+        &state,
+        caller,
+        voxline_core::JobId::new(),
+        body.into_inner(),
+        key,
+    )
+    .await?;
     let view = service::jobs::view(&state, caller, job.id).await?;
     Ok(if created {
         HttpResponse::Accepted().json(view)

@@ -4,11 +4,14 @@ pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod health;
 pub(crate) mod jobs;
+pub(crate) mod keys;
 pub(crate) mod uploads;
 
+use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
 use crate::error::ApiError;
+use crate::middleware::{api_headers, limit_by_address};
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.app_data(
@@ -40,6 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     .route("/readyz", web::get().to(health::readyz))
     .service(
         web::scope("/v1")
+            .wrap(from_fn(limit_by_address))
+            .wrap(api_headers())
             .route("/uploads", web::post().to(uploads::create))
             .route("/jobs", web::post().to(jobs::create))
             .route("/jobs", web::get().to(jobs::list))
@@ -47,7 +52,20 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
             .route("/jobs/{id}/retry", web::post().to(jobs::retry))
             .route("/jobs/{id}/events", web::get().to(events::stream))
-            .route("/files", web::get().to(files::download)),
+            .route("/files", web::get().to(files::download))
+            .route("/files", web::put().to(files::upload))
+            .route("/keys", web::post().to(keys::create))
+            .route("/keys", web::get().to(keys::list))
+            .route("/keys/{id}", web::delete().to(keys::revoke)),
+    )
+    .service(
+        web::scope("/api")
+            .wrap(api_headers())
+            .wrap(from_fn(limit_by_address))
+            // Outermost: every error of this scope, the rate limit's too,
+            // in the shape the frontend reads.
+            .wrap(from_fn(crate::compat::flat_errors))
+            .configure(crate::compat::routes),
     )
     .default_service(web::to(not_found));
 }
@@ -73,7 +91,7 @@ fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     error.into()
 }
 
-async fn not_found(req: HttpRequest) -> HttpResponse {
+pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     use actix_web::ResponseError;
     ApiError::new(
         actix_web::http::StatusCode::NOT_FOUND,

@@ -15,11 +15,13 @@ use crate::requests::{CreateJobRequest, ListJobsQuery};
 use crate::state::AppState;
 use crate::views::{ArtifactView, JobPage, JobSummary, JobView, StageView, TaskView};
 
-/// Validates and records a job, then dispatches its first stage. Returns the
-/// job and whether this call created it (false for an idempotent repeat).
+/// Validates and records a job under `id`, then dispatches its first stage.
+/// Returns the job and whether this call created it (false for an
+/// idempotent repeat, which answers the first job whatever `id` is).
 pub async fn create(
     state: &AppState,
     caller: Caller,
+    id: JobId,
     req: CreateJobRequest,
     idempotency_key: Option<String>,
 ) -> Result<(Job, bool), ApiError> {
@@ -67,6 +69,7 @@ pub async fn create(
     let created = jobs::create(
         &state.db,
         &NewJob {
+            id,
             tenant_id: caller.tenant,
             kind,
             source_upload_id: source_upload,
@@ -128,7 +131,7 @@ fn check_source_language(state: &AppState, code: &str) -> Result<String, ApiErro
     Ok(lang.code.to_owned())
 }
 
-fn check_targets(
+pub(crate) fn check_targets(
     state: &AppState,
     kind: JobKind,
     requested: &[String],

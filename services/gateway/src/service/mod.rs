@@ -2,4 +2,5 @@
 //! Routes only extract, convert and answer.
 
 pub mod jobs;
+pub mod keys;
 pub mod uploads;

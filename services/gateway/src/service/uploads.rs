@@ -1,6 +1,8 @@
 //! Receiving media: streamed to a scratch file under the size cap, probed
 //! with ffprobe, then stored. Nothing is held in memory whole.
 
+use std::path::{Path, PathBuf};
+
 use actix_web::http::StatusCode;
 use actix_web::web;
 use futures::StreamExt;
@@ -8,7 +10,7 @@ use tokio::io::AsyncWriteExt;
 use voxline_core::UploadId;
 use voxline_db::uploads::{self, Upload};
 use voxline_media::MediaError;
-use voxline_media::probe::probe;
+use voxline_media::probe::{MediaInfo, probe};
 use voxline_storage::keys;
 
 use crate::auth::Caller;
@@ -18,26 +20,17 @@ use crate::state::AppState;
 /// Largest picture side accepted (8K is 7680): larger is a mistake or an attack on the renderer.
 const MAX_SIDE: u32 = 8192;
 
-pub async fn receive(
-    state: &AppState,
-    caller: Caller,
-    file_name: Option<&str>,
-    content_type: Option<&str>,
-    mut payload: web::Payload,
-) -> Result<Upload, ApiError> {
-    let limits = &state.settings.server;
-    // A name that was not UTF-8 arrives with replacement characters in it.
-    if file_name.is_some_and(|n| n.contains('\u{FFFD}')) {
-        return Err(ApiError::bad_request(
-            "invalid_file_name",
-            "the file name is not valid UTF-8; rename the file and upload it again",
-        ));
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("voxline-upload-")
-        .tempdir()
-        .map_err(|e| ApiError::internal("no scratch space for the upload", e))?;
-    let path = scratch.path().join("media");
+/// A request body saved to a scratch file, deleted when this is dropped.
+pub struct Scratch {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+/// Streams a request body to a scratch file, refusing it past `max_bytes`.
+pub async fn buffer(mut payload: web::Payload, max_bytes: u64) -> Result<Scratch, ApiError> {
+    let dir = scratch_dir()?;
+    let path = dir.path().join("media");
     let mut file = tokio::fs::File::create(&path)
         .await
         .map_err(|e| ApiError::internal("no scratch space for the upload", e))?;
@@ -50,12 +43,8 @@ pub async fn receive(
             )
         })?;
         size += chunk.len() as u64;
-        if size > limits.max_upload_bytes {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "upload_too_large",
-                format!("uploads are limited to {} bytes", limits.max_upload_bytes),
-            ));
+        if size > max_bytes {
+            return Err(too_large(max_bytes));
         }
         file.write_all(&chunk)
             .await
@@ -64,14 +53,38 @@ pub async fn receive(
     file.flush()
         .await
         .map_err(|e| ApiError::internal("could not buffer the upload", e))?;
-    drop(file);
     if size == 0 {
         return Err(ApiError::unprocessable(
             "empty_upload",
             "the request body is empty; send the media file's bytes as the body",
         ));
     }
-    let info = probe(&path).await.map_err(|e| match e {
+    Ok(Scratch {
+        _dir: dir,
+        path,
+        size,
+    })
+}
+
+fn scratch_dir() -> Result<tempfile::TempDir, ApiError> {
+    tempfile::Builder::new()
+        .prefix("voxline-upload-")
+        .tempdir()
+        .map_err(|e| ApiError::internal("no scratch space for the upload", e))
+}
+
+fn too_large(max_bytes: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "upload_too_large",
+        format!("uploads are limited to {max_bytes} bytes"),
+    )
+}
+
+/// Probes media with ffprobe and checks it is something Voxline can work
+/// on: audio present, a sane picture size, within the duration cap.
+pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiError> {
+    let info = probe(path).await.map_err(|e| match e {
         MediaError::NotMedia(reason) => ApiError::unprocessable(
             "unsupported_media",
             format!("this file is not audio or video Voxline can read ({reason})"),
@@ -98,20 +111,112 @@ pub async fn receive(
             ),
         ));
     }
-    if info.duration > limits.max_media_seconds {
+    let max_seconds = state.settings.server.max_media_seconds;
+    if info.duration > max_seconds {
         return Err(ApiError::unprocessable(
             "media_too_long",
             format!(
-                "the media lasts {:.0} s; the limit is {:.0} s",
-                info.duration, limits.max_media_seconds
+                "the media lasts {:.0} s; the limit is {max_seconds:.0} s",
+                info.duration
             ),
         ));
     }
+    Ok(info)
+}
+
+/// Receives an upload sent through the API: buffered, inspected, stored.
+pub async fn receive(
+    state: &AppState,
+    caller: Caller,
+    file_name: Option<&str>,
+    content_type: Option<&str>,
+    payload: web::Payload,
+) -> Result<Upload, ApiError> {
+    // A name that was not UTF-8 arrives with replacement characters in it.
+    if file_name.is_some_and(|n| n.contains('\u{FFFD}')) {
+        return Err(ApiError::bad_request(
+            "invalid_file_name",
+            "the file name is not valid UTF-8; rename the file and upload it again",
+        ));
+    }
+    let scratch = buffer(payload, state.settings.server.max_upload_bytes).await?;
+    let info = inspect(state, &scratch.path).await?;
     let id = UploadId::new();
-    let upload = Upload {
+    let upload = new_upload(
+        caller,
+        id,
+        keys::upload(caller.tenant, id),
+        file_name,
+        content_type,
+        scratch.size,
+        &info,
+    );
+    state
+        .storage
+        .put_file(&upload.object_key, &scratch.path)
+        .await?;
+    uploads::insert(&state.db, &upload).await?;
+    tracing::info!(upload_id = %id, bytes = scratch.size, duration = info.duration, "upload stored");
+    Ok(upload)
+}
+
+/// Records a file a client put straight into storage (through an upload
+/// URL) as an upload, once it is checked like any other. Safe to repeat.
+pub async fn register_stored(
+    state: &AppState,
+    caller: Caller,
+    id: UploadId,
+    file_name: &str,
+    max_bytes: u64,
+) -> Result<Upload, ApiError> {
+    if let Ok(done) = uploads::get(&state.db, caller.tenant, id).await {
+        return Ok(done);
+    }
+    let key = keys::upload(caller.tenant, id);
+    let size = state.storage.size(&key).await?;
+    if size > max_bytes {
+        return Err(too_large(max_bytes));
+    }
+    let dir = scratch_dir()?;
+    let path = dir.path().join("media");
+    state.storage.get_to_file(&key, &path).await?;
+    let info = inspect(state, &path).await?;
+    let content_type = content_type_of_media(&info);
+    let upload = new_upload(
+        caller,
+        id,
+        key,
+        Some(file_name),
+        Some(content_type),
+        size,
+        &info,
+    );
+    uploads::insert(&state.db, &upload).await?;
+    tracing::info!(upload_id = %id, bytes = size, duration = info.duration, "stored upload registered");
+    Ok(upload)
+}
+
+fn content_type_of_media(info: &MediaInfo) -> &'static str {
+    if info.has_video() {
+        "video/mp4"
+    } else {
+        "audio/mpeg"
+    }
+}
+
+fn new_upload(
+    caller: Caller,
+    id: UploadId,
+    object_key: String,
+    file_name: Option<&str>,
+    content_type: Option<&str>,
+    size: u64,
+    info: &MediaInfo,
+) -> Upload {
+    Upload {
         id,
         tenant_id: caller.tenant,
-        object_key: keys::upload(caller.tenant, id),
+        object_key,
         file_name: clean_file_name(file_name.unwrap_or("upload")),
         content_type: content_type
             .unwrap_or("application/octet-stream")
@@ -120,13 +225,9 @@ pub async fn receive(
             .collect(),
         size_bytes: size as i64,
         duration: info.duration,
-        media: serde_json::to_value(&info).unwrap_or_default(),
+        media: serde_json::to_value(info).unwrap_or_default(),
         created_at: chrono::Utc::now(),
-    };
-    state.storage.put_file(&upload.object_key, &path).await?;
-    uploads::insert(&state.db, &upload).await?;
-    tracing::info!(upload_id = %id, bytes = size, duration = info.duration, "upload stored");
-    Ok(upload)
+    }
 }
 
 /// A file name safe to show and to offer back in downloads: its last path

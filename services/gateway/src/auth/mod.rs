@@ -1,0 +1,143 @@
+//! Who is calling. Every route that touches tenant data takes a `Caller`;
+//! every scheme resolves to one here: API keys (`vx_...`), JWTs (HS256 with
+//! the shared secret, RS256/ES256 from a JWKS URL) and, only when enabled
+//! outside production, the frontend's `dev-token`.
+
+mod jwks;
+pub mod jwt;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use voxline_config::AuthSettings;
+use voxline_core::TenantId;
+use voxline_db::{Db, api_keys};
+
+use crate::error::ApiError;
+use crate::limits::RouteClass;
+use crate::state::AppState;
+use jwt::{JwtError, JwtVerifier};
+
+/// The authenticated tenant of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub tenant: TenantId,
+}
+
+/// Resolves bearer tokens to tenants.
+pub struct Authenticator {
+    jwt: Option<JwtVerifier>,
+    dev_token: bool,
+    dev_tenant: String,
+}
+
+const DEV_TOKEN: &str = "dev-token";
+
+impl Authenticator {
+    pub fn new(settings: &AuthSettings) -> Self {
+        if settings.dev_token {
+            tracing::warn!("auth.dev_token is on: `Bearer dev-token` is accepted from anyone");
+        }
+        Self {
+            jwt: JwtVerifier::from_settings(settings),
+            dev_token: settings.dev_token,
+            dev_tenant: settings.dev_tenant.clone(),
+        }
+    }
+
+    /// The tenant a bearer token speaks for.
+    pub async fn tenant_of(&self, db: &Db, token: &str) -> Result<TenantId, ApiError> {
+        if token.starts_with(api_keys::KEY_PREFIX) {
+            return api_keys::authenticate(db, token)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"));
+        }
+        if token == DEV_TOKEN {
+            if !self.dev_token {
+                return Err(ApiError::unauthorized(
+                    "`dev-token` is only accepted when development auth is enabled (auth.dev_token); sign in for a real token",
+                ));
+            }
+            return Ok(api_keys::ensure_tenant(db, &self.dev_tenant).await?);
+        }
+        if token.matches('.').count() == 2 {
+            let Some(jwt) = &self.jwt else {
+                return Err(ApiError::unauthorized(
+                    "JWT bearer tokens are not enabled on this server; use an API key (`vx_...`)",
+                ));
+            };
+            let identity = jwt.verify(token).await.map_err(|e| match e {
+                JwtError::KeysUnavailable(_) => {
+                    ApiError::unavailable("the token's signing keys could not be fetched", e)
+                        .retry_after(5)
+                }
+                e => ApiError::unauthorized(e.to_string()),
+            })?;
+            return Ok(api_keys::ensure_tenant(db, &identity.tenant).await?);
+        }
+        Err(ApiError::unauthorized(
+            "the bearer token is neither an API key (`vx_...`) nor a JWT",
+        ))
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // One extraction per request, even when a handler asks twice.
+        if let Some(caller) = req.extensions().get::<Caller>() {
+            let caller = *caller;
+            return Box::pin(async move { Ok(caller) });
+        }
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal("state missing", "no app data"))?;
+            let token = bearer_token(&req)?;
+            let tenant = state.auth.tenant_of(&state.db, &token).await?;
+            state
+                .limiter
+                .check_tenant(RouteClass::of(&req), tenant)
+                .await?;
+            let caller = Caller { tenant };
+            req.extensions_mut().insert(caller);
+            Ok(caller)
+        })
+    }
+}
+
+fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "send `Authorization: Bearer <token>` with an API key (create one with `voxline keys create`) or a JWT",
+            )
+        })?;
+    let text = header
+        .to_str()
+        .map_err(|_| ApiError::unauthorized("the Authorization header is not readable text"))?;
+    let token = text
+        .strip_prefix("Bearer ")
+        .or_else(|| text.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+        })?;
+    if token.len() > 8192 {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the bearer token is longer than 8192 characters",
+        ));
+    }
+    Ok(token.to_owned())
+}

@@ -1,0 +1,461 @@
+//! The frontend's calls, mapped onto Voxline's own services: a draft holds
+//! the job id and upload ids promised with the upload URLs; creation checks
+//! the uploaded files like any upload and makes a dub job with that id.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use chrono::Utc;
+use voxline_core::{JobId, JobKind, Language, TaskStatus, UploadId};
+use voxline_db::artifacts::{self, Artifact};
+use voxline_db::drafts::{self, Draft};
+use voxline_db::jobs::{self, Job, Task};
+use voxline_db::{DbError, uploads};
+use voxline_storage::keys;
+
+use super::status::{job_status, percent, remaining_seconds, task_status};
+use super::wire::*;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::requests::{self, JobOptionsRequest};
+use crate::service::uploads::{clean_file_name, register_stored};
+use crate::state::AppState;
+
+/// Most jobs `GET /api/jobs` lists, and files `GET /api/downloads` lists.
+const LIST_LIMIT: i64 = 100;
+const DOWNLOADS_LIMIT: i64 = 500;
+
+pub async fn upload_urls(
+    state: &AppState,
+    caller: Caller,
+    req: UploadUrlsRequest,
+) -> Result<UploadUrlsResponse, ApiError> {
+    let languages = targets(state, &req.languages)?;
+    let voice_name =
+        track_name("voice_track_name", Some(&req.voice_track_name))?.expect("a name was given");
+    let background_name = track_name(
+        "background_track_name",
+        req.background_track_name.as_deref(),
+    )?;
+    let draft = Draft {
+        job_id: JobId::new(),
+        tenant_id: caller.tenant,
+        languages,
+        voice_upload_id: UploadId::new(),
+        voice_file_name: voice_name,
+        background_upload_id: background_name.as_ref().map(|_| UploadId::new()),
+        background_file_name: background_name,
+        created_at: Utc::now(),
+    };
+    drafts::insert(&state.db, &draft).await?;
+    let voice_track = state
+        .storage
+        .upload_url(&keys::upload(caller.tenant, draft.voice_upload_id))
+        .await?;
+    let background_track = match draft.background_upload_id {
+        Some(id) => Some(
+            state
+                .storage
+                .upload_url(&keys::upload(caller.tenant, id))
+                .await?,
+        ),
+        None => None,
+    };
+    tracing::info!(job_id = %draft.job_id, "upload urls issued");
+    Ok(UploadUrlsResponse {
+        job_id: draft.job_id.to_string(),
+        upload_urls: UploadUrls {
+            voice_track,
+            background_track,
+        },
+    })
+}
+
+fn targets(state: &AppState, languages: &[String]) -> Result<Vec<String>, ApiError> {
+    crate::service::jobs::check_targets(
+        state,
+        JobKind::Dub,
+        languages,
+        &state.settings.compat.source_language,
+    )
+}
+
+fn track_name(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw {
+        None => Ok(None),
+        Some(name) if name.trim().is_empty() || name.contains('\u{FFFD}') => {
+            Err(ApiError::unprocessable(
+                "invalid_file_name",
+                format!("{field} must be the file's name, such as \"voice.mp3\""),
+            ))
+        }
+        Some(name) => Ok(Some(clean_file_name(name))),
+    }
+}
+
+/// Turns a draft into a dub job. Returns the answer and whether this call
+/// created the job (the frontend retries blindly; repeats answer the same).
+pub async fn create(
+    state: &AppState,
+    caller: Caller,
+    req: CreateJobRequest,
+) -> Result<(CreatedJob, bool), ApiError> {
+    let id = job_id(&req.job_id)?;
+    if let Ok(job) = jobs::get(&state.db, caller.tenant, id).await {
+        return Ok((created_answer(&job), false));
+    }
+    let draft = drafts::get(&state.db, caller.tenant, id)
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("job").with_message(
+                "no upload URLs were issued for this job_id; call POST /api/jobs/upload-urls first",
+            ),
+            e => e.into(),
+        })?;
+    if !req.voice_track_uploaded {
+        return Err(ApiError::bad_request(
+            "voice_track_missing",
+            "a job needs its voice track: PUT it to upload_urls.voice_track, then send voice_track_uploaded: true",
+        ));
+    }
+    let background = match (req.background_track_uploaded, draft.background_upload_id) {
+        (false, _) => None,
+        (true, Some(bg)) => Some((bg, draft.background_file_name.clone().unwrap_or_default())),
+        (true, None) => {
+            return Err(ApiError::bad_request(
+                "background_track_not_expected",
+                "no background upload URL was issued for this job; name background_track_name when asking for upload URLs",
+            ));
+        }
+    };
+    let max = state.settings.compat.max_track_bytes;
+    let voice = register_stored(
+        state,
+        caller,
+        draft.voice_upload_id,
+        &draft.voice_file_name,
+        max,
+    )
+    .await
+    .map_err(|e| not_uploaded(e, "voice"))?;
+    let background = match background {
+        Some((bg, name)) => Some(
+            register_stored(state, caller, bg, &name, max)
+                .await
+                .map_err(|e| not_uploaded(e, "background"))?,
+        ),
+        None => None,
+    };
+    if let Some(bg) = &background {
+        let allowed = state.settings.compat.max_duration_difference_seconds;
+        if (voice.duration - bg.duration).abs() > allowed {
+            return Err(ApiError::bad_request(
+                "duration_mismatch",
+                format!(
+                    "the voice track lasts {:.1} s and the background track {:.1} s; they may differ by at most {allowed} s",
+                    voice.duration, bg.duration
+                ),
+            )
+            .with_detail("voice_duration", round2(voice.duration))
+            .with_detail("background_duration", round2(bg.duration)));
+        }
+    }
+    let native = requests::CreateJobRequest {
+        kind: "dub".into(),
+        source_upload_id: voice.id.to_string(),
+        background_upload_id: background.as_ref().map(|b| b.id.to_string()),
+        source_language: state.settings.compat.source_language.clone(),
+        target_languages: req.languages.clone(),
+        options: JobOptionsRequest::default(),
+    };
+    let key = Some(format!("frontend-{id}"));
+    let (job, created) = crate::service::jobs::create(state, caller, id, native, key).await?;
+    if let Err(e) = drafts::delete(&state.db, id).await {
+        tracing::warn!(error = %e, job_id = %id, "draft left behind; the janitor will remove it");
+    }
+    Ok((created_answer(&job), created))
+}
+
+fn created_answer(job: &Job) -> CreatedJob {
+    CreatedJob {
+        job_id: job.id.to_string(),
+        status: job_status(job.status, &[]),
+        message: format!("dubbing into {}", job.target_languages.join(", ")),
+    }
+}
+
+fn not_uploaded(e: ApiError, track: &str) -> ApiError {
+    if e.status == StatusCode::NOT_FOUND {
+        ApiError::bad_request(
+            "upload_missing",
+            format!(
+                "the {track} track has not been uploaded: PUT the file to upload_urls.{track}_track first"
+            ),
+        )
+    } else {
+        e
+    }
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn job_id(text: &str) -> Result<JobId, ApiError> {
+    JobId::parse(text).map_err(|_| ApiError::not_found("job"))
+}
+
+/// What the frontend polls: the job, or a draft still waiting for its files.
+pub async fn status(state: &AppState, caller: Caller, id: &str) -> Result<JobStatusView, ApiError> {
+    let id = job_id(id)?;
+    match jobs::get(&state.db, caller.tenant, id).await {
+        Ok(job) => {
+            let client = state.db.client().await?;
+            let tasks = jobs::tasks(&client, id).await?;
+            let files = artifacts::for_job(&client, id).await?;
+            drop(client);
+            job_view(state, &job, &tasks, &files).await
+        }
+        Err(DbError::NotFound) => {
+            let draft = drafts::get(&state.db, caller.tenant, id)
+                .await
+                .map_err(|e| match e {
+                    DbError::NotFound => ApiError::not_found("job"),
+                    e => e.into(),
+                })?;
+            Ok(draft_view(&draft))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn job_view(
+    state: &AppState,
+    job: &Job,
+    tasks: &[Task],
+    files: &[Artifact],
+) -> Result<JobStatusView, ApiError> {
+    let now = Utc::now();
+    let mut languages = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        let dub = files
+            .iter()
+            .find(|a| a.language == t.language && a.kind == "dub");
+        let download_url = match dub {
+            Some(a) if t.status == TaskStatus::Completed => Some(
+                state
+                    .storage
+                    .download_url(&a.object_key, &a.file_name)
+                    .await?,
+            ),
+            _ => None,
+        };
+        let language = Language::parse(&t.language).ok();
+        languages.push(LanguageStatus {
+            language_code: t.language.clone(),
+            language_name: language.map_or_else(|| t.language.clone(), |l| l.name.to_owned()),
+            flag: language.map(|l| l.flag.to_owned()).unwrap_or_default(),
+            status: task_status(t),
+            progress: percent(t.progress),
+            message: t.error_message.clone().unwrap_or_else(|| t.message.clone()),
+            estimated_time_remaining: remaining_seconds(t.started_at, t.progress, now),
+            file_size: download_url.as_ref().and(dub.map(|a| a.size_bytes)),
+            download_url,
+        });
+    }
+    let progress = if tasks.is_empty() {
+        0.0
+    } else {
+        tasks.iter().map(|t| t.progress).sum::<f64>() / tasks.len() as f64
+    };
+    let completed = tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Completed)
+        .count();
+    let status = job_status(job.status, tasks);
+    let message = match status {
+        "complete" => format!("dubbed into {} languages", completed),
+        "error" => tasks
+            .iter()
+            .find_map(|t| t.error_message.clone())
+            .unwrap_or_else(|| format!("the job was {}", job.status)),
+        _ => format!("{completed} of {} languages done", tasks.len()),
+    };
+    Ok(JobStatusView {
+        id: job.id.to_string(),
+        status,
+        progress: percent(progress),
+        message,
+        total_languages: tasks.len(),
+        completed_languages: completed,
+        started_at: job.started_at.unwrap_or(job.created_at),
+        estimated_completion: remaining_seconds(job.started_at, progress, now)
+            .map(|s| now + chrono::Duration::seconds(s as i64)),
+        languages,
+    })
+}
+
+fn draft_view(draft: &Draft) -> JobStatusView {
+    let languages = draft
+        .languages
+        .iter()
+        .map(|code| {
+            let language = Language::parse(code).ok();
+            LanguageStatus {
+                language_code: code.clone(),
+                language_name: language.map_or_else(|| code.clone(), |l| l.name.to_owned()),
+                flag: language.map(|l| l.flag.to_owned()).unwrap_or_default(),
+                status: "pending",
+                progress: 0,
+                message: "waiting for the tracks".into(),
+                estimated_time_remaining: None,
+                file_size: None,
+                download_url: None,
+            }
+        })
+        .collect::<Vec<_>>();
+    JobStatusView {
+        id: draft.job_id.to_string(),
+        status: "uploading",
+        progress: 0,
+        message: "waiting for the tracks to be uploaded".into(),
+        total_languages: languages.len(),
+        completed_languages: 0,
+        started_at: draft.created_at,
+        estimated_completion: None,
+        languages,
+    }
+}
+
+/// The caller's newest jobs, with links for every finished language.
+pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<JobListItem>, ApiError> {
+    let page = jobs::list(&state.db, caller.tenant, None, None, LIST_LIMIT).await?;
+    let ids: Vec<JobId> = page.iter().map(|j| j.id).collect();
+    let all_tasks = jobs::tasks_of(&state.db, &ids).await?;
+    let all_files = artifacts::for_jobs(&state.db, &ids).await?;
+    let mut items = Vec::with_capacity(page.len());
+    for job in &page {
+        let tasks: Vec<Task> = all_tasks
+            .iter()
+            .filter(|t| t.job_id == job.id)
+            .cloned()
+            .collect();
+        let mut download_urls = BTreeMap::new();
+        for t in tasks.iter().filter(|t| t.status == TaskStatus::Completed) {
+            let mut urls = DownloadUrls::default();
+            for a in all_files
+                .iter()
+                .filter(|a| a.job_id == job.id && a.language == t.language)
+            {
+                let slot = match a.kind.as_str() {
+                    "dub" => &mut urls.full,
+                    "voice" => &mut urls.voice,
+                    "subtitles_srt" => &mut urls.captions,
+                    _ => continue,
+                };
+                *slot = Some(
+                    state
+                        .storage
+                        .download_url(&a.object_key, &a.file_name)
+                        .await?,
+                );
+            }
+            download_urls.insert(t.language.clone(), urls);
+        }
+        items.push(JobListItem {
+            id: job.id.to_string(),
+            status: job_status(job.status, &tasks),
+            target_languages: job.target_languages.clone(),
+            created_at: job.created_at,
+            updated_at: job.updated_at,
+            voice_track_duration: job.duration,
+            background_track_uploaded: job.background_upload_id.is_some(),
+            download_urls,
+        });
+    }
+    Ok(items)
+}
+
+/// Cancels a running job; deletes an ended one (or a draft) with its files.
+pub async fn delete(state: &AppState, caller: Caller, id: &str) -> Result<(), ApiError> {
+    let id = job_id(id)?;
+    match jobs::get(&state.db, caller.tenant, id).await {
+        Ok(job) if !job.status.is_final() => {
+            jobs::cancel(&state.db, caller.tenant, id).await?;
+            tracing::info!(job_id = %id, "job cancelled by the frontend");
+        }
+        Ok(_) => {
+            state.storage.delete_prefix(&keys::job_prefix(id)).await?;
+            for key in jobs::delete_ended(&state.db, caller.tenant, id).await? {
+                state.storage.delete(&key).await?;
+            }
+            tracing::info!(job_id = %id, "job deleted with its files");
+        }
+        Err(DbError::NotFound) => {
+            let draft = drafts::get(&state.db, caller.tenant, id)
+                .await
+                .map_err(|e| match e {
+                    DbError::NotFound => ApiError::not_found("job"),
+                    e => e.into(),
+                })?;
+            for upload in [Some(draft.voice_upload_id), draft.background_upload_id]
+                .into_iter()
+                .flatten()
+            {
+                state
+                    .storage
+                    .delete(&keys::upload(caller.tenant, upload))
+                    .await?;
+                uploads::delete(&state.db, caller.tenant, upload).await?;
+            }
+            drafts::delete(&state.db, id).await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// The caller's files, newest first: expired ones stay listed, without a link.
+pub async fn downloads(state: &AppState, caller: Caller) -> Result<Vec<DownloadItem>, ApiError> {
+    let files = artifacts::recent_for_tenant(
+        &state.db,
+        caller.tenant,
+        &["dub", "voice", "subtitles_srt"],
+        DOWNLOADS_LIMIT,
+    )
+    .await?;
+    let now = Utc::now();
+    let mut items = Vec::with_capacity(files.len());
+    for a in &files {
+        let is_expired = a.expires_at <= now;
+        let download_url = if is_expired {
+            None
+        } else {
+            Some(
+                state
+                    .storage
+                    .download_url(&a.object_key, &a.file_name)
+                    .await?,
+            )
+        };
+        items.push(DownloadItem {
+            id: a.id.to_string(),
+            job_id: a.job_id.to_string(),
+            language_code: a.language.clone(),
+            language_name: Language::parse(&a.language)
+                .map_or_else(|_| a.language.clone(), |l| l.name.to_owned()),
+            file_name: a.file_name.clone(),
+            file_type: match a.kind.as_str() {
+                "dub" => "full",
+                "voice" => "voice",
+                _ => "captions",
+            },
+            file_size: a.size_bytes,
+            downloaded_at: a.created_at,
+            expires_at: a.expires_at,
+            is_expired,
+            download_url,
+        });
+    }
+    Ok(items)
+}

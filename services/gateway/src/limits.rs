@@ -1,0 +1,161 @@
+//! Rate limits kept in Redis, so every gateway replica draws on the same
+//! budget: per client address (before authentication, so floods of bad
+//! tokens are limited too) and per tenant, for each class of route. Each
+//! budget is a GCRA bucket (one key, one atomic script): `N` per minute,
+//! with bursts up to `N`. When Redis does not answer within 250 ms the
+//! request goes through: limits protect the service, they must not take it
+//! down.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use actix_web::HttpRequest;
+use actix_web::http::{Method, StatusCode};
+use redis::aio::ConnectionManager;
+use voxline_config::{RateBudget, RateLimitSettings};
+use voxline_core::TenantId;
+
+use crate::error::ApiError;
+
+/// Budgets are per class of route, so a polling client cannot starve its
+/// own uploads and job creation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteClass {
+    Read,
+    Write,
+    Upload,
+}
+
+impl RouteClass {
+    pub fn of(req: &HttpRequest) -> Self {
+        let path = req.path();
+        if *req.method() == Method::GET || *req.method() == Method::HEAD {
+            RouteClass::Read
+        } else if path.ends_with("/uploads") || path.starts_with("/v1/files") {
+            RouteClass::Upload
+        } else {
+            RouteClass::Write
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            RouteClass::Read => "read",
+            RouteClass::Write => "write",
+            RouteClass::Upload => "upload",
+        }
+    }
+}
+
+/// GCRA: the key holds the theoretical arrival time (ms) of the next
+/// request. Returns {allowed, milliseconds to wait}.
+const GCRA: &str = r"
+local interval = tonumber(ARGV[1])
+local period = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local next_tat = math.max(tat, now) + interval
+if next_tat - now > period then
+  return {0, next_tat - now - period}
+end
+redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now)
+return {1, 0}
+";
+
+#[derive(Clone)]
+pub struct Limiter {
+    conn: ConnectionManager,
+    namespace: String,
+    settings: RateLimitSettings,
+    script: redis::Script,
+}
+
+impl Limiter {
+    pub fn new(conn: ConnectionManager, namespace: &str, settings: &RateLimitSettings) -> Self {
+        Self {
+            conn,
+            namespace: namespace.to_owned(),
+            settings: settings.clone(),
+            script: redis::Script::new(GCRA),
+        }
+    }
+
+    fn budget(&self, class: RouteClass) -> RateBudget {
+        match class {
+            RouteClass::Read => self.settings.read,
+            RouteClass::Write => self.settings.write,
+            RouteClass::Upload => self.settings.upload,
+        }
+    }
+
+    pub async fn check_tenant(&self, class: RouteClass, tenant: TenantId) -> Result<(), ApiError> {
+        let limit = self.budget(class).per_tenant_per_minute;
+        self.check(class, &format!("tenant:{tenant}"), limit, "your account")
+            .await
+    }
+
+    pub async fn check_address(&self, class: RouteClass, ip: IpAddr) -> Result<(), ApiError> {
+        let limit = self.budget(class).per_ip_per_minute;
+        self.check(class, &format!("ip:{ip}"), limit, "your address")
+            .await
+    }
+
+    /// The client's address: the TCP peer, or the last `X-Forwarded-For`
+    /// hop when the gateway sits behind a trusted proxy.
+    pub fn client_address(&self, req: &HttpRequest) -> Option<IpAddr> {
+        if self.settings.trust_forwarded_for
+            && let Some(ip) = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok())
+        {
+            return Some(ip);
+        }
+        req.peer_addr().map(|a| a.ip())
+    }
+
+    async fn check(
+        &self,
+        class: RouteClass,
+        who: &str,
+        per_minute: u32,
+        whose: &str,
+    ) -> Result<(), ApiError> {
+        if !self.settings.enabled || per_minute == 0 {
+            return Ok(());
+        }
+        let key = format!("{}:ratelimit:{}:{who}", self.namespace, class.as_str());
+        let interval_ms = (60_000 / u64::from(per_minute)).max(1);
+        let mut conn = self.conn.clone();
+        let mut call = self.script.key(&key);
+        call.arg(interval_ms).arg(60_000u64);
+        let answer: Result<Result<(i64, i64), _>, _> =
+            tokio::time::timeout(Duration::from_millis(250), call.invoke_async(&mut conn)).await;
+        match answer {
+            Ok(Ok((1, _))) => Ok(()),
+            Ok(Ok((_, wait_ms))) => {
+                let seconds = (wait_ms.max(0) as u64).div_ceil(1000).max(1);
+                Err(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "too many {} requests from {whose} (the limit is {per_minute} a minute); try again in {seconds} s",
+                        class.as_str()
+                    ),
+                )
+                .retry_after(seconds))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "rate limit check failed; letting the request through");
+                Ok(())
+            }
+            Err(_) => {
+                tracing::warn!("rate limit check timed out; letting the request through");
+                Ok(())
+            }
+        }
+    }
+}

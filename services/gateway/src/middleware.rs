@@ -1,0 +1,87 @@
+//! What wraps every request: the access log (without query strings, which
+//! carry link signatures), security headers, CORS for the allowed browser
+//! origins, and the per-address rate limit.
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName};
+use actix_web::middleware::{DefaultHeaders, Logger, Next};
+use actix_web::{Error, ResponseError, web};
+
+use crate::limits::RouteClass;
+use crate::state::AppState;
+
+/// One line per request. The query string is left out: signed download
+/// and upload links carry their signature there.
+pub fn access_log() -> Logger {
+    Logger::new("%a \"%{request}xi\" %s %b %Dms")
+        .custom_request_replace("request", |req| {
+            format!("{} {} {:?}", req.method(), req.path(), req.version())
+        })
+        .log_target("voxline::http")
+}
+
+/// Headers every answer carries. API answers hold signed links and tenant
+/// data, so they are never cached by intermediaries.
+pub fn security_headers(https: bool) -> DefaultHeaders {
+    let mut headers = DefaultHeaders::new()
+        .add(("x-content-type-options", "nosniff"))
+        .add(("x-frame-options", "DENY"))
+        .add(("referrer-policy", "no-referrer"));
+    if https {
+        headers = headers.add(("strict-transport-security", "max-age=31536000"));
+    }
+    headers
+}
+
+/// The stricter headers of JSON API scopes (not the Swagger UI page).
+pub fn api_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ))
+        .add(("cache-control", "no-store"))
+}
+
+/// CORS for the configured browser origins (`*` for any). Bearer tokens
+/// travel in a header, never in cookies, so no credentials mode.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([header::RETRY_AFTER])
+        .max_age(600);
+    for origin in origins {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin.trim_end_matches('/'))
+        };
+    }
+    cors
+}
+
+/// Refuses requests past the client address's budget, before any
+/// authentication work is spent on them.
+pub async fn limit_by_address(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+        let http = req.request();
+        if let Some(ip) = state.limiter.client_address(http)
+            && let Err(refused) = state.limiter.check_address(RouteClass::of(http), ip).await
+        {
+            let response = refused.error_response();
+            return Ok(req.into_response(response));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
