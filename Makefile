@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
 
-.PHONY: help setup build demo test chaos fmt lint migrate keys
+.PHONY: help setup build demo test chaos bench fmt lint migrate keys
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -33,6 +33,10 @@ chaos: ## The full fault suite (200 jobs; restarts PostgreSQL and stalls Redis: 
 	@scripts/setup.sh --test
 	$(CARGO) build --workspace --bins
 	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos -- --nocapture
+
+bench: ## Benchmarks (release build; figures in docs/benchmarks.md)
+	@scripts/setup.sh
+	$(CARGO) bench -p voxline-testkit --bench job_creation
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

@@ -7,6 +7,7 @@ mod pool;
 
 pub mod api_keys;
 pub mod artifacts;
+pub mod deliveries;
 pub mod drafts;
 pub mod events;
 pub mod jobs;

@@ -1,11 +1,13 @@
 //! Engines behind one trait per capability (speech to text, translation,
 //! speech synthesis), one module per engine, and the ordered fallback
 //! chains the stages call. The offline engines come from Debian's packages.
+//! Also the outbound policy every call to a user-supplied URL goes through.
 
 mod apertium;
 mod engines;
 mod error;
 mod espeak;
+pub mod outbound;
 mod pocketsphinx;
 mod traits;
 

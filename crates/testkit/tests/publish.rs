@@ -60,6 +60,29 @@ async fn a_finished_language_is_published_to_the_folder_and_the_webhook() -> any
         &second.body,
         signature
     ));
+    // The delivery log shows both attempts under the one event id.
+    let (s, log) = sys.get(&format!("/v1/jobs/{id}/deliveries")).await?;
+    assert_eq!(s, 200, "{log}");
+    let attempts = log["deliveries"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2, "{log}");
+    assert_eq!(attempts[0]["status_code"], 503);
+    assert!(
+        attempts[0]["error"].as_str().unwrap().contains("503"),
+        "{log}"
+    );
+    assert_eq!(
+        (
+            attempts[1]["status_code"].as_i64(),
+            attempts[1]["error"].is_null()
+        ),
+        (Some(200), true)
+    );
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["event_id"].as_str() == second.header("webhook-id"))
+    );
+
     let body: Value = serde_json::from_slice(&second.body)?;
     assert_eq!(body["type"], "task.published");
     assert_eq!(body["data"]["job_id"], id.as_str());

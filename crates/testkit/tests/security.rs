@@ -2,7 +2,8 @@
 //! wrong-algorithm tokens; JWKS keys and their rotation; the development
 //! token; API keys created, listed and revoked over the API; another
 //! tenant's resources answered 404 on every route; rate limits; security
-//! headers and CORS.
+//! headers and CORS; webhook URLs that lead into the private network (SSRF),
+//! directly, through DNS, or through a redirect.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -330,5 +331,92 @@ async fn answers_carry_security_headers_and_cors_only_for_allowed_origins() -> a
         "no CORS grant, but no breakage for the server either"
     );
     assert!(r.headers().get("access-control-allow-origin").is_none());
+    sys.stop().await
+}
+
+/// Redirects every request to `target` (what a hostile webhook endpoint
+/// does to reach an internal address).
+fn redirector(target: String) -> anyhow::Result<(String, actix_web::dev::ServerHandle)> {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        let target = target.clone();
+        App::new().default_service(web::to(move || {
+            let target = target.clone();
+            async move {
+                HttpResponse::Found()
+                    .insert_header(("location", target))
+                    .finish()
+            }
+        }))
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok((format!("http://localhost:{port}/hook"), handle))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_urls_cannot_reach_the_private_network() -> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    env.settings.outbound.allow_private_networks = false;
+    // `localhost` stands in for a public host; its redirect target does not.
+    env.settings.outbound.allowed_hosts = vec!["localhost".into()];
+    env.settings.runner.max_attempts = 2;
+    let sys = spawn_system(env).await?;
+    let clip = sample_clip_saying(&sys.env.path("media"), Some("Hello there."))?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let job = |url: &str| {
+        json!({"kind": "subtitle", "source_upload_id": upload["id"],
+        "target_languages": ["es"], "options": {"webhook_url": url}})
+    };
+
+    for url in [
+        "http://127.0.0.1:6379/",
+        "http://[::1]:5432/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.7/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0:8080/",
+        "http://127.1/hook",
+    ] {
+        let (s, b) = sys.post("/v1/jobs", &job(url)).await?;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (422, Some("webhook_url_not_allowed")),
+            "{url}: {b}"
+        );
+    }
+    let (s, b) = sys.post("/v1/jobs", &job("file:///etc/passwd")).await?;
+    assert_eq!(s, 422, "{b}");
+
+    // Allowed at creation, refused at the redirect into the private network.
+    let inside = voxline_testkit::WebhookReceiver::start(vec![])?;
+    let (url, redirect) = redirector(inside.url.clone())?;
+    let (s, created) = sys.post("/v1/jobs", &job(&url)).await?;
+    assert_eq!(s, 202, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let done = sys
+        .wait_for_job(id, std::time::Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["status"], "failed", "{done:#}");
+    assert!(
+        inside.received().is_empty(),
+        "the internal receiver was never reached"
+    );
+    let (_, log) = sys.get(&format!("/v1/jobs/{id}/deliveries")).await?;
+    let attempts = log["deliveries"].as_array().unwrap();
+    assert!(!attempts.is_empty(), "{log}");
+    assert!(
+        attempts.iter().all(|a| a["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("redirect refused"))),
+        "{log}"
+    );
+    redirect.stop(false).await;
     sys.stop().await
 }

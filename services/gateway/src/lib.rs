@@ -45,6 +45,7 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
         engines,
         auth: Arc::new(Authenticator::new(&settings.auth)),
         limiter,
+        outbound: voxline_providers::outbound::OutboundPolicy::from_settings(&settings.outbound),
         settings: Arc::new(settings.clone()),
     })
 }

@@ -7,8 +7,8 @@ use crate::compat::{self, wire};
 use crate::requests::{CreateJobRequest, CreateKeyRequest, JobOptionsRequest};
 use crate::routes;
 use crate::views::{
-    ArtifactView, CreatedKeyView, ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList,
-    KeyView, StageView, StoredView, TaskView, UploadView,
+    ArtifactView, CreatedKeyView, DeliveryList, DeliveryView, ErrorBody, ErrorView, JobPage,
+    JobSummary, JobView, KeyList, KeyView, StageView, StoredView, TaskView, UploadView,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +28,7 @@ use crate::views::{
         routes::jobs::cancel,
         routes::jobs::retry,
         routes::events::stream,
+        routes::deliveries::list,
         routes::files::download,
         routes::files::upload,
         routes::keys::create,
@@ -45,7 +46,7 @@ use crate::views::{
     components(schemas(
         CreateJobRequest, JobOptionsRequest, UploadView, JobView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
-        StoredView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
+        StoredView, DeliveryView, DeliveryList, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
         wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
         wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError
     )),

@@ -3,6 +3,7 @@ use std::sync::Arc;
 use voxline_config::Settings;
 use voxline_db::Db;
 use voxline_providers::Engines;
+use voxline_providers::outbound::OutboundPolicy;
 use voxline_queue::Dispatcher;
 use voxline_storage::Storage;
 
@@ -18,5 +19,7 @@ pub struct AppState {
     pub engines: Arc<Engines>,
     pub auth: Arc<Authenticator>,
     pub limiter: Limiter,
+    /// Where user-supplied URLs (webhooks) may point.
+    pub outbound: OutboundPolicy,
     pub settings: Arc<Settings>,
 }

@@ -269,6 +269,42 @@ pub struct KeyList {
     pub keys: Vec<KeyView>,
 }
 
+/// One attempt to deliver a webhook.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub language: String,
+    /// The `webhook-id` header, the same on every attempt of one event.
+    pub event_id: String,
+    /// Without its query string.
+    pub url: String,
+    pub attempt: i32,
+    /// The endpoint's answer; absent when it could not be reached.
+    pub status_code: Option<i32>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&voxline_db::deliveries::Delivery> for DeliveryView {
+    fn from(d: &voxline_db::deliveries::Delivery) -> Self {
+        Self {
+            language: d.language.clone(),
+            event_id: d.event_id.clone(),
+            url: d.url.clone(),
+            attempt: d.attempt,
+            status_code: d.status_code,
+            error: d.error.clone(),
+            duration_ms: d.duration_ms,
+            at: d.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryView>,
+}
+
 /// A file taken through an upload URL.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StoredView {

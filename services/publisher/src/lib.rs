@@ -10,22 +10,33 @@ use voxline_config::{PublishSettings, Settings};
 use voxline_core::Stage;
 use voxline_db::artifacts;
 use voxline_db::runs::Completion;
+use voxline_providers::outbound::OutboundPolicy;
 use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub use webhook::{sign, verify_signature};
 
+/// How long a webhook endpoint may take to answer.
+const WEBHOOK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub struct Publish {
     settings: PublishSettings,
+    /// For the operator's own webhook URL (configuration is trusted).
     http: reqwest::Client,
+    /// For URLs users hand in: public addresses only (outbound policy).
+    guarded: reqwest::Client,
 }
 
 impl Publish {
-    pub fn new(settings: PublishSettings) -> Self {
+    pub fn new(settings: &Settings) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(15))
+            .timeout(WEBHOOK_TIMEOUT)
             .build()
             .expect("an HTTP client with default TLS");
-        Self { settings, http }
+        Self {
+            settings: settings.publish.clone(),
+            http,
+            guarded: OutboundPolicy::from_settings(&settings.outbound).client(WEBHOOK_TIMEOUT),
+        }
     }
 }
 
@@ -48,16 +59,15 @@ impl StageHandler for Publish {
             let written = folder::copy(ctx, folder, &files).await?;
             targets.push(serde_json::json!({ "kind": "folder", "path": written }));
         }
-        let url = ctx
-            .job()
-            .options
-            .webhook_url
-            .clone()
-            .or_else(|| self.settings.webhook_url.clone());
-        if let Some(url) = url {
+        let target = match (&ctx.job().options.webhook_url, &self.settings.webhook_url) {
+            (Some(user), _) => Some((user.clone(), &self.guarded)),
+            (None, Some(operator)) => Some((operator.clone(), &self.http)),
+            (None, None) => None,
+        };
+        if let Some((url, http)) = target {
             webhook::deliver(
                 ctx,
-                &self.http,
+                http,
                 &url,
                 self.settings.webhook_secret.expose(),
                 &files,
@@ -76,7 +86,7 @@ impl StageHandler for Publish {
 
 /// Runs the publisher until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = Arc::new(Publish::new(settings.publish.clone()));
+    let handler = Arc::new(Publish::new(&settings));
     voxline_queue::run_service(settings, "publisher", handler).await?;
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! Webhook delivery, signed per the Standard Webhooks scheme: headers
 //! `webhook-id` (stable across retries, so receivers can deduplicate),
 //! `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
-//! "{id}.{timestamp}.{body}">`.
+//! "{id}.{timestamp}.{body}">`. Every attempt, failed or not, goes into
+//! the delivery log (`GET /v1/jobs/{id}/deliveries`).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use voxline_db::artifacts::Artifact;
+use voxline_db::deliveries::{self, Delivery};
 use voxline_queue::{StageContext, StageError};
 
 pub async fn deliver(
@@ -34,7 +36,8 @@ pub async fn deliver(
         "timestamp": chrono::Utc::now().to_rfc3339(),
         "data": { "job_id": ctx.job().id, "language": ctx.language(), "artifacts": listed },
     }))?;
-    let response = http
+    let started = std::time::Instant::now();
+    let sent = http
         .post(url)
         .header("content-type", "application/json")
         .header("webhook-id", &id)
@@ -42,18 +45,71 @@ pub async fn deliver(
         .header("webhook-signature", sign(secret, &id, timestamp, &body))
         .body(body)
         .send()
-        .await
-        .map_err(|e| StageError::transient("webhook_unreachable", format!("{url}: {e}")))?;
-    let status = response.status();
-    if status.is_success() {
-        return Ok(());
+        .await;
+    let (status_code, outcome) = match sent {
+        Err(e) => (
+            None,
+            Err(StageError::transient(
+                "webhook_unreachable",
+                format!("{}: {}", shown(url), error_chain(&e)),
+            )),
+        ),
+        Ok(response) => {
+            let status = response.status();
+            let message = format!("{} answered {status}", shown(url));
+            let outcome = if status.is_success() {
+                Ok(())
+            } else if status.is_server_error() || matches!(status.as_u16(), 408 | 429) {
+                Err(StageError::transient("webhook_failed", message))
+            } else {
+                Err(StageError::permanent("webhook_refused", message))
+            };
+            (Some(i32::from(status.as_u16())), outcome)
+        }
+    };
+    let logged = deliveries::record(
+        &ctx.db,
+        &Delivery {
+            job_id: ctx.job().id,
+            language: ctx.language().to_owned(),
+            event_id: id,
+            url: shown(url),
+            attempt: ctx.claimed.lease.token,
+            status_code,
+            error: outcome.as_ref().err().map(|e| e.message.clone()),
+            duration_ms: started.elapsed().as_millis() as i64,
+            at: chrono::Utc::now(),
+        },
+    )
+    .await;
+    if let Err(e) = logged {
+        tracing::warn!(error = %e, "could not log a webhook delivery");
     }
-    let message = format!("{url} answered {status}");
-    if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
-        Err(StageError::transient("webhook_failed", message))
-    } else {
-        Err(StageError::permanent("webhook_refused", message))
+    outcome
+}
+
+/// A URL as logs and errors show it: no query string (it may hold secrets).
+fn shown(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.set_query(None);
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
     }
+}
+
+/// A request error with its causes (a refused redirect says why).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The `webhook-signature` header value for a message.

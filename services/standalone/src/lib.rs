@@ -55,7 +55,7 @@ pub async fn start(
             "renderer",
         ),
         (
-            Arc::new(voxline_publisher::Publish::new(settings.publish.clone())),
+            Arc::new(voxline_publisher::Publish::new(&settings)),
             "publisher",
         ),
     ];

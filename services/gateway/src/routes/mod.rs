@@ -1,5 +1,6 @@
 //! Route table of the native API (`/v1`) and the operational endpoints.
 
+pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod files;
 pub(crate) mod health;
@@ -52,6 +53,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
             .route("/jobs/{id}/retry", web::post().to(jobs::retry))
             .route("/jobs/{id}/events", web::get().to(events::stream))
+            .route("/jobs/{id}/deliveries", web::get().to(deliveries::list))
             .route("/files", web::get().to(files::download))
             .route("/files", web::put().to(files::upload))
             .route("/keys", web::post().to(keys::create))

@@ -36,6 +36,9 @@ pub async fn create(
     }
     let kind = req.kind()?;
     let options = voxline_core::JobOptions::try_from(&req.options)?;
+    if let Some(url) = &options.webhook_url {
+        check_webhook(state, url).await?;
+    }
     let source_upload = req.source_upload()?;
     let background_upload = req.background_upload()?;
     let source = uploads::get(&state.db, caller.tenant, source_upload).await.map_err(|e| match e {
@@ -100,6 +103,20 @@ pub async fn create(
         tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
     }
     Ok((created.job, created.created))
+}
+
+/// A webhook URL must lead to the public internet (SSRF); the publisher
+/// checks again at every connection.
+async fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
+    let parsed = url::Url::parse(url).map_err(|e| {
+        ApiError::unprocessable("invalid_option", format!("options.webhook_url: {e}"))
+    })?;
+    state.outbound.check(&parsed).await.map_err(|e| {
+        ApiError::unprocessable(
+            "webhook_url_not_allowed",
+            format!("options.webhook_url: {e}; give a URL on the public internet"),
+        )
+    })
 }
 
 fn check_source_language(state: &AppState, code: &str) -> Result<String, ApiError> {
@@ -340,4 +357,16 @@ pub async fn retry(state: &AppState, caller: Caller, id: JobId) -> Result<JobVie
     }
     tracing::info!(job_id = %id, stages = dispatch.len(), "job retried");
     view(state, caller, id).await
+}
+
+/// The webhook delivery log of a tenant's job.
+pub async fn deliveries(
+    state: &AppState,
+    caller: Caller,
+    id: JobId,
+) -> Result<Vec<crate::views::DeliveryView>, ApiError> {
+    let log = voxline_db::deliveries::for_job(&state.db, caller.tenant, id)
+        .await
+        .map_err(not_found_job)?;
+    Ok(log.iter().map(crate::views::DeliveryView::from).collect())
 }
