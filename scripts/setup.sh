@@ -55,6 +55,23 @@ fi
 
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust 1.95 or newer) is required; install it with rustup" >&2; exit 1; }
 
+# Schemathesis (PyPI), which fuzzes the API against its OpenAPI document in
+# the tests, in a virtual environment of its own under target/tools.
+if [ "${1:-}" = "--test" ]; then
+  venv="$(cd "$(dirname "$0")/.." && pwd)/target/tools/venv"
+  if [ ! -x "$venv/bin/schemathesis" ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+      echo "setup: installing python3-venv"
+      need_root apt-get update -qq
+      need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    fi
+    echo "setup: installing schemathesis into target/tools/venv (once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
+  fi
+fi
+
 # The S3-compatible server the storage tests run against (checks SigV4,
 # pre-signed URLs and multipart uploads). 0.15+ needs a newer Rust.
 if [ "${1:-}" = "--test" ] && ! command -v s3s-fs >/dev/null 2>&1; then

@@ -98,11 +98,20 @@ impl Dispatcher {
         })
     }
 
-    /// Number of messages waiting on a stage's queue.
+    /// Number of messages waiting on a stage's queue: those ready to fetch
+    /// and those scheduled (apalis-redis puts every pushed message in its
+    /// scheduled set first, even one due now, until a worker polls it).
     pub async fn depth(&self, stage: Stage) -> Result<u64, QueueError> {
-        let key = self.queue_config(stage).active_jobs_list();
+        let config = self.queue_config(stage);
         let mut conn = self.conn.clone();
-        Ok(redis::cmd("LLEN").arg(key).query_async(&mut conn).await?)
+        let (ready, scheduled): (u64, u64) = redis::pipe()
+            .cmd("LLEN")
+            .arg(config.active_jobs_list())
+            .cmd("ZCARD")
+            .arg(config.scheduled_jobs_set())
+            .query_async(&mut conn)
+            .await?;
+        Ok(ready + scheduled)
     }
 
     /// Whether Redis answers (for `/readyz`).

@@ -13,6 +13,11 @@ async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let c = Connections::open(&env.settings).await?;
     let created = transcribe_job(&c.db, 3).await?;
     c.dispatcher.send(&created.dispatch).await?;
+    assert_eq!(
+        c.dispatcher.depth(voxline_core::Stage::Transcribe).await?,
+        1,
+        "the message waits on the transcribe queue"
+    );
     assert!(
         voxline_testkit::wipe_redis(&env.settings.redis.namespace).await? > 0,
         "the message was in Redis"

@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document (`/openapi.json`) and the docs page (`/docs/`).
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::compat::{self, wire};
@@ -50,7 +51,7 @@ use crate::views::{
         wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
         wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError
     )),
-    modifiers(&ApiKeyAuth),
+    modifiers(&ApiKeyAuth, &CommonErrors),
     security(("api_key" = [])),
     tags((name = "media", description = "Uploads and downloads"), (name = "jobs", description = "Dub, subtitle and transcribe jobs"),
          (name = "keys", description = "API keys"),
@@ -74,5 +75,65 @@ impl Modify for ApiKeyAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The error answers any operation can give, so each path lists only its
+/// own: a malformed request (400), a missing or bad token (401, where a
+/// token is needed), an oversized or non-JSON body (413, 415, where there is
+/// a body), the rate limit (429) and an outage (503). Under `/api` they come
+/// in the frontend's flat shape.
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let schema = if path.starts_with("/api/") {
+                "FlatError"
+            } else {
+                "ErrorBody"
+            };
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for op in operations.into_iter().flatten() {
+                let public = op
+                    .security
+                    .as_ref()
+                    .is_some_and(|s| s.iter().any(|r| *r == SecurityRequirement::default()));
+                let mut common = vec![
+                    ("400", "A malformed query string, path or body"),
+                    ("429", "Rate limited; `Retry-After` says when to come back"),
+                    ("503", "A dependency is down; retry shortly"),
+                ];
+                if !public {
+                    common.push(("401", "No bearer token, or one that does not verify"));
+                }
+                if op.request_body.is_some() {
+                    common.push(("413", "The body is over its size cap"));
+                    common.push(("415", "The body is not of the documented content type"));
+                }
+                for (status, why) in common {
+                    op.responses
+                        .responses
+                        .entry(status.into())
+                        .or_insert_with(|| {
+                            ResponseBuilder::new()
+                                .description(why)
+                                .content(
+                                    "application/json",
+                                    ContentBuilder::new()
+                                        .schema(Some(Ref::from_schema_name(schema)))
+                                        .build(),
+                                )
+                                .build()
+                                .into()
+                        });
+                }
+            }
+        }
     }
 }

@@ -47,7 +47,7 @@ pub struct JobOptionsRequest {
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     /// What the key is for, for people: `ci`, `laptop`.
-    #[schema(example = "ci")]
+    #[schema(example = "ci", min_length = 1, max_length = 100)]
     pub name: String,
 }
 
@@ -114,9 +114,11 @@ fn parse_upload_id(field: &str, text: &str) -> Result<UploadId, ApiError> {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ListJobsQuery {
-    /// Only jobs in this state: queued, running, completed, failed, cancelled.
+    /// Only jobs in this state.
+    #[param(pattern = "^(queued|running|completed|failed|cancelled)$")]
     pub status: Option<String>,
-    /// Page size, 1–100 (default 20).
+    /// Page size (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -16,15 +16,24 @@ use actix_web::{Error, web};
 use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/jobs/upload-urls", web::post().to(handlers::upload_urls))
-        .route("/jobs/", web::post().to(handlers::create))
-        .route("/jobs", web::post().to(handlers::create))
-        .route("/jobs/", web::get().to(handlers::list))
-        .route("/jobs", web::get().to(handlers::list))
-        .route("/jobs/{id}", web::get().to(handlers::status))
-        .route("/jobs/{id}", web::delete().to(handlers::delete))
-        .route("/downloads", web::get().to(handlers::downloads))
-        .default_service(web::to(crate::routes::not_found));
+    use crate::routes::resource;
+    cfg.service(resource("/jobs/upload-urls", "POST").post(handlers::upload_urls));
+    // The frontend posts to `/api/jobs/`; both forms are served (the
+    // OpenAPI document names the one without the slash).
+    for path in ["/jobs", "/jobs/"] {
+        cfg.service(
+            resource(path, "GET, POST")
+                .get(handlers::list)
+                .post(handlers::create),
+        );
+    }
+    cfg.service(
+        resource("/jobs/{id}", "GET, DELETE")
+            .get(handlers::status)
+            .delete(handlers::delete),
+    )
+    .service(resource("/downloads", "GET").get(handlers::downloads))
+    .default_service(web::to(crate::routes::not_found));
 }
 
 /// Rewrites this scope's error answers from `{"error": {"code", "message",

@@ -40,25 +40,34 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                 .finish()
         }),
     )
-    .route("/healthz", web::get().to(health::healthz))
-    .route("/readyz", web::get().to(health::readyz))
+    .service(resource("/healthz", "GET").get(health::healthz))
+    .service(resource("/readyz", "GET").get(health::readyz))
     .service(
         web::scope("/v1")
             .wrap(from_fn(limit_by_address))
             .wrap(api_headers())
-            .route("/uploads", web::post().to(uploads::create))
-            .route("/jobs", web::post().to(jobs::create))
-            .route("/jobs", web::get().to(jobs::list))
-            .route("/jobs/{id}", web::get().to(jobs::get))
-            .route("/jobs/{id}/cancel", web::post().to(jobs::cancel))
-            .route("/jobs/{id}/retry", web::post().to(jobs::retry))
-            .route("/jobs/{id}/events", web::get().to(events::stream))
-            .route("/jobs/{id}/deliveries", web::get().to(deliveries::list))
-            .route("/files", web::get().to(files::download))
-            .route("/files", web::put().to(files::upload))
-            .route("/keys", web::post().to(keys::create))
-            .route("/keys", web::get().to(keys::list))
-            .route("/keys/{id}", web::delete().to(keys::revoke)),
+            .service(resource("/uploads", "POST").post(uploads::create))
+            .service(
+                resource("/jobs", "GET, POST")
+                    .get(jobs::list)
+                    .post(jobs::create),
+            )
+            .service(resource("/jobs/{id}", "GET").get(jobs::get))
+            .service(resource("/jobs/{id}/cancel", "POST").post(jobs::cancel))
+            .service(resource("/jobs/{id}/retry", "POST").post(jobs::retry))
+            .service(resource("/jobs/{id}/events", "GET").get(events::stream))
+            .service(resource("/jobs/{id}/deliveries", "GET").get(deliveries::list))
+            .service(
+                resource("/files", "GET, PUT")
+                    .get(files::download)
+                    .put(files::upload),
+            )
+            .service(
+                resource("/keys", "GET, POST")
+                    .get(keys::list)
+                    .post(keys::create),
+            )
+            .service(resource("/keys/{id}", "DELETE").delete(keys::revoke)),
     )
     .service(
         web::scope("/api")
@@ -101,6 +110,30 @@ pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
         format!("no route for {} {}", req.method(), req.path()),
     )
     .error_response()
+}
+
+/// A path's resource; any method it does not serve is answered 405 with
+/// an `Allow` header listing `allow`.
+pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
+        use actix_web::ResponseError;
+        let mut response = ApiError::new(
+            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!(
+                "{} does not take {}; it takes {allow}",
+                req.path(),
+                req.method()
+            ),
+        )
+        .error_response();
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(allow) {
+            response
+                .headers_mut()
+                .insert(actix_web::http::header::ALLOW, value);
+        }
+        response
+    }))
 }
 
 /// Parses an id from the path; a malformed one is answered like a missing one.
