@@ -35,7 +35,7 @@ async fn the_api_holds_to_its_openapi_document() -> anyhow::Result<()> {
     let key = sys.api_key.clone();
     let output = tokio::task::spawn_blocking(move || {
         Command::new(binary)
-            .current_dir(&std::env::temp_dir())
+            .current_dir(std::env::temp_dir())
             .env("NO_COLOR", "1")
             .args(["run", &format!("{base}/openapi.json")])
             .args(["--header", &format!("Authorization: Bearer {key}")])
