@@ -78,6 +78,9 @@ pub struct ServerSettings {
     pub cors_allowed_origins: Vec<String>,
     /// How long a client may take to send a request's headers, in seconds.
     pub request_header_timeout_seconds: u64,
+    /// Longest a call may take to be answered (uploads, downloads and event
+    /// streams excepted: they last as long as their bytes flow), in seconds.
+    pub request_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -92,6 +95,7 @@ impl Default for ServerSettings {
             max_jobs_in_flight: 100,
             cors_allowed_origins: vec![],
             request_header_timeout_seconds: 10,
+            request_timeout_seconds: 60,
         }
     }
 }

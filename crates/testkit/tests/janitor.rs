@@ -187,3 +187,37 @@ async fn files_of_cancelled_work_are_deleted() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn abandoned_drafts_are_deleted_with_their_uploads() -> anyhow::Result<()> {
+    use voxline_core::{JobId, UploadId};
+    use voxline_db::drafts::{self, Draft};
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    let tenant = voxline_db::api_keys::ensure_tenant(&c.db, "frontend").await?;
+    let draft = Draft {
+        job_id: JobId::new(),
+        tenant_id: tenant,
+        languages: vec!["es".into()],
+        voice_upload_id: UploadId::new(),
+        voice_file_name: "voice.mp3".into(),
+        background_upload_id: None,
+        background_file_name: None,
+        created_at: chrono::Utc::now(),
+    };
+    drafts::insert(&c.db, &draft).await?;
+    let key = voxline_storage::keys::upload(tenant, draft.voice_upload_id);
+    c.storage
+        .put_bytes(&key, b"uploaded, never used".to_vec())
+        .await?;
+
+    assert_eq!(
+        voxline_janitor::clean_drafts_once(&c, 1.0).await?,
+        0,
+        "a recent draft stays"
+    );
+    assert_eq!(voxline_janitor::clean_drafts_once(&c, 0.0).await?, 1);
+    assert!(c.storage.size(&key).await.is_err(), "its upload is gone");
+    assert!(drafts::get(&c.db, tenant, draft.job_id).await.is_err());
+    Ok(())
+}

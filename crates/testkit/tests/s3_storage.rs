@@ -1,5 +1,5 @@
 //! Object storage on a real S3-compatible server (s3s-fs): multipart
-//! uploads, pre-signed downloads, refused tampering, and a whole job whose
+//! uploads, pre-signed downloads and uploads (PUT), refused tampering, and a whole job whose
 //! artifacts live in S3.
 
 use std::time::Duration;
@@ -28,6 +28,18 @@ async fn files_go_up_in_parts_and_come_down_through_presigned_urls() -> anyhow::
         storage.size("jobs/x/es/render/big.bin").await?,
         content.len() as u64
     );
+
+    // A pre-signed PUT, as the existing frontend uploads its tracks.
+    let put = storage.upload_url("uploads/t/voice").await?;
+    assert!(put.contains("X-Amz-Signature"), "{put}");
+    let r = reqwest::Client::new()
+        .put(&put)
+        .header("content-type", "audio/mpeg")
+        .body(content[..1000].to_vec())
+        .send()
+        .await?;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(storage.size("uploads/t/voice").await?, 1000);
 
     let url = storage
         .download_url("jobs/x/es/render/big.bin", "big.bin")

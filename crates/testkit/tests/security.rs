@@ -420,3 +420,27 @@ async fn webhook_urls_cannot_reach_the_private_network() -> anyhow::Result<()> {
     redirect.stop(false).await;
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_calls_are_cut_off_but_streams_are_not() -> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    // No call can be answered in no time: every timed one is cut off.
+    env.settings.server.request_timeout_seconds = 0;
+    let sys = spawn_system(env).await?;
+    let (s, b) = sys.get("/v1/jobs").await?;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (503, Some("timeout")),
+        "{b}"
+    );
+    let (s, b) = sys.get("/api/jobs").await?;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (503, Some("timeout")),
+        "flat under /api: {b}"
+    );
+    let clip = sample_clip_saying(&sys.env.path("media"), Some("Hello there."))?;
+    let (s, b) = sys.upload(&clip).await?;
+    assert_eq!(s, 201, "uploads stream as long as their bytes flow: {b}");
+    sys.stop().await
+}

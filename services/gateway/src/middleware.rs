@@ -1,6 +1,6 @@
 //! What wraps every request: the access log (without query strings, which
 //! carry link signatures), security headers, CORS for the allowed browser
-//! origins, and the per-address rate limit.
+//! origins, the per-address rate limit, and the request timeout.
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -84,4 +84,38 @@ pub async fn limit_by_address(
         }
     }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Answers 503 `timeout` when a call takes longer than
+/// `server.request_timeout_seconds`; its work is dropped (a transaction in
+/// flight rolls back). Bodies that stream (uploads, downloads, event
+/// streams) are exempt: they last as long as their bytes flow. The refusal
+/// travels as an error (the request itself went down with the dropped
+/// work), which actix answers with its `error_response`.
+pub async fn time_limit(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
+    let path = req.path();
+    let streams = path.ends_with("/events") || path.ends_with("/uploads") || path == "/v1/files";
+    let limit = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| std::time::Duration::from_secs(s.settings.server.request_timeout_seconds));
+    let (Some(limit), false) = (limit, streams) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let path = path.to_owned();
+    match tokio::time::timeout(limit, next.call(req)).await {
+        Ok(response) => Ok(response?.map_into_boxed_body()),
+        Err(_) => {
+            tracing::warn!(path = %path, limit_s = limit.as_secs(), "request timed out");
+            Err(crate::error::ApiError::new(
+                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!("the call took longer than {} s; try again", limit.as_secs()),
+            )
+            .retry_after(5)
+            .into())
+        }
+    }
 }

@@ -11,7 +11,7 @@ use voxline_config::Settings;
 use voxline_queue::{CancellationToken, Connections, shutdown_on_signals};
 
 pub use reconcile::{Repairs, reconcile_once};
-pub use retention::{clean_cancelled_once, sweep_once};
+pub use retention::{clean_cancelled_once, clean_drafts_once, sweep_once};
 
 /// Runs reconciliation and retention passes until `shutdown`.
 pub async fn run_until(
@@ -45,10 +45,14 @@ pub async fn run_until(
         }
         // Retention needs no urgency: one pass a minute at this interval's scale.
         passes += 1;
-        if passes % 12 == 1
-            && let Err(e) = sweep_once(&connections).await
-        {
-            tracing::warn!(error = %e, "retention pass failed");
+        if passes % 12 == 1 {
+            if let Err(e) = sweep_once(&connections).await {
+                tracing::warn!(error = %e, "retention pass failed");
+            }
+            let hours = settings.storage.artifact_ttl_hours as f64;
+            if let Err(e) = clean_drafts_once(&connections, hours).await {
+                tracing::warn!(error = %e, "cleanup of abandoned drafts failed");
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-use voxline_db::{artifacts, jobs};
+use voxline_db::{artifacts, drafts, jobs, uploads};
 use voxline_queue::{Connections, QueueError};
 use voxline_storage::keys;
 
@@ -41,4 +41,27 @@ pub async fn clean_cancelled_once(c: &Connections, grace_s: f64) -> Result<usize
         tracing::info!(jobs = cancelled.len(), "files of cancelled jobs deleted");
     }
     Ok(cancelled.len())
+}
+
+/// Deletes job drafts (upload URLs handed to the existing frontend) that
+/// never became jobs within `hours`, with whatever was uploaded for them.
+pub async fn clean_drafts_once(c: &Connections, hours: f64) -> Result<usize, QueueError> {
+    let abandoned = drafts::abandoned(&c.db, hours, 100).await?;
+    for d in &abandoned {
+        for upload in [Some(d.voice_upload_id), d.background_upload_id]
+            .into_iter()
+            .flatten()
+        {
+            c.storage
+                .delete(&keys::upload(d.tenant_id, upload))
+                .await
+                .map_err(|e| QueueError::Setup(e.to_string()))?;
+            uploads::delete(&c.db, d.tenant_id, upload).await?;
+        }
+        drafts::delete(&c.db, d.job_id).await?;
+    }
+    if !abandoned.is_empty() {
+        tracing::info!(drafts = abandoned.len(), "abandoned job drafts deleted");
+    }
+    Ok(abandoned.len())
 }

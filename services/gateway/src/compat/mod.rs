@@ -42,7 +42,12 @@ pub async fn flat_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let res = next.call(req).await?;
+    let res = match next.call(req).await {
+        Ok(res) => res,
+        // Refusals that travel as errors (a timeout) are answered by actix
+        // from their `error_response`: flatten that.
+        Err(e) => return Err(Flat(e).into()),
+    };
     let is_json = res
         .headers()
         .get(CONTENT_TYPE)
@@ -57,6 +62,31 @@ pub async fn flat_errors(
         .map_err(|_| actix_web::error::ErrorInternalServerError("unreadable error body"))?;
     let flat = flatten(&bytes).unwrap_or_else(|| bytes.to_vec());
     Ok(ServiceResponse::new(req, head.set_body(BoxBody::new(flat))))
+}
+
+/// An error whose answer is given in the flat shape.
+#[derive(Debug)]
+struct Flat(Error);
+
+impl std::fmt::Display for Flat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl actix_web::ResponseError for Flat {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.0.as_response_error().status_code()
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let (head, body) = self.0.error_response().into_parts();
+        let flat = body.try_into_bytes().ok().and_then(|bytes| flatten(&bytes));
+        match flat {
+            Some(flat) => head.set_body(BoxBody::new(flat)),
+            None => self.0.error_response(),
+        }
+    }
 }
 
 fn flatten(bytes: &[u8]) -> Option<Vec<u8>> {

@@ -12,7 +12,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
 use crate::error::ApiError;
-use crate::middleware::{api_headers, limit_by_address};
+use crate::middleware::{api_headers, limit_by_address, time_limit};
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.app_data(
@@ -44,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     .service(resource("/readyz", "GET").get(health::readyz))
     .service(
         web::scope("/v1")
+            .wrap(from_fn(time_limit))
             .wrap(from_fn(limit_by_address))
             .wrap(api_headers())
             .service(resource("/uploads", "POST").post(uploads::create))
@@ -71,6 +72,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     )
     .service(
         web::scope("/api")
+            .wrap(from_fn(time_limit))
             .wrap(api_headers())
             .wrap(from_fn(limit_by_address))
             // Outermost: every error of this scope, the rate limit's too,
