@@ -315,30 +315,17 @@ async fn the_frontend_gets_errors_it_understands() -> anyhow::Result<()> {
     let (s, b, _) = sys.call(Method::GET, "/api/jobs", None, None).await?;
     assert_flat_error(s, &b, 401, "unauthorized");
     let ask = |langs: Value| json!({"languages": langs, "voice_track_name": "voice.mp3"});
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/upload-urls",
-            Some(&ask(json!(["ja"]))),
-        )
-        .await?;
-    assert_flat_error(s, &b, 422, "unsupported_language");
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/upload-urls",
-            Some(&ask(json!(["klingon"]))),
-        )
-        .await?;
-    assert_flat_error(s, &b, 422, "unknown_language");
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/upload-urls",
-            Some(&json!({"languages": ["es"]})),
-        )
-        .await?;
-    assert_flat_error(s, &b, 400, "invalid_json");
+    let refusals = [
+        (ask(json!(["ja"])), 422, "unsupported_language"),
+        (ask(json!(["klingon"])), 422, "unknown_language"),
+        (json!({"languages": ["es"]}), 400, "invalid_json"),
+    ];
+    for (body, status, code) in &refusals {
+        let (s, b) = ui
+            .call(Method::POST, "/api/jobs/upload-urls", Some(body))
+            .await?;
+        assert_flat_error(s, &b, *status, code);
+    }
 
     // Created before the file was PUT: a clear 400, and nothing is lost.
     let (s, urls) = ui

@@ -18,6 +18,7 @@ use super::wire::*;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::requests::{self, JobOptionsRequest};
+use crate::service::jobs::not_found_job;
 use crate::service::uploads::{clean_file_name, register_stored};
 use crate::state::AppState;
 
@@ -219,10 +220,7 @@ pub async fn status(state: &AppState, caller: Caller, id: &str) -> Result<JobSta
         Err(DbError::NotFound) => {
             let draft = drafts::get(&state.db, caller.tenant, id)
                 .await
-                .map_err(|e| match e {
-                    DbError::NotFound => ApiError::not_found("job"),
-                    e => e.into(),
-                })?;
+                .map_err(not_found_job)?;
             Ok(draft_view(&draft))
         }
         Err(e) => Err(e.into()),
@@ -394,10 +392,7 @@ pub async fn delete(state: &AppState, caller: Caller, id: &str) -> Result<(), Ap
         Err(DbError::NotFound) => {
             let draft = drafts::get(&state.db, caller.tenant, id)
                 .await
-                .map_err(|e| match e {
-                    DbError::NotFound => ApiError::not_found("job"),
-                    e => e.into(),
-                })?;
+                .map_err(not_found_job)?;
             for upload in [Some(draft.voice_upload_id), draft.background_upload_id]
                 .into_iter()
                 .flatten()

@@ -334,7 +334,7 @@ pub async fn cancel(state: &AppState, caller: Caller, id: JobId) -> Result<JobVi
     view(state, caller, id).await
 }
 
-fn not_found_job(e: voxline_db::DbError) -> ApiError {
+pub(crate) fn not_found_job(e: voxline_db::DbError) -> ApiError {
     match e {
         voxline_db::DbError::NotFound => ApiError::not_found("job"),
         e => e.into(),
