@@ -1,6 +1,7 @@
 //! The typed sections of the settings, each with the defaults a laptop needs.
 //! `config/voxline.example.toml` at the repository root documents every key.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -27,6 +28,8 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     pub outbound: OutboundSettings,
     pub compat: CompatSettings,
+    pub credits: CreditSettings,
+    pub prices: PriceTable,
 }
 
 impl Default for Settings {
@@ -45,6 +48,8 @@ impl Default for Settings {
             rate_limits: RateLimitSettings::default(),
             outbound: OutboundSettings::default(),
             compat: CompatSettings::default(),
+            credits: CreditSettings::default(),
+            prices: PriceTable::default(),
         }
     }
 }
@@ -324,5 +329,56 @@ impl Default for CompatSettings {
             max_track_bytes: 100 * 1024 * 1024,
             max_duration_difference_seconds: 1.0,
         }
+    }
+}
+
+/// Credits: each tenant's balance pays for its jobs. Off by default (a
+/// self-hosted system bills nobody); a hosted one turns it on and grants
+/// credits through the admin API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CreditSettings {
+    pub enabled: bool,
+    /// Credits per second of media, per target language.
+    pub per_second: f64,
+    /// Multipliers per target language; others get `default_multiplier`.
+    pub multipliers: BTreeMap<String, f64>,
+    pub default_multiplier: f64,
+}
+
+impl CreditSettings {
+    pub fn multiplier(&self, language: &str) -> f64 {
+        self.multipliers
+            .get(language)
+            .copied()
+            .unwrap_or(self.default_multiplier)
+    }
+}
+
+impl Default for CreditSettings {
+    fn default() -> Self {
+        let standard = ["en", "es", "fr", "de", "it", "pt", "ru", "ja", "ko", "zh"];
+        Self {
+            enabled: false,
+            per_second: 0.1,
+            multipliers: standard.iter().map(|l| (l.to_string(), 1.0)).collect(),
+            default_multiplier: 1.2,
+        }
+    }
+}
+
+/// Estimated price of engine calls, in USD per unit, by engine then unit:
+/// `[prices.openai] audio_seconds = 0.0001`. Engines not listed are free
+/// (the offline ones cost nothing but the machine).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct PriceTable(pub BTreeMap<String, BTreeMap<String, f64>>);
+
+impl PriceTable {
+    pub fn cost_usd(&self, engine: &str, unit: &str, units: f64) -> f64 {
+        self.0
+            .get(engine)
+            .and_then(|by_unit| by_unit.get(unit))
+            .map_or(0.0, |price| price * units)
     }
 }

@@ -30,6 +30,9 @@ pub struct AuthSettings {
     /// token) as tenant `dev_tenant`. Refused in the production profile.
     pub dev_token: bool,
     pub dev_tenant: String,
+    /// The bearer token of the admin API (`/v1/admin/...`: granting
+    /// credits). Empty: the admin API is off.
+    pub admin_token: Secret,
 }
 
 impl Default for AuthSettings {
@@ -45,6 +48,7 @@ impl Default for AuthSettings {
             tenant_claim: "sub".into(),
             dev_token: false,
             dev_tenant: "dev".into(),
+            admin_token: Secret::new(""),
         }
     }
 }

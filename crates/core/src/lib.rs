@@ -4,6 +4,7 @@
 #[macro_use]
 mod text_enum;
 
+mod credits;
 mod error;
 mod ids;
 mod job;
@@ -11,6 +12,7 @@ mod language;
 mod stage;
 mod transcript;
 
+pub use credits::{Credits, UNITS_PER_CREDIT};
 pub use error::CoreError;
 pub use ids::{ApiKeyId, JobId, StageRunId, TaskId, TenantId, UploadId};
 pub use job::{JobKind, JobOptions, JobStatus, SubtitleMode, TaskStatus};

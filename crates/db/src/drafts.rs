@@ -95,3 +95,16 @@ fn from_row(r: &Row) -> Draft {
         created_at: r.get(7),
     }
 }
+
+/// Forgets drafts whose job was made (left behind when their deletion
+/// failed after the job's creation); returns how many.
+pub async fn forget_fulfilled(db: &Db) -> Result<u64, DbError> {
+    Ok(db
+        .client()
+        .await?
+        .execute(
+            "DELETE FROM job_drafts d WHERE EXISTS (SELECT 1 FROM jobs j WHERE j.id = d.job_id)",
+            &[],
+        )
+        .await?)
+}

@@ -16,6 +16,11 @@ pub enum DbError {
     Conflict(String),
     #[error("{0}")]
     LimitReached(String),
+    #[error("the job needs {needed} credits and {available} are available")]
+    InsufficientCredits {
+        needed: voxline_core::Credits,
+        available: voxline_core::Credits,
+    },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use voxline_core::{
-    JobId, JobKind, JobOptions, JobStatus, Stage, TaskId, TaskStatus, TenantId, UploadId,
+    Credits, JobId, JobKind, JobOptions, JobStatus, Stage, TaskId, TaskStatus, TenantId, UploadId,
     task_stages,
 };
 
@@ -44,6 +44,8 @@ pub struct Task {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub stats: Option<serde_json::Value>,
+    /// The language's price, when credits are on.
+    pub credits: Option<Credits>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -72,6 +74,9 @@ pub struct NewJob {
     pub max_attempts: u32,
     /// Refuse the job when the tenant already has this many queued or running.
     pub max_in_flight: Option<i64>,
+    /// The price of each task's language, when credits are on: the job
+    /// reserves their sum or is refused.
+    pub prices: Option<Vec<(String, Credits)>>,
 }
 
 /// The result of a creation call.
@@ -87,7 +92,7 @@ const JOB_COLUMNS: &str = "id, tenant_id, kind, status, source_upload_id, backgr
     started_at, finished_at";
 
 const TASK_COLUMNS: &str = "id, job_id, language, status, stage, stages, progress, message,
-    error_code, error_message, stats, created_at, updated_at, started_at, finished_at";
+    error_code, error_message, stats, created_at, updated_at, started_at, finished_at, credits";
 
 /// Records a job, its tasks and its first stage run, and queues the dispatch,
 /// all in one transaction. A repeated idempotency key returns the first job.
@@ -163,19 +168,27 @@ pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
         _ => new.target_languages.clone(),
     };
     for language in &task_languages {
+        let price = new.prices.as_ref().map(|prices| {
+            prices
+                .iter()
+                .find(|(l, _)| l == language)
+                .map_or(0, |(_, p)| p.0)
+        });
         tx.execute(
-            "INSERT INTO tasks (id, job_id, language, status, stage, stages, message)
-             VALUES ($1, $2, $3, 'pending', $4, $5, 'waiting for transcription')",
+            "INSERT INTO tasks (id, job_id, language, status, stage, stages, message, credits)
+             VALUES ($1, $2, $3, 'pending', $4, $5, 'waiting for transcription', $6)",
             &[
                 &TaskId::new().0,
                 &id.0,
                 language,
                 &stages[0].as_str(),
                 &stage_words,
+                &price,
             ],
         )
         .await?;
     }
+    crate::credits::reserve(&tx, new.tenant_id, id).await?;
     let dispatch = crate::runs::schedule(
         &tx,
         id,
@@ -335,15 +348,35 @@ pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbErro
     )
     .await?;
     events::record(&tx, id, "job_cancelled", None, None, serde_json::json!({})).await?;
+    crate::credits::settle(&tx, id).await?;
     tx.commit().await?;
     Ok(true)
 }
 
-/// Deletes an ended job of `tenant` and everything recorded about it, and
-/// the uploads no other job uses; returns those uploads' object keys (the
-/// caller deletes the job's objects first, then calls this). A running job
-/// is a conflict: cancel it first.
-pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<String>, DbError> {
+/// The object keys of the uploads only this job uses: what deleting the
+/// job leaves unused (its own files are under its job prefix).
+pub async fn exclusive_upload_keys(db: &Db, id: JobId) -> Result<Vec<String>, DbError> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            "SELECT u.object_key FROM uploads u JOIN jobs j
+               ON u.id = j.source_upload_id OR u.id = j.background_upload_id
+             WHERE j.id = $1
+               AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.id <> $1
+                               AND (o.source_upload_id = u.id OR o.background_upload_id = u.id))",
+            &[&id.0],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// Deletes an ended job of `tenant`, everything recorded about it, and the
+/// uploads no other job uses. The caller deletes the objects first (the
+/// job's prefix and [`exclusive_upload_keys`]), so a crash in between
+/// leaves rows to delete again, never objects nobody knows of. A running
+/// job is a conflict: cancel it first.
+pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<(), DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     let row = tx
@@ -365,19 +398,17 @@ pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<St
         .collect();
     tx.execute("DELETE FROM jobs WHERE id = $1", &[&id.0])
         .await?;
-    let orphaned = tx
-        .query(
-            "DELETE FROM uploads u WHERE u.id = ANY($1)
-               AND NOT EXISTS (SELECT 1 FROM jobs j
-                               WHERE j.source_upload_id = u.id OR j.background_upload_id = u.id)
-             RETURNING object_key",
-            &[&uploads],
-        )
-        .await?;
+    tx.execute(
+        "DELETE FROM uploads u WHERE u.id = ANY($1)
+           AND NOT EXISTS (SELECT 1 FROM jobs j
+                           WHERE j.source_upload_id = u.id OR j.background_upload_id = u.id)",
+        &[&uploads],
+    )
+    .await?;
     tx.execute("DELETE FROM job_drafts WHERE job_id = $1", &[&id.0])
         .await?;
     tx.commit().await?;
-    Ok(orphaned.iter().map(|r| r.get(0)).collect())
+    Ok(())
 }
 
 /// Rolls the tasks' states up into the job's, recording the job's end.
@@ -406,6 +437,8 @@ pub(crate) async fn refresh_status(
         let kind = format!("job_{}", status.as_str());
         events::record(tx, id, &kind, None, None, serde_json::json!({})).await?;
     }
+    // A task may end while others run on: settle each as it ends.
+    crate::credits::settle(tx, id).await?;
     Ok(status)
 }
 
@@ -449,6 +482,7 @@ fn task_from_row(row: &Row) -> Result<Task, DbError> {
         error_code: row.get("error_code"),
         error_message: row.get("error_message"),
         stats: row.get("stats"),
+        credits: row.get::<_, Option<i64>>("credits").map(Credits),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         started_at: row.get("started_at"),
@@ -498,11 +532,12 @@ pub async fn retry(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<Dispatch>
     }
     tx.execute(
         "UPDATE tasks SET status = 'running', error_code = NULL, error_message = NULL, message = 'retrying',
-                          finished_at = NULL, updated_at = now()
+                          finished_at = NULL, updated_at = now(), credit_round = credit_round + 1
          WHERE job_id = $1 AND status = 'failed'",
         &[&id.0],
     )
     .await?;
+    crate::credits::reserve(&tx, tenant, id).await?;
     events::record(
         &tx,
         id,

@@ -7,6 +7,7 @@ mod pool;
 
 pub mod api_keys;
 pub mod artifacts;
+pub mod credits;
 pub mod deliveries;
 pub mod drafts;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod runs;
 pub mod uploads;
+pub mod usage;
 
 pub use error::DbError;
 pub use pool::Db;

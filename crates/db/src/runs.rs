@@ -45,6 +45,21 @@ pub struct Usage {
     pub unit: String,
     pub units: f64,
     pub latency_ms: i64,
+    /// Estimated from the price table by the runner.
+    pub cost_usd: f64,
+}
+
+impl Usage {
+    /// A call's consumption as a stage measured it; the runner prices it.
+    pub fn measured(engine: &str, unit: &str, units: f64, latency_ms: i64) -> Self {
+        Self {
+            engine: engine.to_owned(),
+            unit: unit.to_owned(),
+            units,
+            latency_ms,
+            cost_usd: 0.0,
+        }
+    }
 }
 
 /// What a successful stage hands back.
@@ -256,10 +271,22 @@ pub async fn commit(
     .await?;
     for u in &done.usage {
         tx.execute(
-            "INSERT INTO usage_records (job_id, stage_run_id, attempt, engine, unit, units, latency_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
+            "INSERT INTO usage_records (job_id, stage_run_id, attempt, engine, unit, units, latency_ms,
+                                        language, stage, cost_usd)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
              ON CONFLICT (stage_run_id, engine, unit) DO NOTHING",
-            &[&job.id.0, &lease.run_id.0, &lease.token, &u.engine, &u.unit, &u.units, &u.latency_ms],
+            &[
+                &job.id.0,
+                &lease.run_id.0,
+                &lease.token,
+                &u.engine,
+                &u.unit,
+                &u.units,
+                &u.latency_ms,
+                &claimed.language,
+                &stage,
+                &u.cost_usd,
+            ],
         )
         .await?;
     }

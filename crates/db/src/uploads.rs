@@ -19,13 +19,15 @@ pub struct Upload {
     pub created_at: DateTime<Utc>,
 }
 
+/// Records an upload; recording the same id twice keeps the first.
 pub async fn insert(db: &Db, u: &Upload) -> Result<(), DbError> {
     db.client()
         .await?
         .execute(
             "INSERT INTO uploads (id, tenant_id, object_key, file_name, content_type,
                                   size_bytes, duration_s, media, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (id) DO NOTHING",
             &[
                 &u.id.0,
                 &u.tenant_id.0,
@@ -68,17 +70,25 @@ pub async fn get(db: &Db, tenant: TenantId, id: UploadId) -> Result<Upload, DbEr
     })
 }
 
-/// Forgets an upload of `tenant` that no job uses (its object is deleted by
-/// the caller). An upload a job still uses is kept.
-pub async fn delete(db: &Db, tenant: TenantId, id: UploadId) -> Result<(), DbError> {
-    db.client()
+/// Forgets an upload of `tenant` unless a job uses it. Returns whether it
+/// is unused (gone, or never recorded): only then may its object go too.
+pub async fn delete_unused(db: &Db, tenant: TenantId, id: UploadId) -> Result<bool, DbError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await?;
+    let used: bool = tx
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM jobs WHERE source_upload_id = $1 OR background_upload_id = $1)",
+            &[&id.0],
+        )
         .await?
-        .execute(
-            "DELETE FROM uploads u WHERE u.id = $1 AND u.tenant_id = $2
-               AND NOT EXISTS (SELECT 1 FROM jobs j
-                               WHERE j.source_upload_id = u.id OR j.background_upload_id = u.id)",
+        .get(0);
+    if !used {
+        tx.execute(
+            "DELETE FROM uploads WHERE id = $1 AND tenant_id = $2",
             &[&id.0, &tenant.0],
         )
         .await?;
-    Ok(())
+    }
+    tx.commit().await?;
+    Ok(!used)
 }

@@ -115,11 +115,14 @@ impl OutboundPolicy {
     }
 
     /// An HTTP client that holds to this policy at every connection and
-    /// every redirect.
+    /// every redirect. Literal addresses never reach a resolver: check the
+    /// first URL with [`OutboundPolicy::check_url`] before sending.
     pub fn client(&self, timeout: Duration) -> reqwest::Client {
         let redirects = self.clone();
         reqwest::Client::builder()
             .timeout(timeout)
+            // A proxy would resolve and connect on our behalf, past this policy.
+            .no_proxy()
             .dns_resolver(Arc::new(self.clone()))
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {

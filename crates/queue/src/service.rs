@@ -46,8 +46,7 @@ impl Connections {
             self.db.clone(),
             self.storage.clone(),
             self.dispatcher.clone(),
-            settings.runner.clone(),
-            settings.storage.artifact_ttl_hours as f64,
+            settings,
             handler,
             shutdown,
         ))

@@ -178,6 +178,33 @@ impl Storage {
         Ok(keys.len())
     }
 
+    /// Deletes the objects under `prefix` last written more than `age` ago;
+    /// returns how many.
+    pub async fn delete_older_than(
+        &self,
+        prefix: &str,
+        age: Duration,
+    ) -> Result<usize, StorageError> {
+        let cutoff =
+            chrono::Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+        let prefix = ObjectPath::from(prefix.trim_end_matches('/'));
+        let old: Vec<_> = self
+            .store
+            .list(Some(&prefix))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .filter(|m| m.last_modified < cutoff)
+            .map(|m| m.location)
+            .collect();
+        for key in &old {
+            self.delete(key.as_ref()).await?;
+        }
+        Ok(old.len())
+    }
+
     /// Deletes the object under `key`; a missing object is not an error.
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self.store.delete(&ObjectPath::from(key)).await {

@@ -37,6 +37,7 @@ pub async fn transcribe_job(db: &Db, max_attempts: u32) -> anyhow::Result<Create
         request_hash: "seeded".into(),
         max_attempts,
         max_in_flight: None,
+        prices: None,
     };
     Ok(jobs::create(db, &new).await?)
 }

@@ -90,6 +90,12 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
         ),
         ("VOXLINE__REDIS__RESPONSE_TIMEOUT_SECONDS", "3".to_owned()),
         ("VOXLINE__SERVER__MAX_JOBS_IN_FLIGHT", "10000".to_owned()),
+        // The suite kills each worker every ~20 s and restarts the whole
+        // fleet twice (PostgreSQL, Redis), far beyond any real fleet: a
+        // long stage loses its worker a dozen times. The worker-loss budget
+        // stops inputs that kill workers, not this; the table reports the
+        // most losses any one run had, so the margin stays visible.
+        ("VOXLINE__RUNNER__MAX_LOST_LEASES", "40".to_owned()),
     ];
     let services = [
         ("voxline-gateway", 1),
@@ -244,6 +250,7 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
         one("SELECT count(*) - count(DISTINCT (stage_run_id, engine, unit)) FROM usage_records")
             .await?;
     let lost_leases = one("SELECT coalesce(sum(lost_leases), 0)::bigint FROM stage_runs").await?;
+    let most_losses = one("SELECT coalesce(max(lost_leases), 0)::bigint FROM stage_runs").await?;
     let folders: HashSet<String> = db
         .query("SELECT object_key FROM artifacts", &[])
         .await?
@@ -296,11 +303,11 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
         eprintln!("| {kind} | {n} |");
     }
     eprintln!(
-        "\n| jobs | completed | lost | double commits | duplicate usage rows | duplicate jobs | orphaned files | languages announced | webhook ids split | leases taken over | restarts | recovery after last fault |"
+        "\n| jobs | completed | lost | double commits | duplicate usage rows | duplicate jobs | orphaned files | languages announced | webhook ids split | leases taken over | most losses of one run | restarts | recovery after last fault |"
     );
-    eprintln!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    eprintln!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     eprintln!(
-        "| {} | {completed} | {} | {double_commits} | {duplicate_usage} | {} | {orphans} | {}/{languages_expected} | {webhook_ids_split} | {lost_leases} | {} | {:.1} s |",
+        "| {} | {completed} | {} | {double_commits} | {duplicate_usage} | {} | {orphans} | {}/{languages_expected} | {webhook_ids_split} | {lost_leases} | {most_losses} | {} | {:.1} s |",
         ids.len(),
         ids.len() - completed,
         jobs_recorded - ids.len() as i64,

@@ -206,7 +206,7 @@ async fn abandoned_drafts_are_deleted_with_their_uploads() -> anyhow::Result<()>
         created_at: chrono::Utc::now(),
     };
     drafts::insert(&c.db, &draft).await?;
-    let key = voxline_storage::keys::upload(tenant, draft.voice_upload_id);
+    let key = voxline_storage::keys::incoming(tenant, draft.voice_upload_id);
     c.storage
         .put_bytes(&key, b"uploaded, never used".to_vec())
         .await?;

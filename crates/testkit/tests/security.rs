@@ -47,7 +47,10 @@ async fn tokens_are_verified_and_bad_ones_refused() -> anyhow::Result<()> {
         .db
         .client()
         .await?
-        .query_one("SELECT count(*) FROM tenants WHERE name = 'user-7'", &[])
+        .query_one(
+            "SELECT count(*) FROM tenants WHERE name = 'jwt:user-7'",
+            &[],
+        )
         .await?
         .get(0);
     assert_eq!(tenants, 1, "one tenant, whichever scheme signed");

@@ -48,7 +48,7 @@ pub async fn migrate(config: Option<PathBuf>) -> anyhow::Result<()> {
 }
 
 /// The server's database, migrated.
-async fn database(config: Option<PathBuf>) -> anyhow::Result<Db> {
+pub(crate) async fn database(config: Option<PathBuf>) -> anyhow::Result<Db> {
     let settings = Settings::load(config.as_deref())?;
     let db = Db::connect(settings.database.url.expose(), 2)?;
     let applied = db.migrate().await?;

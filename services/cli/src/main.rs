@@ -1,6 +1,7 @@
 //! `voxline`: dub media from a terminal, follow jobs, manage keys.
 
 mod api;
+mod credits;
 mod dub;
 mod jobs;
 mod keys;
@@ -41,6 +42,9 @@ enum Command {
     /// Manage API keys (talks to the database directly: run it where the server's settings are).
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Grant or show a tenant's credits (talks to the database directly).
+    #[command(subcommand)]
+    Credits(credits::CreditsCommand),
     /// Apply pending database migrations (talks to the database directly).
     Migrate {
         /// Server settings file (for the database URL); the environment also works.
@@ -54,6 +58,7 @@ async fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keys(cmd) => keys::run(cmd).await,
+        Command::Credits(cmd) => credits::run(cmd).await,
         Command::Migrate { config } => keys::migrate(config).await,
         Command::Dub(args) => match api::Client::new(&cli.server, cli.api_key) {
             Ok(client) => dub::run(&client, args).await,

@@ -115,6 +115,17 @@ impl From<DbError> for ApiError {
         match e {
             DbError::NotFound => ApiError::not_found("resource"),
             DbError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            DbError::InsufficientCredits { needed, available } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_credits",
+                format!(
+                    "the job costs {needed} credits and {available} are available; {} more are needed",
+                    voxline_core::Credits(needed.0 - available.0)
+                ),
+            )
+            .with_detail("needed", needed.as_credits())
+            .with_detail("available", available.as_credits())
+            .with_detail("shortfall", (needed.0 - available.0) as f64 / voxline_core::UNITS_PER_CREDIT as f64),
             DbError::LimitReached(message) => {
                 ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_jobs", message)
                     .retry_after(10)

@@ -107,10 +107,11 @@ impl Limiter {
         if self.settings.trust_forwarded_for
             && let Some(ip) = req
                 .headers()
-                .get("x-forwarded-for")
+                .get_all("x-forwarded-for")
+                .last()
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.rsplit(',').next())
-                .and_then(|v| v.trim().parse().ok())
+                .and_then(|hop| parse_hop(hop.trim()))
         {
             return Some(ip);
         }
@@ -157,5 +158,28 @@ impl Limiter {
                 Ok(())
             }
         }
+    }
+}
+
+/// One `X-Forwarded-For` hop: an address, maybe with a port (`1.2.3.4:5`,
+/// `[::1]:5`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn forwarded_hops_may_carry_ports() {
+        for (hop, ip) in [
+            ("203.0.113.9", "203.0.113.9"),
+            ("203.0.113.9:4711", "203.0.113.9"),
+            ("[2001:db8::1]:80", "2001:db8::1"),
+        ] {
+            assert_eq!(super::parse_hop(hop), ip.parse().ok(), "{hop}");
+        }
+        assert_eq!(super::parse_hop("unknown"), None);
     }
 }

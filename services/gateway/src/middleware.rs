@@ -58,12 +58,11 @@ pub fn cors(origins: &[String]) -> Cors {
         ])
         .expose_headers([header::RETRY_AFTER])
         .max_age(600);
+    if origins.iter().any(|o| o == "*") {
+        return cors.allow_any_origin();
+    }
     for origin in origins {
-        cors = if origin == "*" {
-            cors.allow_any_origin()
-        } else {
-            cors.allowed_origin(origin.trim_end_matches('/'))
-        };
+        cors = cors.allowed_origin(origin.trim_end_matches('/'));
     }
     cors
 }

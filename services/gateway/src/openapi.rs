@@ -5,11 +5,12 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::compat::{self, wire};
-use crate::requests::{CreateJobRequest, CreateKeyRequest, JobOptionsRequest};
+use crate::requests::{CreateJobRequest, CreateKeyRequest, GrantRequest, JobOptionsRequest};
 use crate::routes;
 use crate::views::{
-    ArtifactView, CreatedKeyView, DeliveryList, DeliveryView, ErrorBody, ErrorView, JobPage,
-    JobSummary, JobView, KeyList, KeyView, StageView, StoredView, TaskView, UploadView,
+    ArtifactView, CreatedKeyView, CreditEntryView, CreditsView, DeliveryList, DeliveryView,
+    ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, StageView, StoredView,
+    TaskView, UploadView, UsagePage, UsageTotalView, UsageView,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +36,9 @@ use crate::views::{
         routes::keys::create,
         routes::keys::list,
         routes::keys::revoke,
+        routes::credits::show,
+        routes::credits::usage,
+        routes::credits::grant,
         compat::handlers::upload_urls,
         compat::handlers::create,
         compat::handlers::status,
@@ -47,7 +51,8 @@ use crate::views::{
     components(schemas(
         CreateJobRequest, JobOptionsRequest, UploadView, JobView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
-        StoredView, DeliveryView, DeliveryList, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
+        StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
+        UsageTotalView, GrantRequest, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
         wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
         wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError
     )),
@@ -55,6 +60,7 @@ use crate::views::{
     security(("api_key" = [])),
     tags((name = "media", description = "Uploads and downloads"), (name = "jobs", description = "Dub, subtitle and transcribe jobs"),
          (name = "keys", description = "API keys"),
+         (name = "account", description = "Credits and usage"),
          (name = "frontend", description = "The existing dubbing frontend's API"),
          (name = "operations", description = "Health and readiness")),
 )]

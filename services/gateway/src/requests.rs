@@ -51,6 +51,31 @@ pub struct CreateKeyRequest {
     pub name: String,
 }
 
+/// An administrator's grant of credits.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    /// The tenant's name: its API-key tenant, or the JWT's tenant claim (`sub`).
+    pub tenant: String,
+    /// Credits to add; negative takes some back.
+    #[schema(example = 20.0)]
+    pub amount: f64,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UsageQuery {
+    /// Start of the period (RFC 3339); 30 days before `to` by default.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// End of the period, exclusive (RFC 3339); now by default.
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Sum per `engine` (default), `stage` or `day`.
+    #[param(pattern = "^(engine|stage|day)$")]
+    pub group_by: Option<String>,
+}
+
 fn default_source() -> String {
     "en".into()
 }

@@ -105,6 +105,8 @@ pub struct TaskView {
     pub message: String,
     pub error: Option<ErrorView>,
     pub stages: Vec<StageView>,
+    /// The language's price in credits, when credits are on.
+    pub credits: Option<f64>,
     /// Statistics of the finished task, such as how far dubbed lines were stretched.
     #[schema(value_type = Option<Object>)]
     pub stats: Option<serde_json::Value>,
@@ -126,6 +128,7 @@ impl TaskView {
             message: t.message.clone(),
             error: error_view(&t.error_code, &t.error_message),
             stages,
+            credits: t.credits.map(|c| c.as_credits()),
             stats: t.stats.clone(),
             artifacts,
             started_at: t.started_at,
@@ -151,6 +154,8 @@ pub struct JobView {
     /// Files about the source itself: the transcript and its subtitles.
     pub source_artifacts: Vec<ArtifactView>,
     pub tasks: Vec<TaskView>,
+    /// Every engine call made for the job, with its estimated cost.
+    pub usage: Vec<UsageView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -158,7 +163,12 @@ pub struct JobView {
 }
 
 impl JobView {
-    pub fn new(j: &Job, source_artifacts: Vec<ArtifactView>, tasks: Vec<TaskView>) -> Self {
+    pub fn new(
+        j: &Job,
+        source_artifacts: Vec<ArtifactView>,
+        tasks: Vec<TaskView>,
+        usage: Vec<UsageView>,
+    ) -> Self {
         let progress = if tasks.is_empty() {
             0.0
         } else {
@@ -177,6 +187,7 @@ impl JobView {
             duration: j.duration,
             source_artifacts,
             tasks,
+            usage,
             created_at: j.created_at,
             updated_at: j.updated_at,
             started_at: j.started_at,
@@ -303,6 +314,111 @@ impl From<&voxline_db::deliveries::Delivery> for DeliveryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
+}
+
+/// A tenant's credits: what new jobs may use, what running jobs hold, and
+/// the latest ledger entries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsView {
+    /// Whether this deployment charges credits for jobs.
+    pub enabled: bool,
+    pub available: f64,
+    pub reserved: f64,
+    pub entries: Vec<CreditEntryView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditEntryView {
+    pub id: i64,
+    /// `grant`, `reserve`, `release` or `charge`.
+    pub kind: String,
+    /// Credits; negative takes from the balance.
+    pub amount: f64,
+    pub job_id: Option<String>,
+    pub task_id: Option<String>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<&voxline_db::credits::Entry> for CreditEntryView {
+    fn from(e: &voxline_db::credits::Entry) -> Self {
+        Self {
+            id: e.id,
+            kind: e.kind.clone(),
+            amount: e.amount.as_credits(),
+            job_id: e.job_id.map(|j| j.to_string()),
+            task_id: e.task_id.map(|t| t.to_string()),
+            note: e.note.clone(),
+            created_at: e.created_at,
+        }
+    }
+}
+
+/// One engine call of a job.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    pub stage: Option<String>,
+    pub language: Option<String>,
+    pub engine: String,
+    /// `audio_seconds`, `characters` or `tokens`.
+    pub unit: String,
+    pub units: f64,
+    /// Estimated from the configured price table.
+    pub cost_usd: f64,
+    pub latency_ms: i64,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+impl From<&voxline_db::usage::Record> for UsageView {
+    fn from(r: &voxline_db::usage::Record) -> Self {
+        Self {
+            stage: r.stage.clone(),
+            language: r.language.clone(),
+            engine: r.engine.clone(),
+            unit: r.unit.clone(),
+            units: r.units,
+            cost_usd: r.cost_usd,
+            latency_ms: r.latency_ms,
+            ok: r.ok,
+            error: r.error.clone(),
+            at: r.created_at,
+        }
+    }
+}
+
+/// A period's usage, summed per group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsagePage {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub cost_usd: f64,
+    pub totals: Vec<UsageTotalView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageTotalView {
+    /// The engine, stage or day (YYYY-MM-DD, UTC) summed.
+    pub key: String,
+    pub unit: String,
+    pub calls: i64,
+    pub failed_calls: i64,
+    pub units: f64,
+    pub cost_usd: f64,
+}
+
+impl From<&voxline_db::usage::Total> for UsageTotalView {
+    fn from(t: &voxline_db::usage::Total) -> Self {
+        Self {
+            key: t.key.clone(),
+            unit: t.unit.clone(),
+            calls: t.calls,
+            failed_calls: t.failed_calls,
+            units: t.units,
+            cost_usd: t.cost_usd,
+        }
+    }
 }
 
 /// A file taken through an upload URL.

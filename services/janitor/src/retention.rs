@@ -44,8 +44,12 @@ pub async fn clean_cancelled_once(c: &Connections, grace_s: f64) -> Result<usize
 }
 
 /// Deletes job drafts (upload URLs handed to the existing frontend) that
-/// never became jobs within `hours`, with whatever was uploaded for them.
+/// never became jobs within `hours`, with whatever was uploaded for them
+/// (an upload a job came to use is kept), forgets drafts whose job was made,
+/// and deletes direct uploads left in `incoming/` for longer than `hours`
+/// (a link used again after its file was checked).
 pub async fn clean_drafts_once(c: &Connections, hours: f64) -> Result<usize, QueueError> {
+    let storage_error = |e: voxline_storage::StorageError| QueueError::Setup(e.to_string());
     let abandoned = drafts::abandoned(&c.db, hours, 100).await?;
     for d in &abandoned {
         for upload in [Some(d.voice_upload_id), d.background_upload_id]
@@ -53,15 +57,31 @@ pub async fn clean_drafts_once(c: &Connections, hours: f64) -> Result<usize, Que
             .flatten()
         {
             c.storage
-                .delete(&keys::upload(d.tenant_id, upload))
+                .delete(&keys::incoming(d.tenant_id, upload))
                 .await
-                .map_err(|e| QueueError::Setup(e.to_string()))?;
-            uploads::delete(&c.db, d.tenant_id, upload).await?;
+                .map_err(storage_error)?;
+            if uploads::delete_unused(&c.db, d.tenant_id, upload).await? {
+                c.storage
+                    .delete(&keys::upload(d.tenant_id, upload))
+                    .await
+                    .map_err(storage_error)?;
+            }
         }
         drafts::delete(&c.db, d.job_id).await?;
     }
-    if !abandoned.is_empty() {
-        tracing::info!(drafts = abandoned.len(), "abandoned job drafts deleted");
+    drafts::forget_fulfilled(&c.db).await?;
+    let age = std::time::Duration::from_secs_f64(hours.max(0.0) * 3600.0);
+    let stale = c
+        .storage
+        .delete_older_than(keys::INCOMING, age)
+        .await
+        .map_err(storage_error)?;
+    if !abandoned.is_empty() || stale > 0 {
+        tracing::info!(
+            drafts = abandoned.len(),
+            stale_uploads = stale,
+            "abandoned uploads deleted"
+        );
     }
     Ok(abandoned.len())
 }

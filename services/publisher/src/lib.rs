@@ -24,6 +24,7 @@ pub struct Publish {
     http: reqwest::Client,
     /// For URLs users hand in: public addresses only (outbound policy).
     guarded: reqwest::Client,
+    policy: OutboundPolicy,
 }
 
 impl Publish {
@@ -32,10 +33,12 @@ impl Publish {
             .timeout(WEBHOOK_TIMEOUT)
             .build()
             .expect("an HTTP client with default TLS");
+        let policy = OutboundPolicy::from_settings(&settings.outbound);
         Self {
             settings: settings.publish.clone(),
             http,
-            guarded: OutboundPolicy::from_settings(&settings.outbound).client(WEBHOOK_TIMEOUT),
+            guarded: policy.client(WEBHOOK_TIMEOUT),
+            policy,
         }
     }
 }
@@ -60,7 +63,19 @@ impl StageHandler for Publish {
             targets.push(serde_json::json!({ "kind": "folder", "path": written }));
         }
         let target = match (&ctx.job().options.webhook_url, &self.settings.webhook_url) {
-            (Some(user), _) => Some((user.clone(), &self.guarded)),
+            (Some(user), _) => {
+                // The URL was checked when the job was made; the policy may
+                // have tightened since, and a literal address meets no resolver.
+                let parsed = url::Url::parse(user)
+                    .map_err(|e| StageError::bad_input("webhook_url_not_allowed", e.to_string()))?;
+                self.policy.check_url(&parsed).map_err(|e| {
+                    StageError::bad_input(
+                        "webhook_url_not_allowed",
+                        format!("options.webhook_url: {e}"),
+                    )
+                })?;
+                Some((user.clone(), &self.guarded))
+            }
             (None, Some(operator)) => Some((operator.clone(), &self.http)),
             (None, None) => None,
         };

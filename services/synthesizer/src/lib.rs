@@ -77,12 +77,12 @@ impl StageHandler for Synthesize {
             .await?;
         Ok(Completion {
             output: serde_json::json!({ "lines": manifest.segments.len() }),
-            usage: vec![Usage {
-                engine: engine_used.clone(),
-                unit: "characters".into(),
-                units: characters as f64,
-                latency_ms: started.elapsed().as_millis() as i64,
-            }],
+            usage: vec![Usage::measured(
+                &engine_used,
+                "characters",
+                characters as f64,
+                started.elapsed().as_millis() as i64,
+            )],
             engine: Some(engine_used),
             artifacts: vec![artifact],
             task_stats: None,

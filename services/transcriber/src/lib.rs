@@ -71,12 +71,12 @@ impl StageHandler for Transcribe {
                 "language": transcript.language,
                 "note": transcript.note,
             }),
-            usage: vec![Usage {
-                engine: engine.clone(),
-                unit: "audio_seconds".into(),
-                units: transcript.duration,
+            usage: vec![Usage::measured(
+                &engine,
+                "audio_seconds",
+                transcript.duration,
                 latency_ms,
-            }],
+            )],
             engine: Some(engine),
             artifacts,
             task_stats: None,

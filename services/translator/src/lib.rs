@@ -62,12 +62,12 @@ impl StageHandler for Translate {
             .await?;
         Ok(Completion {
             output: serde_json::json!({ "segments": translation.segments.len() }),
-            usage: vec![Usage {
-                engine: engine.clone(),
-                unit: "characters".into(),
-                units: characters as f64,
-                latency_ms: started.elapsed().as_millis() as i64,
-            }],
+            usage: vec![Usage::measured(
+                &engine,
+                "characters",
+                characters as f64,
+                started.elapsed().as_millis() as i64,
+            )],
             engine: Some(engine),
             artifacts: vec![artifact],
             task_stats: None,

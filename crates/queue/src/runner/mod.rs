@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use voxline_config::RunnerSettings;
+use voxline_config::{PriceTable, RunnerSettings, Settings};
 use voxline_core::{Stage, StageRunId};
 use voxline_db::runs::{self, Claimed, Completion, FailOutcome, Failure};
 use voxline_db::{Db, DbError};
@@ -53,6 +53,7 @@ pub struct Runner {
     dispatcher: Dispatcher,
     settings: RunnerSettings,
     artifact_ttl_hours: f64,
+    prices: PriceTable,
     handler: Arc<dyn StageHandler>,
     shutdown: CancellationToken,
     /// Deliveries being processed now (the pool's watchdog reads it).
@@ -81,8 +82,7 @@ impl Runner {
         db: Db,
         storage: Storage,
         dispatcher: Dispatcher,
-        settings: RunnerSettings,
-        artifact_ttl_hours: f64,
+        settings: &Settings,
         handler: Arc<dyn StageHandler>,
         shutdown: CancellationToken,
     ) -> Self {
@@ -90,8 +90,9 @@ impl Runner {
             db,
             storage,
             dispatcher,
-            settings,
-            artifact_ttl_hours,
+            settings: settings.runner.clone(),
+            artifact_ttl_hours: settings.storage.artifact_ttl_hours as f64,
+            prices: settings.prices.clone(),
             handler,
             shutdown,
             busy: Arc::default(),
@@ -144,7 +145,10 @@ impl Runner {
         let result = self.run_guarded(&claimed, &lost).await;
         drop(heartbeat);
         let outcome = match result {
-            Guarded::Done(Ok(done)) => {
+            Guarded::Done(Ok(mut done)) => {
+                for u in &mut done.usage {
+                    u.cost_usd = self.prices.cost_usd(&u.engine, &u.unit, u.units);
+                }
                 match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
                     Ok(dispatch) => {
                         self.send(&dispatch).await;

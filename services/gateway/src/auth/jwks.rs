@@ -1,11 +1,12 @@
-//! The public keys of a JWKS URL, cached. Keys are fetched again when the
-//! cache is older than `auth.jwks_cache_seconds`, or sooner when a token
-//! names an unknown `kid` (a key rotation), but never more often than once
-//! per `auth.jwks_min_refresh_seconds`, so forged `kid`s cannot make the
-//! gateway hammer the key server. If a refresh fails, the keys already held
-//! keep working.
+//! The public keys of a JWKS URL, cached. Keys older than
+//! `auth.jwks_cache_seconds` keep serving while one refresh runs in the
+//! background; a token naming an unknown `kid` (a key rotation) waits for a
+//! refresh. Fetches happen at most once per `auth.jwks_min_refresh_seconds`,
+//! so forged `kid`s cannot make the gateway hammer the key server. If a
+//! refresh fails, the keys already held keep working.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet, KeyAlgorithm, PublicKeyUse};
@@ -33,7 +34,12 @@ struct Cache {
     fetched_at: Option<Instant>,
 }
 
+#[derive(Clone)]
 pub struct Jwks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     url: String,
     http: reqwest::Client,
     ttl: Duration,
@@ -47,57 +53,67 @@ pub struct Jwks {
 impl Jwks {
     pub fn new(settings: &AuthSettings) -> Self {
         Self {
-            url: settings.jwks_url.clone(),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .expect("a plain HTTP client builds"),
-            ttl: Duration::from_secs(settings.jwks_cache_seconds),
-            min_refresh: Duration::from_secs(settings.jwks_min_refresh_seconds),
-            cache: RwLock::new(Cache::default()),
-            last_attempt: Mutex::new(None),
+            inner: Arc::new(Inner {
+                url: settings.jwks_url.clone(),
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .expect("a plain HTTP client builds"),
+                ttl: Duration::from_secs(settings.jwks_cache_seconds),
+                min_refresh: Duration::from_secs(settings.jwks_min_refresh_seconds),
+                cache: RwLock::new(Cache::default()),
+                last_attempt: Mutex::new(None),
+            }),
         }
     }
 
     /// The key that verifies a token with `kid` and `alg`.
     pub async fn key(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, JwtError> {
-        if let Some(key) = self.cached(kid, alg).await {
-            return key;
-        }
-        // Unknown kid, or stale keys: one refresh at a time, rate-limited.
-        let mut last = self.last_attempt.lock().await;
-        if let Some(key) = self.cached(kid, alg).await {
-            return key; // refreshed while this request waited
-        }
-        if last.is_none_or(|at| at.elapsed() >= self.min_refresh) {
-            *last = Some(Instant::now());
-            match self.fetch().await {
-                Ok(fetched) => *self.cache.write().await = fetched,
-                Err(e) => {
-                    tracing::warn!(url = %self.url, error = %e, "could not refresh the JWKS");
-                    if self.cache.read().await.fetched_at.is_none() {
-                        return Err(JwtError::KeysUnavailable(e));
+        let (found, fresh) = {
+            let cache = self.inner.cache.read().await;
+            let fresh = cache
+                .fetched_at
+                .is_some_and(|at| at.elapsed() < self.inner.ttl);
+            (lookup(&cache, kid).cloned(), fresh)
+        };
+        if let Some(key) = found {
+            if !fresh {
+                // Serve the held key; refresh beside the request.
+                let inner = self.inner.clone();
+                tokio::spawn(async move {
+                    if let Ok(last) = inner.last_attempt.try_lock() {
+                        inner.refresh(last).await;
                     }
-                }
+                });
             }
+            return pinned(&key, alg);
         }
-        drop(last);
-        let cache = self.cache.read().await;
+        // An unknown kid: wait for a refresh (or the one under way).
+        let last = self.inner.last_attempt.lock().await;
+        self.inner.refresh(last).await;
+        let cache = self.inner.cache.read().await;
+        if cache.fetched_at.is_none() {
+            return Err(JwtError::KeysUnavailable(format!(
+                "no keys could be fetched from {} yet",
+                self.inner.url
+            )));
+        }
         lookup(&cache, kid).map_or(Err(JwtError::UnknownKey), |k| pinned(k, alg))
     }
+}
 
-    /// The key from a fresh cache, if it has it.
-    async fn cached(
-        &self,
-        kid: Option<&str>,
-        alg: Algorithm,
-    ) -> Option<Result<DecodingKey, JwtError>> {
-        let cache = self.cache.read().await;
-        let fresh = cache.fetched_at.is_some_and(|at| at.elapsed() < self.ttl);
-        fresh
-            .then(|| lookup(&cache, kid))
-            .flatten()
-            .map(|k| pinned(k, alg))
+impl Inner {
+    /// Fetches the keys unless the last try was too recent; `last` is the
+    /// held lock on the time of the last try.
+    async fn refresh(&self, mut last: tokio::sync::MutexGuard<'_, Option<Instant>>) {
+        if last.is_some_and(|at| at.elapsed() < self.min_refresh) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match self.fetch().await {
+            Ok(fetched) => *self.cache.write().await = fetched,
+            Err(e) => tracing::warn!(url = %self.url, error = %e, "could not refresh the JWKS"),
+        }
     }
 
     async fn fetch(&self) -> Result<Cache, String> {

@@ -75,7 +75,9 @@ impl Authenticator {
                 }
                 e => ApiError::unauthorized(e.to_string()),
             })?;
-            return Ok(api_keys::ensure_tenant(db, &identity.tenant).await?);
+            // A namespace of their own: a token's `sub` must never name a
+            // tenant made for API keys or development.
+            return Ok(api_keys::ensure_tenant(db, &format!("jwt:{}", identity.tenant)).await?);
         }
         Err(ApiError::unauthorized(
             "the bearer token is neither an API key (`vx_...`) nor a JWT",
@@ -109,6 +111,35 @@ impl FromRequest for Caller {
             req.extensions_mut().insert(caller);
             Ok(caller)
         })
+    }
+}
+
+/// An administrator: the bearer token is `auth.admin_token`. When no admin
+/// token is configured, the admin API does not exist (404).
+pub struct Admin;
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let expected = req
+            .app_data::<web::Data<AppState>>()
+            .map(|s| s.settings.auth.admin_token.expose().to_owned())
+            .unwrap_or_default();
+        std::future::ready(bearer_token(req).and_then(|token| {
+            if expected.is_empty() {
+                Err(ApiError::not_found(
+                    "admin API (set auth.admin_token to enable it)",
+                ))
+            } else if api_keys::constant_time_eq(token.as_bytes(), expected.as_bytes()) {
+                Ok(Admin)
+            } else {
+                Err(ApiError::unauthorized(
+                    "the admin API takes the admin token (auth.admin_token)",
+                ))
+            }
+        }))
     }
 }
 

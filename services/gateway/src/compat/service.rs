@@ -51,13 +51,13 @@ pub async fn upload_urls(
     drafts::insert(&state.db, &draft).await?;
     let voice_track = state
         .storage
-        .upload_url(&keys::upload(caller.tenant, draft.voice_upload_id))
+        .upload_url(&keys::incoming(caller.tenant, draft.voice_upload_id))
         .await?;
     let background_track = match draft.background_upload_id {
         Some(id) => Some(
             state
                 .storage
-                .upload_url(&keys::upload(caller.tenant, id))
+                .upload_url(&keys::incoming(caller.tenant, id))
                 .await?,
         ),
         None => None,
@@ -383,30 +383,46 @@ pub async fn delete(state: &AppState, caller: Caller, id: &str) -> Result<(), Ap
             tracing::info!(job_id = %id, "job cancelled by the frontend");
         }
         Ok(_) => {
+            // Objects first, rows last: a failure in between leaves rows to
+            // delete again, never objects nobody knows of.
+            let uploads = jobs::exclusive_upload_keys(&state.db, id).await?;
             state.storage.delete_prefix(&keys::job_prefix(id)).await?;
-            for key in jobs::delete_ended(&state.db, caller.tenant, id).await? {
-                state.storage.delete(&key).await?;
+            for key in &uploads {
+                state.storage.delete(key).await?;
             }
+            jobs::delete_ended(&state.db, caller.tenant, id).await?;
             tracing::info!(job_id = %id, "job deleted with its files");
         }
         Err(DbError::NotFound) => {
             let draft = drafts::get(&state.db, caller.tenant, id)
                 .await
                 .map_err(not_found_job)?;
-            for upload in [Some(draft.voice_upload_id), draft.background_upload_id]
-                .into_iter()
-                .flatten()
-            {
-                state
-                    .storage
-                    .delete(&keys::upload(caller.tenant, upload))
-                    .await?;
-                uploads::delete(&state.db, caller.tenant, upload).await?;
-            }
-            drafts::delete(&state.db, id).await?;
+            forget_draft(state, &draft).await?;
         }
         Err(e) => return Err(e.into()),
     }
+    Ok(())
+}
+
+/// Deletes a draft with what was uploaded for it, keeping any upload a
+/// job has come to use.
+async fn forget_draft(state: &AppState, draft: &Draft) -> Result<(), ApiError> {
+    for upload in [Some(draft.voice_upload_id), draft.background_upload_id]
+        .into_iter()
+        .flatten()
+    {
+        state
+            .storage
+            .delete(&keys::incoming(draft.tenant_id, upload))
+            .await?;
+        if uploads::delete_unused(&state.db, draft.tenant_id, upload).await? {
+            state
+                .storage
+                .delete(&keys::upload(draft.tenant_id, upload))
+                .await?;
+        }
+    }
+    drafts::delete(&state.db, draft.job_id).await?;
     Ok(())
 }
 

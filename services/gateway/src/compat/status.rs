@@ -87,6 +87,7 @@ mod tests {
             error_code: None,
             error_message: None,
             stats: None,
+            credits: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
             started_at: None,

@@ -1,5 +1,6 @@
 //! Route table of the native API (`/v1`) and the operational endpoints.
 
+pub(crate) mod credits;
 pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod files;
@@ -68,7 +69,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     .get(keys::list)
                     .post(keys::create),
             )
-            .service(resource("/keys/{id}", "DELETE").delete(keys::revoke)),
+            .service(resource("/keys/{id}", "DELETE").delete(keys::revoke))
+            .service(resource("/credits", "GET").get(credits::show))
+            .service(resource("/usage", "GET").get(credits::usage))
+            .service(resource("/admin/credits", "POST").post(credits::grant)),
     )
     .service(
         web::scope("/api")

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use voxline_core::{JobId, JobKind, JobStatus, Language};
+use voxline_core::{Credits, JobId, JobKind, JobStatus, Language};
 use voxline_db::jobs::{self, Job, NewJob};
 use voxline_db::{artifacts, runs, uploads};
 
@@ -69,6 +69,21 @@ pub async fn create(
         .publish
         .has_targets(options.webhook_url.as_deref());
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
+    let credits = &state.settings.credits;
+    let prices = credits.enabled.then(|| {
+        let languages = match kind {
+            JobKind::Transcribe => vec![source_language.clone()],
+            _ => targets.clone(),
+        };
+        languages
+            .into_iter()
+            .map(|l| {
+                let price =
+                    Credits::for_media(source.duration, credits.per_second, credits.multiplier(&l));
+                (l, price)
+            })
+            .collect()
+    });
     let created = jobs::create(
         &state.db,
         &NewJob {
@@ -86,6 +101,7 @@ pub async fn create(
             request_hash,
             max_attempts: state.settings.runner.max_attempts,
             max_in_flight: Some(i64::from(state.settings.server.max_jobs_in_flight)),
+            prices,
         },
     )
     .await
@@ -271,7 +287,13 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
         }
         task_views.push(TaskView::new(t, stages, files));
     }
-    Ok(JobView::new(&job, source_artifacts, task_views))
+    let usage = voxline_db::usage::for_job(&state.db, id).await?;
+    Ok(JobView::new(
+        &job,
+        source_artifacts,
+        task_views,
+        usage.iter().map(crate::views::UsageView::from).collect(),
+    ))
 }
 
 pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<JobPage, ApiError> {

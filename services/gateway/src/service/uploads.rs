@@ -161,7 +161,10 @@ pub async fn receive(
 }
 
 /// Records a file a client put straight into storage (through an upload
-/// URL) as an upload, once it is checked like any other. Safe to repeat.
+/// URL, at [`keys::incoming`]) as an upload, once it is checked like any
+/// other. What was checked is what is kept: the probed copy is stored at
+/// the upload's own key, which no link can write, and the incoming object
+/// is deleted. Safe to repeat, and to race with itself.
 pub async fn register_stored(
     state: &AppState,
     caller: Caller,
@@ -172,35 +175,45 @@ pub async fn register_stored(
     if let Ok(done) = uploads::get(&state.db, caller.tenant, id).await {
         return Ok(done);
     }
-    let key = keys::upload(caller.tenant, id);
-    let size = state.storage.size(&key).await?;
+    let incoming = keys::incoming(caller.tenant, id);
+    let size = state.storage.size(&incoming).await?;
     if size > max_bytes {
         return Err(too_large(max_bytes));
     }
     let dir = scratch_dir()?;
     let path = dir.path().join("media");
-    state.storage.get_to_file(&key, &path).await?;
+    state.storage.get_to_file(&incoming, &path).await?;
     let info = inspect(state, &path).await?;
     let content_type = content_type_of_media(&info);
     let upload = new_upload(
         caller,
         id,
-        key,
+        keys::upload(caller.tenant, id),
         Some(file_name),
         Some(content_type),
         size,
         &info,
     );
+    state.storage.put_file(&upload.object_key, &path).await?;
     uploads::insert(&state.db, &upload).await?;
+    state.storage.delete(&incoming).await?;
     tracing::info!(upload_id = %id, bytes = size, duration = info.duration, "stored upload registered");
-    Ok(upload)
+    Ok(uploads::get(&state.db, caller.tenant, id).await?)
 }
 
+/// The media type of a file put straight into storage, from what ffprobe
+/// found (the client's own header never reached Voxline).
 fn content_type_of_media(info: &MediaInfo) -> &'static str {
-    if info.has_video() {
-        "video/mp4"
-    } else {
-        "audio/mpeg"
+    let format = info.format_name.as_str();
+    match (info.has_video(), format) {
+        (true, f) if f.contains("webm") || f.contains("matroska") => "video/webm",
+        (true, _) => "video/mp4",
+        (false, "wav") => "audio/wav",
+        (false, "mp3") => "audio/mpeg",
+        (false, "flac") => "audio/flac",
+        (false, "ogg") => "audio/ogg",
+        (false, f) if f.contains("mp4") => "audio/mp4",
+        (false, _) => "application/octet-stream",
     }
 }
 
