@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use apalis::layers::WorkerBuilderExt;
 use apalis::prelude::{BoxDynError, Data, WorkerBuilder, WorkerContext};
 use apalis_redis::RedisStorage;
 use std::time::Duration;
@@ -35,9 +36,14 @@ pub async fn run_worker_pool(
         // Names must be unique per process: apalis recovers a dead worker's
         // messages by name.
         let name = format!("{identity}-{i}");
+        // One stage at a time per apalis worker: without the limit, apalis
+        // keeps fetching while a stage runs, and a backlog makes one process
+        // run dozens of stages at once, starve its database pool, miss its
+        // lease renewals and lose its work (seen in the fault suite).
         let worker = WorkerBuilder::new(name.clone())
             .backend(storage)
             .data(runner.clone())
+            .concurrency(1)
             .build(handle);
         let stop = shutdown
             .clone()

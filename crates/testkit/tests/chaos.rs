@@ -90,12 +90,6 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
         ),
         ("VOXLINE__REDIS__RESPONSE_TIMEOUT_SECONDS", "3".to_owned()),
         ("VOXLINE__SERVER__MAX_JOBS_IN_FLIGHT", "10000".to_owned()),
-        // The suite kills each worker every ~20 s and restarts the whole
-        // fleet twice (PostgreSQL, Redis), far beyond any real fleet: a
-        // long stage loses its worker a dozen times. The worker-loss budget
-        // stops inputs that kill workers, not this; the table reports the
-        // most losses any one run had, so the margin stays visible.
-        ("VOXLINE__RUNNER__MAX_LOST_LEASES", "40".to_owned()),
     ];
     let services = [
         ("voxline-gateway", 1),

@@ -374,3 +374,66 @@ async fn a_stopping_worker_hands_back_what_it_cannot_finish() -> anyhow::Result<
     assert_eq!(job_status(&c.db, created.job.id).await?, "completed");
     Ok(())
 }
+
+/// A stage that notes how many of its runs overlap.
+struct Overlap {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl StageHandler for Overlap {
+    fn stage(&self) -> Stage {
+        Stage::Transcribe
+    }
+
+    async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
+        let running = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(running, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        let artifact = ctx
+            .put_bytes(
+                "transcript",
+                "transcript.json",
+                "application/json",
+                b"{}".to_vec(),
+            )
+            .await?;
+        Ok(Completion {
+            artifacts: vec![artifact],
+            ..Default::default()
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_runs_no_more_stages_at_once_than_its_concurrency() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let c = Connections::open(&env.settings).await?;
+    // A backlog first, then the worker: it must take them one by one.
+    let mut jobs = Vec::new();
+    for _ in 0..6 {
+        let created = transcribe_job(&c.db, 3).await?;
+        c.dispatcher.send(&created.dispatch).await?;
+        jobs.push(created.job.id);
+    }
+    let handler = Arc::new(Overlap {
+        now: AtomicUsize::new(0),
+        most: AtomicUsize::new(0),
+    });
+    let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
+    let stop = CancellationToken::new();
+    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
+    for id in &jobs {
+        wait_for_status(&c.db, *id, "completed", Duration::from_secs(60)).await?;
+    }
+    stop.cancel();
+    pool.await??;
+    assert_eq!(
+        handler.most.load(Ordering::SeqCst),
+        1,
+        "one stage at a time"
+    );
+    Ok(())
+}
