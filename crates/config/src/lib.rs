@@ -52,6 +52,9 @@ impl Settings {
                 .with_list_parse_key("auth.issuers")
                 .with_list_parse_key("auth.audiences")
                 .with_list_parse_key("outbound.allowed_hosts")
+                .with_list_parse_key("engines.transcribe")
+                .with_list_parse_key("engines.translate")
+                .with_list_parse_key("engines.synthesize")
                 .source(Some(vars)),
         );
         let settings: Settings = builder.build()?.try_deserialize()?;

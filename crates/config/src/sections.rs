@@ -239,6 +239,12 @@ impl Default for RunnerSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EngineSettings {
+    /// The engines each stage tries, in order: a language an engine cannot
+    /// serve skips it, and an engine that fails on an input hands over to
+    /// the next. Checked when a service starts.
+    pub transcribe: Vec<String>,
+    pub translate: Vec<String>,
+    pub synthesize: Vec<String>,
     pub pocketsphinx_binary: PathBuf,
     pub apertium_binary: PathBuf,
     pub apertium_modes_dir: PathBuf,
@@ -256,6 +262,9 @@ pub struct EngineSettings {
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {
+            transcribe: vec!["pocketsphinx".into()],
+            translate: vec!["apertium".into()],
+            synthesize: vec!["espeak-ng".into()],
             pocketsphinx_binary: "pocketsphinx_continuous".into(),
             apertium_binary: "apertium".into(),
             apertium_modes_dir: "/usr/share/apertium/modes".into(),

@@ -19,22 +19,56 @@ pub struct Engines {
     pub synthesizers: Vec<Arc<dyn Synthesizer>>,
 }
 
+/// A chain that cannot be built: the message names the setting and what
+/// would be right, so a service refuses to start with it.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("configuration key `engines.{stage}`: {message}")]
+pub struct ChainError {
+    pub stage: &'static str,
+    pub message: String,
+}
+
 impl Engines {
-    /// The offline engines, as configured.
-    pub fn from_settings(s: &EngineSettings) -> Self {
-        Self {
-            stt: vec![Arc::new(Pocketsphinx {
-                binary: s.pocketsphinx_binary.clone(),
-            })],
-            translators: vec![Arc::new(Apertium::new(
-                s.apertium_binary.clone(),
-                s.apertium_modes_dir.clone(),
-            ))],
-            synthesizers: vec![Arc::new(EspeakNg {
-                binary: s.espeak_binary.clone(),
-                rate: s.espeak_rate,
-            })],
-        }
+    /// The chains of `engines.transcribe`, `.translate` and `.synthesize`,
+    /// in their configured order.
+    pub fn from_settings(s: &EngineSettings) -> Result<Self, ChainError> {
+        Ok(Self {
+            stt: chain(
+                "transcribe",
+                &s.transcribe,
+                &["pocketsphinx"],
+                |name| match name {
+                    "pocketsphinx" => Some(Arc::new(Pocketsphinx {
+                        binary: s.pocketsphinx_binary.clone(),
+                    }) as Arc<dyn SpeechToText>),
+                    _ => None,
+                },
+            )?,
+            translators: chain(
+                "translate",
+                &s.translate,
+                &["apertium"],
+                |name| match name {
+                    "apertium" => Some(Arc::new(Apertium::new(
+                        s.apertium_binary.clone(),
+                        s.apertium_modes_dir.clone(),
+                    )) as Arc<dyn Translator>),
+                    _ => None,
+                },
+            )?,
+            synthesizers: chain(
+                "synthesize",
+                &s.synthesize,
+                &["espeak-ng"],
+                |name| match name {
+                    "espeak-ng" => Some(Arc::new(EspeakNg {
+                        binary: s.espeak_binary.clone(),
+                        rate: s.espeak_rate,
+                    }) as Arc<dyn Synthesizer>),
+                    _ => None,
+                },
+            )?,
+        })
     }
 
     /// Languages some engine can transcribe.
@@ -152,6 +186,37 @@ impl Engines {
     }
 }
 
+/// Builds one stage's chain from engine names; unknown, repeated or no
+/// names are refused.
+fn chain<T: ?Sized>(
+    stage: &'static str,
+    names: &[String],
+    known: &[&str],
+    build: impl Fn(&str) -> Option<Arc<T>>,
+) -> Result<Vec<Arc<T>>, ChainError> {
+    let refuse = |message: String| ChainError { stage, message };
+    if names.is_empty() {
+        return Err(refuse(format!(
+            "name at least one engine (known: {})",
+            known.join(", ")
+        )));
+    }
+    let mut engines = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let name = name.trim();
+        if names[..i].iter().any(|n| n.trim() == name) {
+            return Err(refuse(format!("`{name}` is listed twice")));
+        }
+        engines.push(build(name).ok_or_else(|| {
+            refuse(format!(
+                "`{name}` is not an engine for this stage (known: {})",
+                known.join(", ")
+            ))
+        })?);
+    }
+    Ok(engines)
+}
+
 /// Whether the next engine in the chain should try.
 fn handover(e: &ProviderError) -> bool {
     matches!(
@@ -164,5 +229,40 @@ fn none_serves(what: &str, subject: &str) -> ProviderError {
     ProviderError::Unsupported {
         engine: "no configured engine".into(),
         what: format!("{what} {subject}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_come_from_settings_and_bad_ones_are_refused() {
+        let mut s = EngineSettings::default();
+        let engines = Engines::from_settings(&s).unwrap();
+        assert_eq!(engines.stt[0].name(), "pocketsphinx");
+        s.translate = vec!["apertium".into(), "babelfish".into()];
+        let e = Engines::from_settings(&s).err().unwrap();
+        assert_eq!(e.stage, "translate");
+        assert!(
+            e.to_string().contains("`babelfish`") && e.to_string().contains("apertium"),
+            "{e}"
+        );
+        s.translate = vec!["apertium".into(), "apertium".into()];
+        assert!(
+            Engines::from_settings(&s)
+                .err()
+                .unwrap()
+                .message
+                .contains("twice")
+        );
+        s.translate = vec![];
+        assert!(
+            Engines::from_settings(&s)
+                .err()
+                .unwrap()
+                .message
+                .contains("at least one")
+        );
     }
 }

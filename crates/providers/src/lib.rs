@@ -12,7 +12,7 @@ mod pocketsphinx;
 mod traits;
 
 pub use apertium::Apertium;
-pub use engines::Engines;
+pub use engines::{ChainError, Engines};
 pub use error::ProviderError;
 pub use espeak::EspeakNg;
 pub use pocketsphinx::Pocketsphinx;

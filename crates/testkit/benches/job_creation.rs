@@ -150,7 +150,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
     env.settings.server.public_url = base.clone();
-    let engines = Arc::new(Engines::from_settings(&env.settings.engines));
+    let engines = Arc::new(Engines::from_settings(&env.settings.engines)?);
     let state = voxline_gateway::state_from(&env.settings, engines).await?;
     let dispatcher = state.dispatcher.clone();
     let shutdown = CancellationToken::new();

@@ -97,8 +97,13 @@ impl Limiter {
 
     pub async fn check_address(&self, class: RouteClass, ip: IpAddr) -> Result<(), ApiError> {
         let limit = self.budget(class).per_ip_per_minute;
-        self.check(class, &format!("ip:{ip}"), limit, "your address")
-            .await
+        self.check(
+            class,
+            &format!("ip:{}", network_of(ip)),
+            limit,
+            "your address",
+        )
+        .await
     }
 
     /// The client's address: the TCP peer, or the last `X-Forwarded-For`
@@ -161,6 +166,18 @@ impl Limiter {
     }
 }
 
+/// The budget's holder: an IPv4 address, or an IPv6 /64 (one subscriber's
+/// whole network, which a client can hop around in at will).
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
 /// One `X-Forwarded-For` hop: an address, maybe with a port (`1.2.3.4:5`,
 /// `[::1]:5`).
 fn parse_hop(hop: &str) -> Option<IpAddr> {
@@ -181,5 +198,16 @@ mod tests {
             assert_eq!(super::parse_hop(hop), ip.parse().ok(), "{hop}");
         }
         assert_eq!(super::parse_hop("unknown"), None);
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_64() {
+        let a = super::network_of("2001:db8:1:2::a".parse().unwrap());
+        let b = super::network_of("2001:db8:1:2:ffff::1".parse().unwrap());
+        assert_eq!(a, b);
+        assert_eq!(
+            super::network_of("203.0.113.9".parse().unwrap()).to_string(),
+            "203.0.113.9"
+        );
     }
 }

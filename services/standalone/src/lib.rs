@@ -35,7 +35,7 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let address = listener.local_addr()?;
     let connections = Connections::open(&settings).await?;
-    let engines = Arc::new(Engines::from_settings(&settings.engines));
+    let engines = Arc::new(Engines::from_settings(&settings.engines)?);
     let gateway = voxline_gateway::state_from(&settings, engines.clone()).await?;
     let handlers: Vec<(Arc<dyn StageHandler>, &str)> = vec![
         (

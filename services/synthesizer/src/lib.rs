@@ -95,7 +95,7 @@ impl StageHandler for Synthesize {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Synthesize::new(Arc::new(Engines::from_settings(
         &settings.engines,
-    ))));
+    )?)));
     voxline_queue::run_service(settings, "synthesizer", handler).await?;
     Ok(())
 }

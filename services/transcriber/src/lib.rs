@@ -89,7 +89,7 @@ impl StageHandler for Transcribe {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Transcribe::new(Arc::new(Engines::from_settings(
         &settings.engines,
-    ))));
+    )?)));
     voxline_queue::run_service(settings, "transcriber", handler).await?;
     Ok(())
 }

@@ -84,7 +84,7 @@ fn language(code: &str) -> Result<Language, StageError> {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Translate::new(Arc::new(Engines::from_settings(
         &settings.engines,
-    ))));
+    )?)));
     voxline_queue::run_service(settings, "translator", handler).await?;
     Ok(())
 }
