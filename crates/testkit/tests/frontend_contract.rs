@@ -26,7 +26,22 @@ struct Frontend<'a> {
     token: String,
 }
 
-impl Frontend<'_> {
+/// The system, taking the JWTs the frontend's Supabase issues.
+async fn frontend_system() -> anyhow::Result<TestSystem> {
+    let mut env = TestEnv::new().await?;
+    env.settings.auth.jwt_secret = voxline_config::Secret::new(HS_SECRET);
+    spawn_system(env).await
+}
+
+impl<'a> Frontend<'a> {
+    /// A user signed in to the frontend.
+    fn signed_in(sys: &'a TestSystem) -> Self {
+        Self {
+            sys,
+            token: hs256_with(HS_SECRET.as_bytes(), &user_claims("frontend-user")),
+        }
+    }
+
     async fn call(
         &self,
         method: Method,
@@ -126,13 +141,8 @@ fn assert_flat_error(status: u16, body: &Value, want_status: u16, want_code: &st
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result<()> {
-    let mut env = TestEnv::new().await?;
-    env.settings.auth.jwt_secret = voxline_config::Secret::new(HS_SECRET);
-    let sys = spawn_system(env).await?;
-    let ui = Frontend {
-        sys: &sys,
-        token: hs256_with(HS_SECRET.as_bytes(), &user_claims("frontend-user")),
-    };
+    let sys = frontend_system().await?;
+    let ui = Frontend::signed_in(&sys);
     let (voice, background, narration) = voice_track(&sys.env.path("media"))?;
 
     let urls = ui.upload(&voice, Some(&background)).await?;
@@ -303,13 +313,8 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_frontend_gets_errors_it_understands() -> anyhow::Result<()> {
-    let mut env = TestEnv::new().await?;
-    env.settings.auth.jwt_secret = voxline_config::Secret::new(HS_SECRET);
-    let sys = spawn_system(env).await?;
-    let ui = Frontend {
-        sys: &sys,
-        token: hs256_with(HS_SECRET.as_bytes(), &user_claims("frontend-user")),
-    };
+    let sys = frontend_system().await?;
+    let ui = Frontend::signed_in(&sys);
     let (voice, _, _) = voice_track(&sys.env.path("media"))?;
 
     let (s, b, _) = sys.call(Method::GET, "/api/jobs", None, None).await?;
