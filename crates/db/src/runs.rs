@@ -45,21 +45,13 @@ pub struct Usage {
     pub unit: String,
     pub units: f64,
     pub latency_ms: i64,
-    /// Estimated from the price table by the runner.
+    /// Estimated from the price table.
     pub cost_usd: f64,
-}
-
-impl Usage {
-    /// A call's consumption as a stage measured it; the runner prices it.
-    pub fn measured(engine: &str, unit: &str, units: f64, latency_ms: i64) -> Self {
-        Self {
-            engine: engine.to_owned(),
-            unit: unit.to_owned(),
-            units,
-            latency_ms,
-            cost_usd: 0.0,
-        }
-    }
+    /// How many calls this row sums.
+    pub calls: i64,
+    pub ok: bool,
+    /// The first failure's reason, for a row of failed calls.
+    pub error: Option<String>,
 }
 
 /// What a successful stage hands back.
@@ -269,27 +261,7 @@ pub async fn commit(
         &done.artifacts,
     )
     .await?;
-    for u in &done.usage {
-        tx.execute(
-            "INSERT INTO usage_records (job_id, stage_run_id, attempt, engine, unit, units, latency_ms,
-                                        language, stage, cost_usd)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-             ON CONFLICT (stage_run_id, engine, unit) DO NOTHING",
-            &[
-                &job.id.0,
-                &lease.run_id.0,
-                &lease.token,
-                &u.engine,
-                &u.unit,
-                &u.units,
-                &u.latency_ms,
-                &claimed.language,
-                &stage,
-                &u.cost_usd,
-            ],
-        )
-        .await?;
-    }
+    record_usage(&tx, claimed, &done.usage).await?;
     events::record(
         &tx,
         job.id,
@@ -303,6 +275,39 @@ pub async fn commit(
     jobs::refresh_status(&tx, job.id).await?;
     tx.commit().await?;
     Ok(dispatch)
+}
+
+/// Writes a run attempt's usage, once: rows are keyed by the attempt.
+async fn record_usage(
+    tx: &impl GenericClient,
+    claimed: &Claimed,
+    usage: &[Usage],
+) -> Result<(), DbError> {
+    for u in usage {
+        tx.execute(
+            "INSERT INTO usage_records (job_id, stage_run_id, attempt, engine, unit, units, latency_ms,
+                                        language, stage, cost_usd, calls, ok, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             ON CONFLICT (stage_run_id, attempt, engine, unit, ok) DO NOTHING",
+            &[
+                &claimed.job.id.0,
+                &claimed.lease.run_id.0,
+                &claimed.lease.token,
+                &u.engine,
+                &u.unit,
+                &u.units,
+                &u.latency_ms,
+                &claimed.language,
+                &claimed.stage.as_str(),
+                &u.cost_usd,
+                &(u.calls as i32),
+                &u.ok,
+                &u.error,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Moves every task this run served to its next stage (scheduling it), or
@@ -388,6 +393,7 @@ pub async fn fail(
     claimed: &Claimed,
     failure: &Failure,
     backoff: Duration,
+    usage: &[Usage],
 ) -> Result<FailOutcome, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
@@ -416,6 +422,7 @@ pub async fn fail(
     if n != 1 {
         return Err(DbError::Conflict(LEASE_LOST.into()));
     }
+    record_usage(&tx, claimed, usage).await?;
     let job = claimed.job.id;
     let stage = claimed.stage.as_str();
     let data = serde_json::json!({ "code": failure.code, "message": failure.message, "attempt": lease.token });

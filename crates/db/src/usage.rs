@@ -9,6 +9,8 @@ use crate::{Db, DbError};
 /// One engine call of a job.
 #[derive(Debug, Clone)]
 pub struct Record {
+    /// How many calls the row sums (a stage may call an engine per line).
+    pub calls: i32,
     pub stage: Option<String>,
     pub language: Option<String>,
     pub engine: String,
@@ -46,7 +48,7 @@ pub async fn for_job(db: &Db, job: JobId) -> Result<Vec<Record>, DbError> {
         .client()
         .await?
         .query(
-            "SELECT stage, language, engine, unit, units, cost_usd, latency_ms, ok, error, created_at
+            "SELECT stage, language, engine, unit, units, cost_usd, latency_ms, ok, error, created_at, calls
              FROM usage_records WHERE job_id = $1 ORDER BY id",
             &[&job.0],
         )
@@ -64,6 +66,7 @@ pub async fn for_job(db: &Db, job: JobId) -> Result<Vec<Record>, DbError> {
             ok: r.get(7),
             error: r.get(8),
             created_at: r.get(9),
+            calls: r.get(10),
         })
         .collect())
 }
@@ -86,7 +89,8 @@ pub async fn totals(
         .await?
         .query(
             &format!(
-                "SELECT {key} AS k, u.unit, count(*), count(*) FILTER (WHERE NOT u.ok),
+                "SELECT {key} AS k, u.unit, coalesce(sum(u.calls), 0)::bigint,
+                        coalesce(sum(u.calls) FILTER (WHERE NOT u.ok), 0)::bigint,
                         coalesce(sum(u.units), 0), coalesce(sum(u.cost_usd), 0)
                  FROM usage_records u JOIN jobs j ON j.id = u.job_id
                  WHERE j.tenant_id = $1 AND u.created_at >= $2 AND u.created_at < $3

@@ -10,7 +10,8 @@ use voxline_config::EngineSettings;
 use voxline_core::{Language, Segment, Transcript};
 
 use crate::{
-    Apertium, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer, Translator,
+    Apertium, Call, CallLog, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer,
+    Translator,
 };
 
 pub struct Engines {
@@ -105,11 +106,14 @@ impl Engines {
             .collect()
     }
 
-    /// Transcribes with the first engine that can; returns the engine's name too.
+    /// Transcribes with the first engine that can; returns the engine's name
+    /// too. Every attempt is noted in `log`, `seconds` of audio each.
     pub async fn transcribe(
         &self,
         media: &Path,
         language: Option<&Language>,
+        seconds: f64,
+        log: &CallLog,
     ) -> Result<(Transcript, String), ProviderError> {
         let mut last = None;
         for engine in &self.stt {
@@ -120,7 +124,11 @@ impl Engines {
             if !serves {
                 continue;
             }
-            match engine.transcribe(media, language).await {
+            let result = timed(log, engine.name(), "audio_seconds", seconds, || {
+                engine.transcribe(media, language)
+            })
+            .await;
+            match result {
                 Ok(t) => return Ok((t, engine.name().to_owned())),
                 Err(e) if handover(&e) => last = Some(e),
                 Err(e) => return Err(e),
@@ -134,28 +142,39 @@ impl Engines {
         }))
     }
 
+    /// Translates with the first engine that serves the pair and returns
+    /// every line; each attempt is noted in `log`.
     pub async fn translate(
         &self,
         segments: &[Segment],
         from: &Language,
         to: &Language,
+        log: &CallLog,
     ) -> Result<(Vec<Segment>, String), ProviderError> {
+        let characters = segments
+            .iter()
+            .map(|s| s.text.chars().count())
+            .sum::<usize>() as f64;
         let mut last = None;
         for engine in self
             .translators
             .iter()
             .filter(|t| t.supports(from.code, to.code))
         {
-            match engine.translate(segments, from, to).await {
-                Ok(out) if out.len() == segments.len() => {
-                    return Ok((out, engine.name().to_owned()));
-                }
-                Ok(out) => {
-                    last = Some(ProviderError::Engine {
+            let result = timed(log, engine.name(), "characters", characters, || async {
+                let out = engine.translate(segments, from, to).await?;
+                if out.len() == segments.len() {
+                    Ok(out)
+                } else {
+                    Err(ProviderError::Engine {
                         engine: engine.name().into(),
                         message: format!("returned {} lines for {}", out.len(), segments.len()),
                     })
                 }
+            })
+            .await;
+            match result {
+                Ok(out) => return Ok((out, engine.name().to_owned())),
                 Err(e) if handover(&e) => last = Some(e),
                 Err(e) => return Err(e),
             }
@@ -164,19 +183,27 @@ impl Engines {
             .unwrap_or_else(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
     }
 
+    /// Speaks a line with the first engine that speaks the language; each
+    /// attempt is noted in `log`.
     pub async fn synthesize(
         &self,
         text: &str,
         language: &Language,
         out_wav: &Path,
+        log: &CallLog,
     ) -> Result<String, ProviderError> {
+        let characters = text.chars().count() as f64;
         let mut last = None;
         for engine in self
             .synthesizers
             .iter()
             .filter(|s| s.languages().contains(&language.code))
         {
-            match engine.synthesize(text, language, out_wav).await {
+            let result = timed(log, engine.name(), "characters", characters, || {
+                engine.synthesize(text, language, out_wav)
+            })
+            .await;
+            match result {
                 Ok(()) => return Ok(engine.name().to_owned()),
                 Err(e) if handover(&e) => last = Some(e),
                 Err(e) => return Err(e),
@@ -184,6 +211,30 @@ impl Engines {
         }
         Err(last.unwrap_or_else(|| none_serves("speak", language.name)))
     }
+}
+
+/// Runs one engine call, noting it (and how it ended) in `log`.
+async fn timed<T, F, Fut>(
+    log: &CallLog,
+    engine: &str,
+    unit: &'static str,
+    units: f64,
+    call: F,
+) -> Result<T, ProviderError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let started = std::time::Instant::now();
+    let result = call().await;
+    log.record(Call {
+        engine: engine.to_owned(),
+        unit,
+        units,
+        latency_ms: started.elapsed().as_millis() as i64,
+        error: result.as_ref().err().map(ToString::to_string),
+    });
+    result
 }
 
 /// Builds one stage's chain from engine names; unknown, repeated or no
@@ -235,6 +286,66 @@ fn none_serves(what: &str, subject: &str) -> ProviderError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A translator that fails or answers, as told.
+    struct Scripted(&'static str, bool);
+
+    #[async_trait::async_trait]
+    impl Translator for Scripted {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn pairs(&self) -> Vec<(&'static str, &'static str)> {
+            vec![("en", "es")]
+        }
+        async fn translate(
+            &self,
+            segments: &[Segment],
+            _: &Language,
+            _: &Language,
+        ) -> Result<Vec<Segment>, ProviderError> {
+            if self.1 {
+                Ok(segments.to_vec())
+            } else {
+                Err(ProviderError::Engine {
+                    engine: self.0.into(),
+                    message: "refused".into(),
+                })
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failing_engine_hands_over_and_both_calls_are_noted() {
+        let engines = Engines {
+            stt: vec![],
+            translators: vec![
+                Arc::new(Scripted("first", false)),
+                Arc::new(Scripted("second", true)),
+            ],
+            synthesizers: vec![],
+        };
+        let segment = Segment {
+            id: 1,
+            start: 0.0,
+            end: 1.0,
+            text: "hello".into(),
+        };
+        let log = CallLog::default();
+        let (en, es) = (
+            Language::parse("en").unwrap(),
+            Language::parse("es").unwrap(),
+        );
+        let (out, engine) = engines.translate(&[segment], &en, &es, &log).await.unwrap();
+        assert_eq!((out.len(), engine.as_str()), (1, "second"));
+        let totals = log.totals();
+        assert_eq!(totals.len(), 2);
+        assert_eq!((totals[0].engine.as_str(), totals[0].ok), ("first", false));
+        assert_eq!(
+            (totals[1].engine.as_str(), totals[1].units),
+            ("second", 5.0)
+        );
+    }
 
     #[test]
     fn chains_come_from_settings_and_bad_ones_are_refused() {

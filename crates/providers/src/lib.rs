@@ -4,6 +4,7 @@
 //! Also the outbound policy every call to a user-supplied URL goes through.
 
 mod apertium;
+mod calls;
 mod engines;
 mod error;
 mod espeak;
@@ -12,6 +13,7 @@ mod pocketsphinx;
 mod traits;
 
 pub use apertium::Apertium;
+pub use calls::{Call, CallLog, CallTotal};
 pub use engines::{ChainError, Engines};
 pub use error::ProviderError;
 pub use espeak::EspeakNg;

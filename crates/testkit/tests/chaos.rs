@@ -241,7 +241,7 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
     let double_commits = one("SELECT count(*) FROM (SELECT stage_run_id FROM stage_commits GROUP BY 1 HAVING count(*) > 1) d").await?;
     let succeeded_without_commit = one("SELECT count(*) FROM stage_runs r WHERE status = 'succeeded' AND NOT EXISTS (SELECT 1 FROM stage_commits c WHERE c.stage_run_id = r.id)").await?;
     let duplicate_usage =
-        one("SELECT count(*) - count(DISTINCT (stage_run_id, engine, unit)) FROM usage_records")
+        one("SELECT count(*) - count(DISTINCT (stage_run_id, attempt, engine, unit, ok)) FROM usage_records")
             .await?;
     let lost_leases = one("SELECT coalesce(sum(lost_leases), 0)::bigint FROM stage_runs").await?;
     let most_losses = one("SELECT coalesce(max(lost_leases), 0)::bigint FROM stage_runs").await?;

@@ -190,3 +190,53 @@ async fn credits_balance_exactly_after_a_mixed_run() -> anyhow::Result<()> {
     );
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_engine_calls_are_recorded_with_their_error() -> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    // Apertium's pairs are installed, but its program is gone: the call
+    // fails for good (a missing program is not retried).
+    env.settings.engines.apertium_binary = "/nonexistent/apertium".into();
+    let sys = spawn_system(env).await?;
+    let clip = sample_clip_saying(&sys.env.path("media"), Some("Hello there."))?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let (s, job) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "subtitle", "source_upload_id": upload["id"], "target_languages": ["es"]}),
+        )
+        .await?;
+    assert_eq!(s, 202, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let done = sys.wait_for_job(id, Duration::from_secs(120)).await?;
+    assert_eq!(done["status"], "failed", "{done:#}");
+    let failed: Vec<&Value> = done["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["engine"] == "apertium")
+        .collect();
+    assert_eq!(failed.len(), 1, "one failed call: {done:#}");
+    assert!(
+        failed.iter().all(
+            |u| u["ok"] == false && u["error"].as_str().is_some_and(|e| e.contains("apertium"))
+        )
+    );
+    let (_, totals) = sys.get("/v1/usage?group_by=stage").await?;
+    let translate = totals["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "translate")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (
+            translate["calls"].as_i64(),
+            translate["failed_calls"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{totals}"
+    );
+    sys.stop().await
+}

@@ -362,6 +362,8 @@ pub struct UsageView {
     pub engine: String,
     /// `audio_seconds`, `characters` or `tokens`.
     pub unit: String,
+    /// Calls this row sums, all with the same outcome.
+    pub calls: i32,
     pub units: f64,
     /// Estimated from the configured price table.
     pub cost_usd: f64,
@@ -378,6 +380,7 @@ impl From<&voxline_db::usage::Record> for UsageView {
             language: r.language.clone(),
             engine: r.engine.clone(),
             unit: r.unit.clone(),
+            calls: r.calls,
             units: r.units,
             cost_usd: r.cost_usd,
             latency_ms: r.latency_ms,

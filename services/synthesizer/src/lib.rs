@@ -2,11 +2,10 @@
 //! language, one 48 kHz mono WAV per line, plus a manifest of their lengths.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use voxline_config::Settings;
 use voxline_core::{Language, Stage, Synthesis, SynthesizedLine, Translation};
-use voxline_db::runs::{Completion, Usage};
+use voxline_db::runs::Completion;
 use voxline_media::audio;
 use voxline_providers::Engines;
 use voxline_queue::{StageContext, StageError, StageHandler};
@@ -33,16 +32,14 @@ impl StageHandler for Synthesize {
             .await?;
         let language = Language::parse(ctx.language())
             .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
-        let started = Instant::now();
         let total = translation.segments.len().max(1);
         let mut lines = Vec::with_capacity(translation.segments.len());
         let mut engine_used = String::from("none");
-        let mut characters = 0usize;
         for (i, segment) in translation.segments.iter().enumerate() {
             let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
             engine_used = self
                 .engines
-                .synthesize(&segment.text, &language, &raw)
+                .synthesize(&segment.text, &language, &raw, &ctx.calls)
                 .await?;
             let file = format!("line-{:04}.wav", segment.id);
             let normalized = ctx.scratch(&file);
@@ -50,7 +47,6 @@ impl StageHandler for Synthesize {
             let duration = audio::duration(&normalized).await?;
             let key = ctx.artifact_key(ctx.language(), Stage::Synthesize, &file);
             ctx.storage.put_file(&key, &normalized).await?;
-            characters += segment.text.chars().count();
             lines.push(SynthesizedLine {
                 id: segment.id,
                 file,
@@ -77,16 +73,9 @@ impl StageHandler for Synthesize {
             .await?;
         Ok(Completion {
             output: serde_json::json!({ "lines": manifest.segments.len() }),
-            usage: vec![Usage::measured(
-                &engine_used,
-                "characters",
-                characters as f64,
-                started.elapsed().as_millis() as i64,
-            )],
             engine: Some(engine_used),
             artifacts: vec![artifact],
-            task_stats: None,
-            note: None,
+            ..Default::default()
         })
     }
 }

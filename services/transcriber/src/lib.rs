@@ -2,11 +2,10 @@
 //! (the transcript, as JSON, SRT and WebVTT) once per job.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use voxline_config::Settings;
 use voxline_core::{Language, Stage};
-use voxline_db::runs::{Completion, Usage};
+use voxline_db::runs::Completion;
 use voxline_media::subtitles;
 use voxline_providers::Engines;
 use voxline_queue::{StageContext, StageError, StageHandler};
@@ -38,9 +37,10 @@ impl StageHandler for Transcribe {
             ),
         };
         ctx.progress(0.1, "recognizing speech").await;
-        let started = Instant::now();
-        let (transcript, engine) = self.engines.transcribe(&source, language.as_ref()).await?;
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let (transcript, engine) = self
+            .engines
+            .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
+            .await?;
         let artifacts = vec![
             ctx.put_bytes(
                 "transcript",
@@ -71,16 +71,10 @@ impl StageHandler for Transcribe {
                 "language": transcript.language,
                 "note": transcript.note,
             }),
-            usage: vec![Usage::measured(
-                &engine,
-                "audio_seconds",
-                transcript.duration,
-                latency_ms,
-            )],
             engine: Some(engine),
             artifacts,
-            task_stats: None,
             note: transcript.note.clone(),
+            ..Default::default()
         })
     }
 }

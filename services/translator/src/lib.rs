@@ -2,11 +2,10 @@
 //! language, keeping each line's id and timing.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use voxline_config::Settings;
 use voxline_core::{Language, Stage, Transcript, Translation};
-use voxline_db::runs::{Completion, Usage};
+use voxline_db::runs::Completion;
 use voxline_providers::Engines;
 use voxline_queue::{StageContext, StageError, StageHandler};
 
@@ -33,19 +32,13 @@ impl StageHandler for Translate {
             .await?;
         let from = language(&transcript.language)?;
         let to = language(ctx.language())?;
-        let started = Instant::now();
         let (segments, engine) = if transcript.segments.is_empty() {
             (vec![], "none".to_owned())
         } else {
             self.engines
-                .translate(&transcript.segments, &from, &to)
+                .translate(&transcript.segments, &from, &to, &ctx.calls)
                 .await?
         };
-        let characters: usize = transcript
-            .segments
-            .iter()
-            .map(|s| s.text.chars().count())
-            .sum();
         let translation = Translation {
             source_language: from.code.into(),
             language: to.code.into(),
@@ -62,16 +55,9 @@ impl StageHandler for Translate {
             .await?;
         Ok(Completion {
             output: serde_json::json!({ "segments": translation.segments.len() }),
-            usage: vec![Usage::measured(
-                &engine,
-                "characters",
-                characters as f64,
-                started.elapsed().as_millis() as i64,
-            )],
             engine: Some(engine),
             artifacts: vec![artifact],
-            task_stats: None,
-            note: None,
+            ..Default::default()
         })
     }
 }

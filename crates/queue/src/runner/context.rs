@@ -5,6 +5,7 @@ use voxline_db::artifacts::NewArtifact;
 use voxline_db::jobs::Job;
 use voxline_db::runs::Claimed;
 use voxline_db::{Db, uploads};
+use voxline_providers::CallLog;
 use voxline_storage::{Storage, keys};
 
 use crate::StageError;
@@ -15,11 +16,19 @@ pub struct StageContext {
     pub claimed: Claimed,
     pub db: Db,
     pub storage: Storage,
+    /// Every engine call of this run: pass it to the engine chains; the
+    /// runner writes it as usage, whether the stage commits or fails.
+    pub calls: CallLog,
     workdir: tempfile::TempDir,
 }
 
 impl StageContext {
-    pub(crate) fn new(claimed: Claimed, db: Db, storage: Storage) -> Result<Self, StageError> {
+    pub(crate) fn new(
+        claimed: Claimed,
+        db: Db,
+        storage: Storage,
+        calls: CallLog,
+    ) -> Result<Self, StageError> {
         let workdir = tempfile::Builder::new()
             .prefix("voxline-stage-")
             .tempdir()
@@ -28,6 +37,7 @@ impl StageContext {
             claimed,
             db,
             storage,
+            calls,
             workdir,
         })
     }

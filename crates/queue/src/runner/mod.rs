@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 use voxline_config::{PriceTable, RunnerSettings, Settings};
 use voxline_core::{Stage, StageRunId};
-use voxline_db::runs::{self, Claimed, Completion, FailOutcome, Failure};
+use voxline_db::runs::{self, Claimed, Completion, FailOutcome, Failure, Usage};
 use voxline_db::{Db, DbError};
+use voxline_providers::CallLog;
 use voxline_storage::Storage;
 
 pub use context::StageContext;
@@ -142,13 +143,12 @@ impl Runner {
             Duration::from_secs(self.settings.lease_seconds),
             lost.clone(),
         )));
-        let result = self.run_guarded(&claimed, &lost).await;
+        let calls = CallLog::default();
+        let result = self.run_guarded(&claimed, &lost, &calls).await;
         drop(heartbeat);
         let outcome = match result {
             Guarded::Done(Ok(mut done)) => {
-                for u in &mut done.usage {
-                    u.cost_usd = self.prices.cost_usd(&u.engine, &u.unit, u.units);
-                }
+                done.usage = self.usage(&calls);
                 match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
                     Ok(dispatch) => {
                         self.send(&dispatch).await;
@@ -158,7 +158,10 @@ impl Runner {
                     Err(e) => return Err(e),
                 }
             }
-            Guarded::Done(Err(error)) => self.record_failure(&claimed, error).await?,
+            Guarded::Done(Err(error)) => {
+                self.record_failure(&claimed, error, self.usage(&calls))
+                    .await?
+            }
             Guarded::LeaseLost => Outcome::LeaseLost,
             Guarded::ShuttingDown => {
                 match runs::release(&self.db, &claimed.lease, claimed.stage).await? {
@@ -177,8 +180,18 @@ impl Runner {
     /// Runs the handler until it finishes, the lease is lost, the stage times
     /// out, or a shutdown's grace period ends. Dropping the handler's future
     /// kills its child processes (they are spawned with kill-on-drop).
-    async fn run_guarded(&self, claimed: &Claimed, lost: &CancellationToken) -> Guarded {
-        let ctx = match StageContext::new(claimed.clone(), self.db.clone(), self.storage.clone()) {
+    async fn run_guarded(
+        &self,
+        claimed: &Claimed,
+        lost: &CancellationToken,
+        calls: &CallLog,
+    ) -> Guarded {
+        let ctx = match StageContext::new(
+            claimed.clone(),
+            self.db.clone(),
+            self.storage.clone(),
+            calls.clone(),
+        ) {
             Ok(ctx) => ctx,
             Err(e) => return Guarded::Done(Err(e)),
         };
@@ -197,10 +210,29 @@ impl Runner {
         }
     }
 
+    /// The run's engine calls as usage rows, priced from the price table.
+    fn usage(&self, calls: &CallLog) -> Vec<Usage> {
+        calls
+            .totals()
+            .into_iter()
+            .map(|t| Usage {
+                cost_usd: self.prices.cost_usd(&t.engine, t.unit, t.units),
+                engine: t.engine,
+                unit: t.unit.to_owned(),
+                units: t.units,
+                latency_ms: t.latency_ms,
+                calls: t.calls,
+                ok: t.ok,
+                error: t.error,
+            })
+            .collect()
+    }
+
     async fn record_failure(
         &self,
         claimed: &Claimed,
         error: StageError,
+        usage: Vec<Usage>,
     ) -> Result<Outcome, DbError> {
         tracing::warn!(code = %error.code, error = %error.message, transient = error.transient, "stage failed");
         let failure = Failure {
@@ -213,7 +245,7 @@ impl Runner {
             self.settings.backoff_base_seconds,
             self.settings.backoff_max_seconds,
         );
-        match runs::fail(&self.db, claimed, &failure, delay).await {
+        match runs::fail(&self.db, claimed, &failure, delay, &usage).await {
             Ok(FailOutcome::Retrying(d)) => {
                 self.send(&[d]).await;
                 Ok(Outcome::Retrying)
