@@ -313,13 +313,28 @@ pub async fn tasks_of(db: &Db, jobs: &[JobId]) -> Result<Vec<Task>, DbError> {
 pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
+    tx.query_opt(
+        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
+        &[&id.0, &tenant.0],
+    )
+    .await?
+    .ok_or(DbError::NotFound)?;
+    // Lock in the order every worker's transaction does (its run, its
+    // tasks, then the job), or a cancellation racing a claim or a commit
+    // deadlocks with it.
+    tx.query(
+        "SELECT 1 FROM stage_runs WHERE job_id = $1 ORDER BY id FOR UPDATE",
+        &[&id.0],
+    )
+    .await?;
+    tx.query(
+        "SELECT 1 FROM tasks WHERE job_id = $1 ORDER BY id FOR UPDATE",
+        &[&id.0],
+    )
+    .await?;
     let row = tx
-        .query_opt(
-            "SELECT status FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-            &[&id.0, &tenant.0],
-        )
-        .await?
-        .ok_or(DbError::NotFound)?;
+        .query_one("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", &[&id.0])
+        .await?;
     let status = JobStatus::parse(row.get(0))?;
     if status.is_final() {
         return Ok(false);

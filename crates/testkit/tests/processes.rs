@@ -48,7 +48,8 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
         .await?;
     let id = job["id"].as_str().expect("a job id").to_owned();
 
-    // SIGKILL the renderer as soon as rendering has started; the supervisor restarts it.
+    // SIGKILL the renderer while its stage runs (any of its steps); the
+    // supervisor restarts it.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
     let mut killed = false;
     let job = loop {
@@ -59,10 +60,12 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        if !killed
-            && job["tasks"][0]["stage"] == "render"
-            && job["tasks"][0]["message"] == "rendering"
-        {
+        let rendering = job["tasks"][0]["stages"].as_array().is_some_and(|stages| {
+            stages
+                .iter()
+                .any(|s| s["stage"] == "render" && s["status"] == "running")
+        });
+        if !killed && rendering {
             fleet.kill(&["voxline-renderer"], 0)?;
             killed = true;
         }
