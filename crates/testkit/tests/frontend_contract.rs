@@ -92,6 +92,12 @@ impl<'a> Frontend<'a> {
         Ok(())
     }
 
+    /// `POST /api/jobs/` for the tracks of `urls`, as the client sends it.
+    async fn create(&self, urls: &Value, background: bool) -> anyhow::Result<(u16, Value)> {
+        let body = Self::creation(urls, background);
+        self.call(Method::POST, "/api/jobs/", Some(&body)).await
+    }
+
     fn creation(urls: &Value, background: bool) -> Value {
         json!({
             "job_id": urls["job_id"], "voice_track_uploaded": true,
@@ -271,13 +277,7 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
 
     // Tracks whose durations differ by more than a second.
     let urls = ui.upload(&narration, Some(&background)).await?;
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/",
-            Some(&Frontend::creation(&urls, true)),
-        )
-        .await?;
+    let (s, b) = ui.create(&urls, true).await?;
     assert_flat_error(s, &b, 400, "duration_mismatch");
     assert!(
         b["voice_duration"].as_f64().unwrap() + 1.0 < b["background_duration"].as_f64().unwrap(),
@@ -350,21 +350,9 @@ async fn the_frontend_gets_errors_it_understands() -> anyhow::Result<()> {
         (200, Some("uploading")),
         "{view}"
     );
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/",
-            Some(&Frontend::creation(&urls, false)),
-        )
-        .await?;
+    let (s, b) = ui.create(&urls, false).await?;
     assert_flat_error(s, &b, 400, "upload_missing");
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/",
-            Some(&Frontend::creation(&urls, true)),
-        )
-        .await?;
+    let (s, b) = ui.create(&urls, true).await?;
     assert_flat_error(s, &b, 400, "background_track_not_expected");
 
     // A tampered upload URL is refused; the real one works afterwards.
@@ -378,13 +366,7 @@ async fn the_frontend_gets_errors_it_understands() -> anyhow::Result<()> {
         .await?;
     assert_eq!(r.status(), 403);
     ui.put(url, &voice, "audio/mpeg").await?;
-    let (s, b) = ui
-        .call(
-            Method::POST,
-            "/api/jobs/",
-            Some(&Frontend::creation(&urls, false)),
-        )
-        .await?;
+    let (s, b) = ui.create(&urls, false).await?;
     assert_eq!(s, 201, "{b}");
 
     // DELETE of a running job cancels it; its status turns to `error`.
