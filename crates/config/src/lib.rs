@@ -6,6 +6,7 @@ mod cli;
 mod secret;
 mod sections;
 mod security;
+mod vendors;
 
 use std::path::Path;
 
@@ -13,6 +14,7 @@ pub use cli::load_for;
 pub use secret::Secret;
 pub use sections::*;
 pub use security::*;
+pub use vendors::*;
 
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +126,14 @@ impl Settings {
                 "must be set to a long random secret in the production profile",
             );
         }
+        for (name, vendor) in &self.vendors {
+            if let Err(message) = vendor.check() {
+                return Err(ConfigError::Invalid {
+                    key: "vendors",
+                    message: format!("[vendors.{name}]: {message}"),
+                });
+            }
+        }
         Ok(())
     }
 }
@@ -218,5 +228,57 @@ mod tests {
         )
         .unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn vendors_come_by_name_with_their_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("voxline.toml");
+        std::fs::write(
+            &file,
+            r#"
+[vendors.groq]
+kind = "openai"
+base_url = "https://api.groq.com/openai/v1"
+capabilities = ["transcribe", "translate"]
+transcribe_model = "whisper-large-v3"
+
+[vendors.elevenlabs]
+kind = "elevenlabs"
+api_key = "xi-key"
+voices = { es = "spanish-voice" }
+limits = { max_concurrency = 2, requests_per_minute = 60 }
+"#,
+        )
+        .unwrap();
+        let s = Settings::load_from(
+            Some(&file),
+            env(&[("VOXLINE__VENDORS__GROQ__API_KEY", "gsk-from-env")]),
+        )
+        .unwrap();
+        let VendorSettings::OpenAi(groq) = &s.vendors["groq"] else {
+            panic!("groq is an OpenAI-compatible vendor")
+        };
+        assert_eq!(groq.api_key.expose(), "gsk-from-env");
+        assert_eq!(groq.transcribe_model, "whisper-large-v3");
+        assert_eq!(groq.capabilities.len(), 2);
+        let VendorSettings::ElevenLabs(eleven) = &s.vendors["elevenlabs"] else {
+            panic!("elevenlabs kind")
+        };
+        assert_eq!((eleven.stability, eleven.style), (0.57, 0.22));
+        assert_eq!(eleven.limits.max_concurrency, 2);
+        assert_eq!(eleven.limits.timeout_seconds, 120);
+
+        std::fs::write(&file, "[vendors.dg]\nkind = \"deepgram\"\n").unwrap();
+        let err = Settings::load_from(Some(&file), env(&[])).unwrap_err();
+        assert!(
+            err.to_string().contains("[vendors.dg]") && err.to_string().contains("api_key"),
+            "{err}"
+        );
+        std::fs::write(&file, "[vendors.x]\nkind = \"babelfish\"\n").unwrap();
+        assert!(Settings::load_from(Some(&file), env(&[])).is_err());
+        std::fs::write(&file, "[vendors.x]\nkind = \"openai\"\nmodel = \"typo\"\n").unwrap();
+        let err = Settings::load_from(Some(&file), env(&[])).unwrap_err();
+        assert!(err.to_string().contains("model"), "{err}");
     }
 }

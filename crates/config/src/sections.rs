@@ -30,6 +30,7 @@ pub struct Settings {
     pub compat: CompatSettings,
     pub credits: CreditSettings,
     pub prices: PriceTable,
+    pub vendors: crate::VendorTable,
 }
 
 impl Default for Settings {
@@ -50,6 +51,7 @@ impl Default for Settings {
             compat: CompatSettings::default(),
             credits: CreditSettings::default(),
             prices: PriceTable::default(),
+            vendors: crate::VendorTable::default(),
         }
     }
 }

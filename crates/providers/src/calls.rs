@@ -4,6 +4,31 @@
 
 use std::sync::{Arc, Mutex};
 
+tokio::task_local! {
+    /// Units an engine reports while the chain times its call (the tokens a
+    /// chat model billed, say), beside the unit the chain counts itself.
+    static METERED: Mutex<Vec<(&'static str, f64)>>;
+}
+
+/// Notes `units` of `unit` against the engine call in progress; outside a
+/// chain's call it does nothing.
+pub(crate) fn meter(unit: &'static str, units: f64) {
+    let _ = METERED.try_with(|m| m.lock().expect("meter lock").push((unit, units)));
+}
+
+/// Runs one engine call and returns what it metered along the way.
+pub(crate) async fn metered<T>(
+    call: impl std::future::Future<Output = T>,
+) -> (T, Vec<(&'static str, f64)>) {
+    METERED
+        .scope(Mutex::new(Vec::new()), async {
+            let out = call.await;
+            let units = METERED.with(|m| std::mem::take(&mut *m.lock().expect("meter lock")));
+            (out, units)
+        })
+        .await
+}
+
 /// One engine call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Call {

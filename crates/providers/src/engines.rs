@@ -6,9 +6,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use voxline_config::EngineSettings;
+use std::collections::BTreeMap;
+
+use voxline_config::{Capability, EngineSettings, VendorSettings, VendorTable};
 use voxline_core::{Language, Segment, Transcript};
 
+use crate::calls;
+use crate::vendor::{Deepgram, ElevenLabs, OpenAi, VendorGate};
 use crate::{
     Apertium, Call, CallLog, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer,
     Translator,
@@ -29,46 +33,128 @@ pub struct ChainError {
     pub message: String,
 }
 
+/// The vendors of `[vendors]`, each built once, whichever chains use it.
+struct Vendors {
+    openai: BTreeMap<String, Arc<OpenAi>>,
+    deepgram: BTreeMap<String, Arc<Deepgram>>,
+    elevenlabs: BTreeMap<String, Arc<ElevenLabs>>,
+}
+
+impl Vendors {
+    fn build(table: &VendorTable, gate: &Arc<dyn VendorGate>) -> Result<Self, ChainError> {
+        let mut v = Vendors {
+            openai: BTreeMap::new(),
+            deepgram: BTreeMap::new(),
+            elevenlabs: BTreeMap::new(),
+        };
+        for (name, settings) in table {
+            let refuse = |message: String| ChainError {
+                stage: "vendors",
+                message: format!("[vendors.{name}]: {message}"),
+            };
+            if BUILT_IN.contains(&name.as_str()) {
+                return Err(refuse(
+                    "names a built-in engine; choose another name".into(),
+                ));
+            }
+            match settings {
+                VendorSettings::OpenAi(s) => {
+                    let e = OpenAi::new(name, s, gate.clone()).map_err(refuse)?;
+                    v.openai.insert(name.clone(), Arc::new(e));
+                }
+                VendorSettings::Deepgram(s) => {
+                    let e = Deepgram::new(name, s, gate.clone()).map_err(refuse)?;
+                    v.deepgram.insert(name.clone(), Arc::new(e));
+                }
+                VendorSettings::ElevenLabs(s) => {
+                    let e = ElevenLabs::new(name, s, gate.clone()).map_err(refuse)?;
+                    v.elevenlabs.insert(name.clone(), Arc::new(e));
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    /// A configured OpenAI-compatible vendor that offers `capability`.
+    fn openai(&self, name: &str, capability: Capability) -> Result<Option<Arc<OpenAi>>, String> {
+        match self.openai.get(name) {
+            Some(e) if e.offers(capability) => Ok(Some(e.clone())),
+            Some(_) => Err(format!(
+                "`{name}` does not list `{capability:?}` in its `capabilities`",
+            )
+            .to_lowercase()),
+            None => Ok(None),
+        }
+    }
+}
+
+const BUILT_IN: &[&str] = &["pocketsphinx", "apertium", "espeak-ng"];
+
 impl Engines {
     /// The chains of `engines.transcribe`, `.translate` and `.synthesize`,
-    /// in their configured order.
-    pub fn from_settings(s: &EngineSettings) -> Result<Self, ChainError> {
+    /// in their configured order, from the built-in engines and the vendors
+    /// of `[vendors]`; every vendor request goes through `gate`.
+    pub fn from_settings(
+        s: &EngineSettings,
+        vendors: &VendorTable,
+        gate: Arc<dyn VendorGate>,
+    ) -> Result<Self, ChainError> {
+        let v = Vendors::build(vendors, &gate)?;
         Ok(Self {
-            stt: chain(
-                "transcribe",
-                &s.transcribe,
-                &["pocketsphinx"],
-                |name| match name {
-                    "pocketsphinx" => Some(Arc::new(Pocketsphinx {
+            stt: chain("transcribe", &s.transcribe, |name| {
+                if name == "pocketsphinx" {
+                    return Ok(Arc::new(Pocketsphinx {
                         binary: s.pocketsphinx_binary.clone(),
-                    }) as Arc<dyn SpeechToText>),
-                    _ => None,
-                },
-            )?,
-            translators: chain(
-                "translate",
-                &s.translate,
-                &["apertium"],
-                |name| match name {
-                    "apertium" => Some(Arc::new(Apertium::new(
+                    }) as Arc<dyn SpeechToText>);
+                }
+                if let Some(e) = v.openai(name, Capability::Transcribe)? {
+                    return Ok(e as Arc<dyn SpeechToText>);
+                }
+                match v.deepgram.get(name) {
+                    Some(e) => Ok(e.clone() as Arc<dyn SpeechToText>),
+                    None => Err(unknown(
+                        name,
+                        "pocketsphinx",
+                        vendors,
+                        &["openai", "deepgram"],
+                    )),
+                }
+            })?,
+            translators: chain("translate", &s.translate, |name| {
+                if name == "apertium" {
+                    return Ok(Arc::new(Apertium::new(
                         s.apertium_binary.clone(),
                         s.apertium_modes_dir.clone(),
-                    )) as Arc<dyn Translator>),
-                    _ => None,
-                },
-            )?,
-            synthesizers: chain(
-                "synthesize",
-                &s.synthesize,
-                &["espeak-ng"],
-                |name| match name {
-                    "espeak-ng" => Some(Arc::new(EspeakNg {
+                    )) as Arc<dyn Translator>);
+                }
+                match v.openai(name, Capability::Translate)? {
+                    Some(e) => Ok(e as Arc<dyn Translator>),
+                    None => Err(unknown(name, "apertium", vendors, &["openai"])),
+                }
+            })?,
+            synthesizers: chain("synthesize", &s.synthesize, |name| {
+                if name == "espeak-ng" {
+                    return Ok(Arc::new(EspeakNg {
                         binary: s.espeak_binary.clone(),
                         rate: s.espeak_rate,
-                    }) as Arc<dyn Synthesizer>),
-                    _ => None,
-                },
-            )?,
+                    }) as Arc<dyn Synthesizer>);
+                }
+                if let Some(e) = v.openai(name, Capability::Synthesize)? {
+                    return Ok(e as Arc<dyn Synthesizer>);
+                }
+                if let Some(e) = v.deepgram.get(name) {
+                    return Ok(e.clone() as Arc<dyn Synthesizer>);
+                }
+                match v.elevenlabs.get(name) {
+                    Some(e) => Ok(e.clone() as Arc<dyn Synthesizer>),
+                    None => Err(unknown(
+                        name,
+                        "espeak-ng",
+                        vendors,
+                        &["openai", "deepgram", "elevenlabs"],
+                    )),
+                }
+            })?,
         })
     }
 
@@ -213,7 +299,8 @@ impl Engines {
     }
 }
 
-/// Runs one engine call, noting it (and how it ended) in `log`.
+/// Runs one engine call, noting it (and how it ended) in `log`: `units` of
+/// `unit`, and whatever else the engine metered (a chat model's tokens).
 async fn timed<T, F, Fut>(
     log: &CallLog,
     engine: &str,
@@ -226,14 +313,19 @@ where
     Fut: std::future::Future<Output = Result<T, ProviderError>>,
 {
     let started = std::time::Instant::now();
-    let result = call().await;
-    log.record(Call {
-        engine: engine.to_owned(),
-        unit,
-        units,
-        latency_ms: started.elapsed().as_millis() as i64,
-        error: result.as_ref().err().map(ToString::to_string),
-    });
+    let (result, extra) = calls::metered(call()).await;
+    let latency_ms = started.elapsed().as_millis() as i64;
+    let error = result.as_ref().err().map(ToString::to_string);
+    // The call's time counts once, with the chain's own unit.
+    for (i, (unit, units)) in std::iter::once((unit, units)).chain(extra).enumerate() {
+        log.record(Call {
+            engine: engine.to_owned(),
+            unit,
+            units,
+            latency_ms: if i == 0 { latency_ms } else { 0 },
+            error: error.clone(),
+        });
+    }
     result
 }
 
@@ -242,15 +334,13 @@ where
 fn chain<T: ?Sized>(
     stage: &'static str,
     names: &[String],
-    known: &[&str],
-    build: impl Fn(&str) -> Option<Arc<T>>,
+    build: impl Fn(&str) -> Result<Arc<T>, String>,
 ) -> Result<Vec<Arc<T>>, ChainError> {
     let refuse = |message: String| ChainError { stage, message };
     if names.is_empty() {
-        return Err(refuse(format!(
-            "name at least one engine (known: {})",
-            known.join(", ")
-        )));
+        return Err(refuse(
+            "name at least one engine, such as the built-in one".into(),
+        ));
     }
     let mut engines = Vec::with_capacity(names.len());
     for (i, name) in names.iter().enumerate() {
@@ -258,14 +348,31 @@ fn chain<T: ?Sized>(
         if names[..i].iter().any(|n| n.trim() == name) {
             return Err(refuse(format!("`{name}` is listed twice")));
         }
-        engines.push(build(name).ok_or_else(|| {
-            refuse(format!(
-                "`{name}` is not an engine for this stage (known: {})",
-                known.join(", ")
-            ))
-        })?);
+        engines.push(build(name).map_err(refuse)?);
     }
     Ok(engines)
+}
+
+/// Why `name` cannot serve a stage, with what could.
+fn unknown(name: &str, built_in: &str, vendors: &VendorTable, kinds: &[&str]) -> String {
+    let mut known = vec![built_in.to_owned()];
+    known.extend(
+        vendors
+            .iter()
+            .filter(|(_, v)| kinds.contains(&v.kind()))
+            .map(|(n, _)| n.clone()),
+    );
+    match vendors.get(name) {
+        Some(v) => format!(
+            "`{name}` is a {} vendor, which does not serve this stage (known: {})",
+            v.kind(),
+            known.join(", ")
+        ),
+        None => format!(
+            "`{name}` is neither a built-in engine for this stage nor a vendor in [vendors] (known: {})",
+            known.join(", ")
+        ),
+    }
 }
 
 /// Whether the next engine in the chain should try.
@@ -347,33 +454,74 @@ mod tests {
         );
     }
 
+    fn build(s: &EngineSettings, vendors: &VendorTable) -> Result<Engines, ChainError> {
+        Engines::from_settings(s, vendors, Arc::new(crate::Unlimited))
+    }
+
     #[test]
     fn chains_come_from_settings_and_bad_ones_are_refused() {
+        let none = VendorTable::new();
         let mut s = EngineSettings::default();
-        let engines = Engines::from_settings(&s).unwrap();
+        let engines = build(&s, &none).unwrap();
         assert_eq!(engines.stt[0].name(), "pocketsphinx");
         s.translate = vec!["apertium".into(), "babelfish".into()];
-        let e = Engines::from_settings(&s).err().unwrap();
+        let e = build(&s, &none).err().unwrap();
         assert_eq!(e.stage, "translate");
         assert!(
             e.to_string().contains("`babelfish`") && e.to_string().contains("apertium"),
             "{e}"
         );
         s.translate = vec!["apertium".into(), "apertium".into()];
-        assert!(
-            Engines::from_settings(&s)
-                .err()
-                .unwrap()
-                .message
-                .contains("twice")
-        );
+        assert!(build(&s, &none).err().unwrap().message.contains("twice"));
         s.translate = vec![];
         assert!(
-            Engines::from_settings(&s)
+            build(&s, &none)
                 .err()
                 .unwrap()
                 .message
                 .contains("at least one")
         );
+    }
+
+    #[test]
+    fn vendors_join_the_chains_that_their_kind_serves() {
+        use voxline_config::{ElevenLabsSettings, OpenAiSettings};
+        let mut vendors = VendorTable::new();
+        let groq = OpenAiSettings {
+            capabilities: vec![Capability::Transcribe, Capability::Translate],
+            ..Default::default()
+        };
+        vendors.insert("groq".into(), VendorSettings::OpenAi(groq));
+        vendors.insert(
+            "eleven".into(),
+            VendorSettings::ElevenLabs(ElevenLabsSettings::default()),
+        );
+        let s = EngineSettings {
+            transcribe: vec!["groq".into(), "pocketsphinx".into()],
+            translate: vec!["groq".into(), "apertium".into()],
+            synthesize: vec!["eleven".into(), "espeak-ng".into()],
+            ..Default::default()
+        };
+        let engines = build(&s, &vendors).unwrap();
+        assert_eq!(engines.stt[0].name(), "groq");
+        assert!(engines.can_detect_language());
+        assert!(engines.translators[0].supports("en", "ja"));
+        assert!(engines.synthesizers[0].languages().contains(&"ja"));
+        let es = Language::parse("es").unwrap();
+        assert!(engines.servable_targets(&es, true).contains(&"ja"));
+
+        let speaking_groq = EngineSettings {
+            synthesize: vec!["groq".into()],
+            ..Default::default()
+        };
+        let e = build(&speaking_groq, &vendors).err().unwrap();
+        assert!(e.message.contains("capabilities"), "{e}");
+        let transcribing_eleven = EngineSettings {
+            transcribe: vec!["eleven".into()],
+            ..Default::default()
+        };
+        let e = build(&transcribing_eleven, &vendors).err().unwrap();
+        assert!(e.message.contains("elevenlabs vendor"), "{e}");
+        assert!(e.message.contains("groq"), "{e}");
     }
 }

@@ -1,6 +1,7 @@
 //! Engines behind one trait per capability (speech to text, translation,
 //! speech synthesis), one module per engine, and the ordered fallback
-//! chains the stages call. The offline engines come from Debian's packages.
+//! chains the stages call. The offline engines come from Debian's packages;
+//! the cloud ones (`vendor`) share one transport with limits and retries.
 //! Also the outbound policy every call to a user-supplied URL goes through.
 
 mod apertium;
@@ -11,6 +12,7 @@ mod espeak;
 pub mod outbound;
 mod pocketsphinx;
 mod traits;
+pub mod vendor;
 
 pub use apertium::Apertium;
 pub use calls::{Call, CallLog, CallTotal};
@@ -19,3 +21,4 @@ pub use error::ProviderError;
 pub use espeak::EspeakNg;
 pub use pocketsphinx::Pocketsphinx;
 pub use traits::{SpeechToText, Synthesizer, Translator};
+pub use vendor::{Turn, Unlimited, VendorGate};

@@ -12,13 +12,17 @@ mod dispatch;
 mod message;
 mod names;
 mod pool;
+pub mod rate;
 mod runner;
 mod service;
+mod vendor_gate;
 
 pub use dispatch::{Dispatcher, QueueError};
 pub use message::{StageJob, run_of, stage_job};
 pub use names::queue_name;
 pub use pool::run_worker_pool;
 pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};
+pub use service::engines;
 pub use service::{Connections, run_service, run_stage, shutdown_on_signals};
 pub use tokio_util::sync::CancellationToken;
+pub use vendor_gate::RedisGate;

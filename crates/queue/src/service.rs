@@ -9,7 +9,9 @@ use voxline_config::Settings;
 use voxline_db::Db;
 use voxline_storage::Storage;
 
-use crate::{Dispatcher, QueueError, Runner, StageHandler, run_worker_pool};
+use voxline_providers::Engines;
+
+use crate::{Dispatcher, QueueError, RedisGate, Runner, StageHandler, run_worker_pool};
 
 /// The connections a worker (or the janitor) holds.
 #[derive(Clone)]
@@ -63,6 +65,15 @@ pub async fn run_stage(
 ) -> Result<(), QueueError> {
     let runner = connections.runner(settings, handler, shutdown.clone());
     run_worker_pool(runner, service, settings.runner.concurrency, shutdown).await
+}
+
+/// The engine chains of `settings`, their vendor requests limited through
+/// Redis across every replica.
+pub async fn engines(settings: &Settings) -> Result<Engines, QueueError> {
+    let conn = crate::dispatch::connect(&settings.redis).await?;
+    let gate = Arc::new(RedisGate::new(conn, &settings.redis.namespace));
+    Engines::from_settings(&settings.engines, &settings.vendors, gate)
+        .map_err(|e| QueueError::Setup(e.to_string()))
 }
 
 /// The whole life of a worker process: connect, run `handler`'s stage until

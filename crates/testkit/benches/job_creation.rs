@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use voxline_core::Stage;
 use voxline_db::api_keys;
-use voxline_providers::Engines;
 use voxline_queue::{CancellationToken, Dispatcher};
 use voxline_testkit::{TestEnv, sample_clip_saying};
 
@@ -150,7 +149,7 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
     env.settings.server.public_url = base.clone();
-    let engines = Arc::new(Engines::from_settings(&env.settings.engines)?);
+    let engines = Arc::new(voxline_queue::engines(&env.settings).await?);
     let state = voxline_gateway::state_from(&env.settings, engines).await?;
     let dispatcher = state.dispatcher.clone();
     let shutdown = CancellationToken::new();

@@ -90,7 +90,7 @@ pub async fn serve(
 /// Runs the gateway until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = voxline_queue::shutdown_on_signals();
-    let engines = Arc::new(Engines::from_settings(&settings.engines)?);
+    let engines = Arc::new(voxline_queue::engines(&settings).await?);
     let state = state_from(&settings, engines).await?;
     if settings.database.migrate_on_start {
         state.db.migrate().await?;

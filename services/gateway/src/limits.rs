@@ -47,28 +47,11 @@ impl RouteClass {
     }
 }
 
-/// GCRA: the key holds the theoretical arrival time (ms) of the next
-/// request. Returns {allowed, milliseconds to wait}.
-const GCRA: &str = r"
-local interval = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-local next_tat = math.max(tat, now) + interval
-if next_tat - now > period then
-  return {0, next_tat - now - period}
-end
-redis.call('SET', KEYS[1], next_tat, 'PX', next_tat - now)
-return {1, 0}
-";
-
 #[derive(Clone)]
 pub struct Limiter {
     conn: ConnectionManager,
     namespace: String,
     settings: RateLimitSettings,
-    script: redis::Script,
 }
 
 impl Limiter {
@@ -77,7 +60,6 @@ impl Limiter {
             conn,
             namespace: namespace.to_owned(),
             settings: settings.clone(),
-            script: redis::Script::new(GCRA),
         }
     }
 
@@ -136,14 +118,15 @@ impl Limiter {
         let key = format!("{}:ratelimit:{}:{who}", self.namespace, class.as_str());
         let interval_ms = (60_000 / u64::from(per_minute)).max(1);
         let mut conn = self.conn.clone();
-        let mut call = self.script.key(&key);
-        call.arg(interval_ms).arg(60_000u64);
-        let answer: Result<Result<(i64, i64), _>, _> =
-            tokio::time::timeout(Duration::from_millis(250), call.invoke_async(&mut conn)).await;
+        let answer = tokio::time::timeout(
+            Duration::from_millis(250),
+            voxline_queue::rate::take(&mut conn, &key, interval_ms, 60_000),
+        )
+        .await;
         match answer {
-            Ok(Ok((1, _))) => Ok(()),
-            Ok(Ok((_, wait_ms))) => {
-                let seconds = (wait_ms.max(0) as u64).div_ceil(1000).max(1);
+            Ok(Ok(None)) => Ok(()),
+            Ok(Ok(Some(wait_ms))) => {
+                let seconds = wait_ms.div_ceil(1000).max(1);
                 Err(ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "rate_limited",

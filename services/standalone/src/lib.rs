@@ -6,7 +6,6 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use voxline_config::Settings;
-use voxline_providers::Engines;
 pub use voxline_queue::CancellationToken;
 use voxline_queue::{Connections, StageHandler, run_stage, shutdown_on_signals};
 
@@ -35,7 +34,7 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let address = listener.local_addr()?;
     let connections = Connections::open(&settings).await?;
-    let engines = Arc::new(Engines::from_settings(&settings.engines)?);
+    let engines = Arc::new(voxline_queue::engines(&settings).await?);
     let gateway = voxline_gateway::state_from(&settings, engines.clone()).await?;
     let handlers: Vec<(Arc<dyn StageHandler>, &str)> = vec![
         (

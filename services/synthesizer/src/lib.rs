@@ -82,9 +82,9 @@ impl StageHandler for Synthesize {
 
 /// Runs the synthesizer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = Arc::new(Synthesize::new(Arc::new(Engines::from_settings(
-        &settings.engines,
-    )?)));
+    let handler = Arc::new(Synthesize::new(Arc::new(
+        voxline_queue::engines(&settings).await?,
+    )));
     voxline_queue::run_service(settings, "synthesizer", handler).await?;
     Ok(())
 }

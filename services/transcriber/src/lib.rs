@@ -81,9 +81,9 @@ impl StageHandler for Transcribe {
 
 /// Runs the transcriber until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = Arc::new(Transcribe::new(Arc::new(Engines::from_settings(
-        &settings.engines,
-    )?)));
+    let handler = Arc::new(Transcribe::new(Arc::new(
+        voxline_queue::engines(&settings).await?,
+    )));
     voxline_queue::run_service(settings, "transcriber", handler).await?;
     Ok(())
 }

@@ -68,9 +68,9 @@ fn language(code: &str) -> Result<Language, StageError> {
 
 /// Runs the translator until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = Arc::new(Translate::new(Arc::new(Engines::from_settings(
-        &settings.engines,
-    )?)));
+    let handler = Arc::new(Translate::new(Arc::new(
+        voxline_queue::engines(&settings).await?,
+    )));
     voxline_queue::run_service(settings, "translator", handler).await?;
     Ok(())
 }

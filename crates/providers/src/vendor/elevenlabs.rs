@@ -1,0 +1,102 @@
+//! ElevenLabs text-to-speech (`POST /v1/text-to-speech/{voice_id}` with the
+//! `xi-api-key` header): model, voice settings and a voice per language.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_json::json;
+use voxline_config::ElevenLabsSettings;
+use voxline_core::Language;
+
+use super::gate::VendorGate;
+use super::http::VendorHttp;
+use super::{decode_speech, languages_of};
+use crate::{ProviderError, Synthesizer};
+
+/// Languages Eleven Flash v2.5 and Turbo v2.5 speak (of those Voxline names).
+const V2_5: &[&str] = &[
+    "en", "es", "fr", "de", "it", "pt", "ru", "ja", "ko", "zh", "ar", "hi", "nl", "pl", "sv", "tr",
+];
+
+pub struct ElevenLabs {
+    name: String,
+    settings: ElevenLabsSettings,
+    languages: Vec<&'static str>,
+    http: VendorHttp,
+}
+
+impl ElevenLabs {
+    pub fn new(
+        name: &str,
+        settings: &ElevenLabsSettings,
+        gate: Arc<dyn VendorGate>,
+    ) -> Result<Self, String> {
+        languages_of(
+            &settings.voices.keys().cloned().collect::<Vec<_>>(),
+            Some(&[]),
+        )?;
+        Ok(Self {
+            name: name.to_owned(),
+            settings: settings.clone(),
+            languages: languages_of(&settings.languages, Some(V2_5))?,
+            http: VendorHttp::new(name, &settings.limits, gate),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Synthesizer for ElevenLabs {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn languages(&self) -> Vec<&'static str> {
+        self.languages.clone()
+    }
+
+    async fn synthesize(
+        &self,
+        text: &str,
+        language: &Language,
+        out_wav: &Path,
+    ) -> Result<(), ProviderError> {
+        let s = &self.settings;
+        let voice = s.voices.get(language.code).unwrap_or(&s.voice);
+        let url = format!(
+            "{}/v1/text-to-speech/{voice}",
+            s.base_url.trim_end_matches('/')
+        );
+        let body = json!({
+            "text": text,
+            "model_id": s.model,
+            "language_code": language.code,
+            "voice_settings": {
+                "stability": s.stability,
+                "similarity_boost": s.similarity_boost,
+                "style": s.style,
+                "use_speaker_boost": s.use_speaker_boost,
+            },
+        });
+        let reply = self
+            .http
+            .send(|| {
+                let request = self
+                    .http
+                    .client
+                    .post(&url)
+                    .query(&[("output_format", s.output_format.as_str())])
+                    .header("xi-api-key", s.api_key.expose())
+                    .header("accept", "audio/mpeg")
+                    .json(&body)
+                    .build();
+                async move {
+                    request.map_err(|e| ProviderError::Engine {
+                        engine: self.name.clone(),
+                        message: e.to_string(),
+                    })
+                }
+            })
+            .await?;
+        decode_speech(&self.name, &reply.body, out_wav).await
+    }
+}

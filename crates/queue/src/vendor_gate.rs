@@ -1,0 +1,150 @@
+//! The vendor gate on Redis, so every replica of every worker shares each
+//! vendor's concurrency cap and request rate.
+//!
+//! The cap is a sorted set of turns scored by when each lapses: a turn is
+//! taken only while fewer than the cap are live, and a worker killed mid
+//! call cannot hold its place beyond the vendor's timeout. The rate is GCRA
+//! (`rate::take`). A request waits for both, at most the vendor's timeout;
+//! when Redis itself fails, the gate lets the request through and says so,
+//! as the gateway's limits do.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use redis::aio::ConnectionManager;
+use voxline_config::VendorLimits;
+use voxline_providers::{ProviderError, Turn, VendorGate};
+
+use crate::rate;
+
+const TAKE_TURN: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]))
+  return 1
+end
+return 0
+";
+
+pub struct RedisGate {
+    conn: ConnectionManager,
+    namespace: String,
+}
+
+impl RedisGate {
+    pub fn new(conn: ConnectionManager, namespace: &str) -> Self {
+        Self {
+            conn,
+            namespace: namespace.to_owned(),
+        }
+    }
+
+    fn key(&self, vendor: &str, what: &str) -> String {
+        format!("{}:vendor:{vendor}:{what}", self.namespace)
+    }
+
+    /// Tries once for a place under the cap; `Ok(false)` when all are taken.
+    async fn try_place(
+        &self,
+        key: &str,
+        cap: u32,
+        lapse_ms: u64,
+        id: &str,
+    ) -> Result<bool, redis::RedisError> {
+        let mut conn = self.conn.clone();
+        let taken: i64 = redis::Script::new(TAKE_TURN)
+            .key(key)
+            .arg(cap)
+            .arg(lapse_ms)
+            .arg(id)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(taken == 1)
+    }
+}
+
+#[async_trait::async_trait]
+impl VendorGate for RedisGate {
+    async fn enter(&self, vendor: &str, limits: &VendorLimits) -> Result<Turn, ProviderError> {
+        let patience = Duration::from_secs(limits.timeout_seconds);
+        let deadline = Instant::now() + patience;
+        let too_long = |what: &str| ProviderError::Unavailable {
+            engine: vendor.to_owned(),
+            message: format!(
+                "no turn within {} s: {what} (the stage will be retried later)",
+                patience.as_secs()
+            ),
+        };
+        let mut turn = Turn::free();
+        if limits.max_concurrency > 0 {
+            let key = self.key(vendor, "inflight");
+            let id = uuid::Uuid::new_v4().to_string();
+            // A turn lapses after the longest a request may take, and a bit.
+            let lapse_ms = limits.timeout_seconds * 1000 + 5_000;
+            loop {
+                match self
+                    .try_place(&key, limits.max_concurrency, lapse_ms, &id)
+                    .await
+                {
+                    Ok(true) => {
+                        let conn = self.conn.clone();
+                        let (key, id) = (key.clone(), id.clone());
+                        turn = Turn::new(move || {
+                            tokio::spawn(async move {
+                                let mut conn = conn;
+                                let _: Result<i64, _> = redis::cmd("ZREM")
+                                    .arg(&key)
+                                    .arg(&id)
+                                    .query_async(&mut conn)
+                                    .await;
+                            });
+                        });
+                        break;
+                    }
+                    Ok(false) if Instant::now() < deadline => {
+                        let ms = rand::rng().random_range(50..250);
+                        tokio::time::sleep(Duration::from_millis(ms)).await;
+                    }
+                    Ok(false) => {
+                        return Err(too_long(&format!(
+                            "all {} places (limits.max_concurrency) stayed taken",
+                            limits.max_concurrency
+                        )));
+                    }
+                    Err(e) => {
+                        tracing::warn!(vendor, error = %e, "vendor concurrency cap unavailable; letting the request through");
+                        break;
+                    }
+                }
+            }
+        }
+        if limits.requests_per_minute > 0 {
+            let key = self.key(vendor, "rate");
+            let interval_ms = 60_000 / u64::from(limits.requests_per_minute);
+            loop {
+                let mut conn = self.conn.clone();
+                match rate::take(&mut conn, &key, interval_ms, interval_ms).await {
+                    Ok(None) => break,
+                    Ok(Some(wait_ms)) => {
+                        let wait = Duration::from_millis(wait_ms);
+                        if Instant::now() + wait > deadline {
+                            return Err(too_long(&format!(
+                                "limits.requests_per_minute ({}) is spent",
+                                limits.requests_per_minute
+                            )));
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(e) => {
+                        tracing::warn!(vendor, error = %e, "vendor rate limit unavailable; letting the request through");
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(turn)
+    }
+}
