@@ -1,7 +1,9 @@
 //! The engine chains each stage calls, in configured order: the first engine
-//! that serves a language is used; an engine that cannot serve it, or fails
-//! permanently, hands over to the next; a transient failure is returned at
-//! once so the stage runner retries the whole stage later.
+//! that serves a language is used; an engine that cannot serve it or fails
+//! (a vendor down after its retries too) hands over to the next. Bad input
+//! stops the chain at once, since no engine can do better. When every engine
+//! failed and one of them only for now, that failure is the one returned,
+//! so the stage runner retries the whole stage later.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -201,7 +203,7 @@ impl Engines {
         seconds: f64,
         log: &CallLog,
     ) -> Result<(Transcript, String), ProviderError> {
-        let mut last = None;
+        let mut failures = Failures::default();
         for engine in &self.stt {
             let serves = match language {
                 Some(l) => engine.languages().contains(&l.code),
@@ -216,11 +218,11 @@ impl Engines {
             .await;
             match result {
                 Ok(t) => return Ok((t, engine.name().to_owned())),
-                Err(e) if handover(&e) => last = Some(e),
-                Err(e) => return Err(e),
+                Err(e @ ProviderError::BadInput(_)) => return Err(e),
+                Err(e) => failures.note(e),
             }
         }
-        Err(last.unwrap_or_else(|| {
+        Err(failures.into_error(|| {
             none_serves(
                 "transcribe",
                 language.map_or("an undetected language", |l| l.name),
@@ -241,7 +243,7 @@ impl Engines {
             .iter()
             .map(|s| s.text.chars().count())
             .sum::<usize>() as f64;
-        let mut last = None;
+        let mut failures = Failures::default();
         for engine in self
             .translators
             .iter()
@@ -261,12 +263,12 @@ impl Engines {
             .await;
             match result {
                 Ok(out) => return Ok((out, engine.name().to_owned())),
-                Err(e) if handover(&e) => last = Some(e),
-                Err(e) => return Err(e),
+                Err(e @ ProviderError::BadInput(_)) => return Err(e),
+                Err(e) => failures.note(e),
             }
         }
-        Err(last
-            .unwrap_or_else(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
+        Err(failures
+            .into_error(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
     }
 
     /// Speaks a line with the first engine that speaks the language; each
@@ -279,7 +281,7 @@ impl Engines {
         log: &CallLog,
     ) -> Result<String, ProviderError> {
         let characters = text.chars().count() as f64;
-        let mut last = None;
+        let mut failures = Failures::default();
         for engine in self
             .synthesizers
             .iter()
@@ -291,11 +293,11 @@ impl Engines {
             .await;
             match result {
                 Ok(()) => return Ok(engine.name().to_owned()),
-                Err(e) if handover(&e) => last = Some(e),
-                Err(e) => return Err(e),
+                Err(e @ ProviderError::BadInput(_)) => return Err(e),
+                Err(e) => failures.note(e),
             }
         }
-        Err(last.unwrap_or_else(|| none_serves("speak", language.name)))
+        Err(failures.into_error(|| none_serves("speak", language.name)))
     }
 }
 
@@ -375,12 +377,26 @@ fn unknown(name: &str, built_in: &str, vendors: &VendorTable, kinds: &[&str]) ->
     }
 }
 
-/// Whether the next engine in the chain should try.
-fn handover(e: &ProviderError) -> bool {
-    matches!(
-        e,
-        ProviderError::Unsupported { .. } | ProviderError::Engine { .. }
-    )
+/// A chain's failures so far.
+#[derive(Default)]
+struct Failures {
+    transient: Option<ProviderError>,
+    last: Option<ProviderError>,
+}
+
+impl Failures {
+    fn note(&mut self, e: ProviderError) {
+        if e.is_transient() && self.transient.is_none() {
+            self.transient = Some(e);
+        } else {
+            self.last = Some(e);
+        }
+    }
+
+    /// The first transient failure (worth retrying later), else the last.
+    fn into_error(self, none: impl FnOnce() -> ProviderError) -> ProviderError {
+        self.transient.or(self.last).unwrap_or_else(none)
+    }
 }
 
 fn none_serves(what: &str, subject: &str) -> ProviderError {

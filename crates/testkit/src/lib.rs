@@ -8,6 +8,7 @@ mod media;
 mod s3;
 pub mod seed;
 mod system;
+pub mod vendors;
 mod webhook;
 
 pub use fleet::Fleet;
