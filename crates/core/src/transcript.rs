@@ -54,4 +54,8 @@ pub struct SynthesizedLine {
     pub file: String,
     /// Seconds of speech.
     pub duration: f64,
+    /// The engine that spoke it (lines of one language may differ when a
+    /// vendor failed partway and the chain's next engine took over).
+    #[serde(default)]
+    pub engine: String,
 }

@@ -172,6 +172,23 @@ impl Engines {
         self.stt.iter().any(|e| e.detects_language())
     }
 
+    /// Target languages that can be served from some language a detecting
+    /// engine recognizes (for `auto` sources; whether the language detected
+    /// has a path to the target shows when the job runs).
+    pub fn servable_from_detected(&self, needs_speech: bool) -> Vec<&'static str> {
+        let mut all: Vec<&'static str> = self
+            .stt
+            .iter()
+            .filter(|e| e.detects_language())
+            .flat_map(|e| e.languages())
+            .filter_map(|code| Language::parse(code).ok())
+            .flat_map(|source| self.servable_targets(&source, needs_speech))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
     /// Target languages that can be served from `source`: translated, and
     /// spoken too when `needs_speech`.
     pub fn servable_targets(&self, source: &Language, needs_speech: bool) -> Vec<&'static str> {

@@ -12,10 +12,11 @@ pub async fn render(
 ) -> Result<Completion, StageError> {
     let job = ctx.job();
     let language = lang(ctx.language())?;
-    let source_language = lang(&job.source_language)?;
     let translation: Translation = ctx
         .read_json(ctx.language(), Stage::Translate, "translation.json")
         .await?;
+    // The language spoken, as transcribed (the job may say `auto`).
+    let source_language = lang(&translation.source_language)?;
     let synthesis: Synthesis = ctx
         .read_json(ctx.language(), Stage::Synthesize, "synthesis.json")
         .await?;

@@ -11,10 +11,11 @@ use crate::dub::lang;
 pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
     let job = ctx.job();
     let language = lang(ctx.language())?;
-    let source_language = lang(&job.source_language)?;
     let translation: Translation = ctx
         .read_json(ctx.language(), Stage::Translate, "translation.json")
         .await?;
+    // The language spoken, as transcribed (the job may say `auto`).
+    let source_language = lang(&translation.source_language)?;
     let srt_text = subtitles::to_srt(&translation.segments);
     let mut artifacts = vec![
         ctx.put_bytes(

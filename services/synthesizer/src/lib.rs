@@ -34,13 +34,17 @@ impl StageHandler for Synthesize {
             .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
         let total = translation.segments.len().max(1);
         let mut lines = Vec::with_capacity(translation.segments.len());
-        let mut engine_used = String::from("none");
+        // Every engine that spoke a line, in the order first used.
+        let mut engines_used: Vec<String> = Vec::new();
         for (i, segment) in translation.segments.iter().enumerate() {
             let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
-            engine_used = self
+            let engine = self
                 .engines
                 .synthesize(&segment.text, &language, &raw, &ctx.calls)
                 .await?;
+            if !engines_used.contains(&engine) {
+                engines_used.push(engine.clone());
+            }
             let file = format!("line-{:04}.wav", segment.id);
             let normalized = ctx.scratch(&file);
             audio::to_pcm_48k_mono(&raw, &normalized).await?;
@@ -51,6 +55,7 @@ impl StageHandler for Synthesize {
                 id: segment.id,
                 file,
                 duration,
+                engine,
             });
             ctx.progress(
                 (i + 1) as f64 / total as f64,
@@ -58,6 +63,11 @@ impl StageHandler for Synthesize {
             )
             .await;
         }
+        let engine_used = if engines_used.is_empty() {
+            "none".to_owned()
+        } else {
+            engines_used.join(", ")
+        };
         let manifest = Synthesis {
             language: language.code.into(),
             engine: engine_used.clone(),

@@ -210,13 +210,18 @@ impl Runner {
         }
     }
 
-    /// The run's engine calls as usage rows, priced from the price table.
+    /// The run's engine calls as usage rows, priced from the price table;
+    /// failed calls are recorded at no cost, as vendors bill only answers.
     fn usage(&self, calls: &CallLog) -> Vec<Usage> {
         calls
             .totals()
             .into_iter()
             .map(|t| Usage {
-                cost_usd: self.prices.cost_usd(&t.engine, t.unit, t.units),
+                cost_usd: if t.ok {
+                    self.prices.cost_usd(&t.engine, t.unit, t.units)
+                } else {
+                    0.0
+                },
                 engine: t.engine,
                 unit: t.unit.to_owned(),
                 units: t.units,

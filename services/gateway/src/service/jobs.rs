@@ -218,7 +218,7 @@ pub(crate) fn check_targets(
     }
     let servable = match &source_lang {
         Some(src) => state.engines.servable_targets(src, needs_speech),
-        None => vec![],
+        None => state.engines.servable_from_detected(needs_speech),
     };
     let unservable: Vec<&str> = targets
         .iter()

@@ -1,0 +1,233 @@
+//! Whole dubs on cloud engines (local fakes of OpenAI and ElevenLabs),
+//! through the real system: the job view names the engine behind each
+//! artifact, every call is a priced usage row (tokens, characters, audio
+//! seconds, failed calls too), a vendor that fails hands its lines to the
+//! next engine, and credits settle to the cent.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use voxline_config::{
+    ElevenLabsSettings, OpenAiSettings, PriceTable, Secret, VendorLimits, VendorSettings,
+};
+use voxline_testkit::vendors::{FakeElevenLabs, FakeOpenAi, Fault};
+use voxline_testkit::{TestEnv, sample_clip_saying, spawn_system};
+
+const ADMIN: &str = "test-admin-token-0123456789";
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+fn limits() -> VendorLimits {
+    VendorLimits {
+        timeout_seconds: 5,
+        max_retries: 1,
+        max_retry_wait_seconds: 2,
+        ..Default::default()
+    }
+}
+
+fn prices() -> PriceTable {
+    let table = |pairs: &[(&str, f64)]| {
+        pairs
+            .iter()
+            .map(|(u, p)| ((*u).to_owned(), *p))
+            .collect::<BTreeMap<_, _>>()
+    };
+    PriceTable(BTreeMap::from([
+        (
+            "openai".to_owned(),
+            table(&[("audio_seconds", 0.0001), ("tokens", 0.000002)]),
+        ),
+        ("elevenlabs".to_owned(), table(&[("characters", 0.00003)])),
+    ]))
+}
+
+/// `(engine, stage, unit, ok)` of every usage row.
+fn usage_rows(job: &Value) -> Vec<(String, String, String, bool)> {
+    job["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["engine"].as_str().unwrap().to_owned(),
+                u["stage"].as_str().unwrap().to_owned(),
+                u["unit"].as_str().unwrap().to_owned(),
+                u["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn row(engine: &str, stage: &str, unit: &str, ok: bool) -> (String, String, String, bool) {
+    (engine.into(), stage.into(), unit.into(), ok)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dub_on_cloud_engines_names_them_prices_them_and_falls_back() -> anyhow::Result<()> {
+    let openai = FakeOpenAi::start().await;
+    let eleven = FakeElevenLabs::start().await;
+    let mut env = TestEnv::new().await?;
+    env.settings.vendors.insert(
+        "openai".into(),
+        VendorSettings::OpenAi(OpenAiSettings {
+            base_url: openai.base_url(),
+            api_key: Secret::new(voxline_testkit::vendors::openai::KEY),
+            limits: limits(),
+            ..Default::default()
+        }),
+    );
+    env.settings.vendors.insert(
+        "elevenlabs".into(),
+        VendorSettings::ElevenLabs(ElevenLabsSettings {
+            base_url: eleven.base_url(),
+            api_key: Secret::new(voxline_testkit::vendors::elevenlabs::KEY),
+            limits: limits(),
+            ..Default::default()
+        }),
+    );
+    env.settings.engines.transcribe = vec!["openai".into(), "pocketsphinx".into()];
+    env.settings.engines.translate = vec!["openai".into(), "apertium".into()];
+    env.settings.engines.synthesize = vec!["elevenlabs".into(), "espeak-ng".into()];
+    env.settings.prices = prices();
+    env.settings.credits.enabled = true;
+    env.settings.auth.admin_token = Secret::new(ADMIN);
+    let sys = spawn_system(env).await?;
+    let grant = json!({"tenant": "tenant-a", "amount": 5.0});
+    let (s, _, _) = sys
+        .call(Method::POST, "/v1/admin/credits", Some(ADMIN), Some(&grant))
+        .await?;
+    assert_eq!(s, 200);
+
+    let clip = sample_clip_saying(
+        &sys.env.path("media"),
+        Some("Hello there. Welcome to the show."),
+    )?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let seconds = upload["duration"].as_f64().unwrap();
+    let price = (seconds * 0.1 * 10_000.0).round() / 10_000.0;
+    let dub = json!({"kind": "dub", "source_upload_id": upload["id"], "source_language": "auto",
+                     "target_languages": ["es"]});
+
+    // All on the cloud.
+    let (s, job) = sys.post("/v1/jobs", &dub).await?;
+    assert_eq!(s, 202, "{job}");
+    let done = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(done["source_language"], "auto");
+    let transcript = &done["source_artifacts"][0];
+    assert_eq!(
+        (transcript["kind"].as_str(), transcript["engine"].as_str()),
+        (Some("transcript"), Some("openai"))
+    );
+    let task = &done["tasks"][0];
+    let engine_of = |stage: &str| {
+        task["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == stage)
+            .and_then(|s| s["engine"].as_str())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        engine_of("translate").as_deref(),
+        Some("openai"),
+        "{task:#}"
+    );
+    assert_eq!(engine_of("synthesize").as_deref(), Some("elevenlabs"));
+    let rows = usage_rows(&done);
+    for expected in [
+        row("openai", "transcribe", "audio_seconds", true),
+        row("openai", "translate", "characters", true),
+        row("openai", "translate", "tokens", true),
+        row("elevenlabs", "synthesize", "characters", true),
+    ] {
+        assert!(rows.contains(&expected), "{expected:?} in {rows:?}");
+    }
+    let cost: f64 = done["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["cost_usd"].as_f64().unwrap())
+        .sum();
+    assert!(cost > 0.0, "{done:#}");
+    let tokens = done["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["unit"] == "tokens")
+        .unwrap();
+    assert!(close(
+        tokens["cost_usd"].as_f64().unwrap(),
+        tokens["units"].as_f64().unwrap() * 0.000002
+    ));
+
+    // ElevenLabs refuses the key: its lines go to espeak-ng, at once.
+    let before = eleven.script.seen().len();
+    eleven.script.push_n(20, Fault::Status(401));
+    let (s, job) = sys.post("/v1/jobs", &dub).await?;
+    assert_eq!(s, 202, "{job}");
+    let done = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    let task = &done["tasks"][0];
+    let synthesize = task["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["stage"] == "synthesize")
+        .unwrap();
+    assert_eq!(synthesize["engine"], "espeak-ng", "{task:#}");
+    let rows = usage_rows(&done);
+    assert!(
+        rows.contains(&row("elevenlabs", "synthesize", "characters", false)),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&row("espeak-ng", "synthesize", "characters", true)),
+        "{rows:?}"
+    );
+    let lines = eleven.script.seen().len() - before;
+    let failed = done["usage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["engine"] == "elevenlabs")
+        .unwrap();
+    assert_eq!(
+        failed["calls"].as_i64().unwrap() as usize,
+        lines,
+        "one try per line: {failed}"
+    );
+    assert!(
+        failed["error"].as_str().unwrap().contains("401"),
+        "{failed}"
+    );
+    assert!(
+        close(failed["cost_usd"].as_f64().unwrap(), 0.0),
+        "refused calls cost nothing"
+    );
+
+    // Two languages completed, each charged its price; nothing held.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, credits) = sys.get("/v1/credits").await?;
+    assert!(
+        close(credits["available"].as_f64().unwrap(), 5.0 - 2.0 * price),
+        "{credits}"
+    );
+    assert!(
+        close(credits["reserved"].as_f64().unwrap(), 0.0),
+        "{credits}"
+    );
+    assert_eq!(openai.script.problems(), Vec::<String>::new());
+    assert_eq!(eleven.script.problems(), Vec::<String>::new());
+    sys.stop().await
+}
