@@ -23,6 +23,9 @@ pub enum VendorSettings {
     Deepgram(DeepgramSettings),
     #[serde(rename = "elevenlabs")]
     ElevenLabs(ElevenLabsSettings),
+    /// Social publishing (Instagram, TikTok, YouTube, LinkedIn, X, ...).
+    #[serde(rename = "postiz")]
+    Postiz(PostizSettings),
 }
 
 impl VendorSettings {
@@ -31,6 +34,7 @@ impl VendorSettings {
             VendorSettings::OpenAi(_) => "openai",
             VendorSettings::Deepgram(_) => "deepgram",
             VendorSettings::ElevenLabs(_) => "elevenlabs",
+            VendorSettings::Postiz(_) => "postiz",
         }
     }
 
@@ -39,6 +43,7 @@ impl VendorSettings {
             VendorSettings::OpenAi(s) => &s.base_url,
             VendorSettings::Deepgram(s) => &s.base_url,
             VendorSettings::ElevenLabs(s) => &s.base_url,
+            VendorSettings::Postiz(s) => &s.base_url,
         }
     }
 
@@ -47,6 +52,7 @@ impl VendorSettings {
             VendorSettings::OpenAi(s) => &s.api_key,
             VendorSettings::Deepgram(s) => &s.api_key,
             VendorSettings::ElevenLabs(s) => &s.api_key,
+            VendorSettings::Postiz(s) => &s.api_key,
         }
     }
 
@@ -55,6 +61,7 @@ impl VendorSettings {
             VendorSettings::OpenAi(s) => &s.limits,
             VendorSettings::Deepgram(s) => &s.limits,
             VendorSettings::ElevenLabs(s) => &s.limits,
+            VendorSettings::Postiz(s) => &s.limits,
         }
     }
 
@@ -100,7 +107,7 @@ impl VendorSettings {
                     }
                 }
             }
-            VendorSettings::Deepgram(_) => {}
+            VendorSettings::Deepgram(_) | VendorSettings::Postiz(_) => {}
         }
         Ok(())
     }
@@ -117,6 +124,9 @@ pub struct VendorLimits {
     pub max_concurrency: u32,
     /// Requests started per minute across all replicas; 0 for no limit.
     pub requests_per_minute: u32,
+    /// Requests started per hour across all replicas, for vendors that
+    /// count by the hour (Postiz allows 30); 0 for no limit.
+    pub requests_per_hour: u32,
     /// Retries of a request the vendor answered 429 or 5xx (or did not
     /// answer at all) before the engine gives up on this attempt.
     pub max_retries: u32,
@@ -131,6 +141,7 @@ impl Default for VendorLimits {
             timeout_seconds: 120,
             max_concurrency: 4,
             requests_per_minute: 0,
+            requests_per_hour: 0,
             max_retries: 3,
             max_retry_wait_seconds: 30,
         }
@@ -264,6 +275,33 @@ impl Default for ElevenLabsSettings {
             use_speaker_boost: true,
             output_format: "mp3_44100_128".into(),
             limits: VendorLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostizSettings {
+    /// The public API root: `https://api.postiz.com/public/v1`, or
+    /// `https://<backend>/public/v1` for a self-hosted Postiz.
+    pub base_url: String,
+    pub api_key: Secret,
+    pub limits: VendorLimits,
+}
+
+impl Default for PostizSettings {
+    fn default() -> Self {
+        Self {
+            base_url: "https://api.postiz.com/public/v1".into(),
+            api_key: Secret::default(),
+            // Postiz's public API allows 30 requests an hour; videos are
+            // large, so each request may take a while.
+            limits: VendorLimits {
+                timeout_seconds: 300,
+                max_concurrency: 2,
+                requests_per_hour: 30,
+                ..VendorLimits::default()
+            },
         }
     }
 }

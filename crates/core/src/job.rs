@@ -82,6 +82,12 @@ pub struct JobOptions {
     pub keep_original_audio: bool,
     /// An HTTPS endpoint that receives a signed notification when a language is published.
     pub webhook_url: Option<String>,
+    /// Post each finished language's video to social channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub social: Option<SocialOptions>,
+    /// Publish no earlier than this; the finished work waits until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for JobOptions {
@@ -90,7 +96,33 @@ impl Default for JobOptions {
             subtitles: SubtitleMode::Soft,
             keep_original_audio: true,
             webhook_url: None,
+            social: None,
+            publish_at: None,
         }
+    }
+}
+
+/// Where and how each language's video is posted (through Postiz).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocialOptions {
+    /// Channels to post on: a platform (`youtube`, `tiktok`, `instagram`,
+    /// `linkedin`, `x`, ...) means every connected account of it; anything
+    /// else names one connected channel by its Postiz id.
+    pub channels: Vec<String>,
+    /// The post's text; `{language}` becomes the language's name.
+    #[serde(default)]
+    pub caption: String,
+    /// Settings per platform, over Voxline's defaults (a YouTube `title`
+    /// and `type`, TikTok's `privacy_level`, ...).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub settings: serde_json::Map<String, serde_json::Value>,
+}
+
+impl SocialOptions {
+    /// The caption for one language.
+    pub fn caption_for(&self, language_name: &str) -> String {
+        self.caption.replace("{language}", language_name)
     }
 }
 

@@ -15,7 +15,7 @@ mod transcript;
 pub use credits::{Credits, UNITS_PER_CREDIT};
 pub use error::CoreError;
 pub use ids::{ApiKeyId, JobId, StageRunId, TaskId, TenantId, UploadId};
-pub use job::{JobKind, JobOptions, JobStatus, SubtitleMode, TaskStatus};
+pub use job::{JobKind, JobOptions, JobStatus, SocialOptions, SubtitleMode, TaskStatus};
 pub use language::Language;
 pub use stage::{Stage, StageRunStatus, task_stages};
 pub use transcript::{Segment, Synthesis, SynthesizedLine, Transcript, Translation};

@@ -14,6 +14,7 @@ pub mod events;
 pub mod jobs;
 pub mod outbox;
 pub mod runs;
+pub mod social;
 pub mod uploads;
 pub mod usage;
 

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, SecondsFormat, Utc};
 use deadpool_postgres::GenericClient;
 use voxline_core::{JobId, Stage, StageRunId};
 
@@ -584,10 +584,23 @@ pub(crate) async fn schedule(
     max_attempts: u32,
 ) -> Result<Option<Dispatch>, DbError> {
     let id = StageRunId::new();
+    // A publish waits for the job's `publish_at`: held in PostgreSQL, not
+    // on a queue, until the janitor releases it on time.
+    let held_until: Option<DateTime<Utc>> = if stage == Stage::Publish {
+        tx.query_one(
+            "SELECT (options->>'publish_at')::timestamptz FROM jobs WHERE id = $1",
+            &[&job.0],
+        )
+        .await?
+        .get(0)
+    } else {
+        None
+    };
+    let held_until = held_until.filter(|t| *t > Utc::now());
     let inserted = tx
         .execute(
-            "INSERT INTO stage_runs (id, job_id, language, stage, status, max_attempts)
-             VALUES ($1, $2, $3, $4, 'queued', $5)
+            "INSERT INTO stage_runs (id, job_id, language, stage, status, max_attempts, run_after)
+             VALUES ($1, $2, $3, $4, 'queued', $5, coalesce($6, now()))
              ON CONFLICT (job_id, language, stage) DO NOTHING",
             &[
                 &id.0,
@@ -595,13 +608,59 @@ pub(crate) async fn schedule(
                 &language,
                 &stage.as_str(),
                 &(max_attempts as i32),
+                &held_until,
             ],
         )
         .await?;
     if inserted == 0 {
         return Ok(None);
     }
+    if let Some(at) = held_until {
+        tx.execute(
+            &format!(
+                "UPDATE tasks SET message = $3 WHERE job_id = $1 {}",
+                task_filter(stage)
+            ),
+            &[
+                &job.0,
+                &language,
+                &format!(
+                    "publishing at {}",
+                    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ),
+            ],
+        )
+        .await?;
+        return Ok(None);
+    }
     Ok(Some(outbox::push(tx, id, stage, 0, Utc::now()).await?))
+}
+
+/// Runs held until a time that has come (scheduled publishes), never
+/// dispatched yet: the janitor sends them.
+pub async fn held_due(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError> {
+    let rows = db
+        .client()
+        .await?
+        .query(
+            "SELECT r.id, r.stage, r.attempt, r.run_after FROM stage_runs r
+             WHERE r.status = 'queued' AND r.last_dispatched_at IS NULL AND r.run_after <= now()
+               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.stage_run_id = r.id)
+             ORDER BY r.run_after LIMIT $1",
+            &[&limit],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Dispatch {
+                outbox_id: None,
+                run_id: StageRunId(r.get(0)),
+                stage: Stage::parse(r.get(1))?,
+                attempt: r.get(2),
+                not_before: r.get(3),
+            })
+        })
+        .collect()
 }
 
 async fn holds(tx: &impl GenericClient, lease: &Lease) -> Result<bool, DbError> {

@@ -72,6 +72,8 @@ impl Vendors {
                     let e = ElevenLabs::new(name, s, gate.clone()).map_err(refuse)?;
                     v.elevenlabs.insert(name.clone(), Arc::new(e));
                 }
+                // Publishing, not a stage engine: the publisher builds it.
+                VendorSettings::Postiz(_) => {}
             }
         }
         Ok(v)

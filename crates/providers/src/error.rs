@@ -16,6 +16,10 @@ pub enum ProviderError {
     /// The engine did not answer in time, or is unavailable for now.
     #[error("{engine} is unavailable: {message}")]
     Unavailable { engine: String, message: String },
+    /// A request that must not be repeated (a social post) may or may not
+    /// have been acted on: the vendor did not say before the answer was lost.
+    #[error("{engine} may or may not have acted on the request: {message}")]
+    Uncertain { engine: String, message: String },
 }
 
 impl ProviderError {

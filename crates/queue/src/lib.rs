@@ -22,7 +22,7 @@ pub use message::{StageJob, run_of, stage_job};
 pub use names::queue_name;
 pub use pool::run_worker_pool;
 pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};
-pub use service::engines;
 pub use service::{Connections, run_service, run_stage, shutdown_on_signals};
+pub use service::{engines, vendor_gate};
 pub use tokio_util::sync::CancellationToken;
 pub use vendor_gate::RedisGate;

@@ -70,10 +70,18 @@ pub async fn run_stage(
 /// The engine chains of `settings`, their vendor requests limited through
 /// Redis across every replica.
 pub async fn engines(settings: &Settings) -> Result<Engines, QueueError> {
+    Engines::from_settings(
+        &settings.engines,
+        &settings.vendors,
+        vendor_gate(settings).await?,
+    )
+    .map_err(|e| QueueError::Setup(e.to_string()))
+}
+
+/// The gate every vendor request goes through, on the Redis of `settings`.
+pub async fn vendor_gate(settings: &Settings) -> Result<Arc<RedisGate>, QueueError> {
     let conn = crate::dispatch::connect(&settings.redis).await?;
-    let gate = Arc::new(RedisGate::new(conn, &settings.redis.namespace));
-    Engines::from_settings(&settings.engines, &settings.vendors, gate)
-        .map_err(|e| QueueError::Setup(e.to_string()))
+    Ok(Arc::new(RedisGate::new(conn, &settings.redis.namespace)))
 }
 
 /// The whole life of a worker process: connect, run `handler`'s stage until

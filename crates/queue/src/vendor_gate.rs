@@ -121,19 +121,30 @@ impl VendorGate for RedisGate {
                 }
             }
         }
-        if limits.requests_per_minute > 0 {
-            let key = self.key(vendor, "rate");
-            let interval_ms = 60_000 / u64::from(limits.requests_per_minute);
+        // Per minute, spread evenly; per hour, the hour's budget may be
+        // spent at once (how hourly quotas are counted).
+        let budgets = [
+            ("rate", limits.requests_per_minute, 60_000u64, false),
+            ("hourly", limits.requests_per_hour, 3_600_000u64, true),
+        ];
+        for (name, per_period, period_ms, bursty) in budgets {
+            if per_period == 0 {
+                continue;
+            }
+            let key = self.key(vendor, name);
+            let interval_ms = period_ms / u64::from(per_period);
+            let burst_ms = if bursty { period_ms } else { interval_ms };
             loop {
                 let mut conn = self.conn.clone();
-                match rate::take(&mut conn, &key, interval_ms, interval_ms).await {
+                match rate::take(&mut conn, &key, interval_ms, burst_ms).await {
                     Ok(None) => break,
                     Ok(Some(wait_ms)) => {
                         let wait = Duration::from_millis(wait_ms);
                         if Instant::now() + wait > deadline {
                             return Err(too_long(&format!(
-                                "limits.requests_per_minute ({}) is spent",
-                                limits.requests_per_minute
+                                "its request budget ({per_period} per {}) is spent for {} s more",
+                                if bursty { "hour" } else { "minute" },
+                                wait.as_secs().max(1)
                             )));
                         }
                         tokio::time::sleep(wait).await;

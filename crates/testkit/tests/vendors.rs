@@ -28,6 +28,7 @@ fn quick() -> VendorLimits {
         timeout_seconds: 2,
         max_concurrency: 4,
         requests_per_minute: 0,
+        requests_per_hour: 0,
         max_retries: 2,
         max_retry_wait_seconds: 5,
     }

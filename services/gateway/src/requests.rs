@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use voxline_core::{JobKind, JobOptions, SubtitleMode, UploadId};
+use voxline_core::{JobKind, JobOptions, SocialOptions, SubtitleMode, UploadId};
 
 use crate::error::ApiError;
 
@@ -41,6 +41,92 @@ pub struct JobOptionsRequest {
     pub keep_original_audio: Option<bool>,
     /// An endpoint that receives a signed notification when a language is published.
     pub webhook_url: Option<String>,
+    /// Post each finished language's video to social channels (through the
+    /// Postiz vendor the operator configured).
+    pub social: Option<SocialRequest>,
+    /// Publish no earlier than this RFC 3339 time (within a year): the
+    /// finished work waits, and the publishing happens on time.
+    #[schema(example = "2026-12-01T09:00:00Z")]
+    pub publish_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SocialRequest {
+    /// A platform (`youtube`, `tiktok`, `instagram`, `linkedin`, `x`, ...)
+    /// posts on every connected account of it; anything else names one
+    /// connected channel by its Postiz id.
+    #[schema(example = json!(["youtube", "tiktok"]))]
+    pub channels: Vec<String>,
+    /// The post's text; `{language}` becomes the language's name.
+    #[schema(example = "Our show, now in {language}")]
+    pub caption: Option<String>,
+    /// Settings per platform over Voxline's defaults, such as
+    /// `{"youtube": {"title": "...", "type": "unlisted"}}`.
+    #[schema(value_type = Object)]
+    pub settings: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Most channels one job may post on.
+const MAX_CHANNELS: usize = 20;
+/// Longest caption accepted (the longest any platform takes is shorter).
+const MAX_CAPTION: usize = 5_000;
+
+impl SocialRequest {
+    fn check(&self) -> Result<SocialOptions, ApiError> {
+        let invalid = |m: String| ApiError::unprocessable("invalid_option", m);
+        if self.channels.is_empty() || self.channels.len() > MAX_CHANNELS {
+            return Err(invalid(format!(
+                "options.social.channels must name 1 to {MAX_CHANNELS} channels, such as [\"youtube\"]"
+            )));
+        }
+        for c in &self.channels {
+            if c.trim().is_empty() || c.len() > 100 {
+                return Err(invalid(
+                    "options.social.channels: each entry is a platform or a channel id of at most 100 characters".into(),
+                ));
+            }
+        }
+        let caption = self.caption.clone().unwrap_or_default();
+        if caption.chars().count() > MAX_CAPTION {
+            return Err(invalid(format!(
+                "options.social.caption is longer than {MAX_CAPTION} characters"
+            )));
+        }
+        let settings = self.settings.clone().unwrap_or_default();
+        if let Some((platform, _)) = settings.iter().find(|(_, v)| !v.is_object()) {
+            return Err(invalid(format!(
+                "options.social.settings.{platform} must be an object of that platform's settings"
+            )));
+        }
+        Ok(SocialOptions {
+            channels: self.channels.iter().map(|c| c.trim().to_owned()).collect(),
+            caption,
+            settings,
+        })
+    }
+}
+
+/// Furthest ahead a job may be scheduled.
+const MAX_SCHEDULE_DAYS: i64 = 366;
+
+fn parse_publish_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
+    let invalid = |m: &str| ApiError::unprocessable("invalid_option", m);
+    let at = chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map_err(|_| {
+            invalid("options.publish_at must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
+        })?
+        .with_timezone(&chrono::Utc);
+    let now = chrono::Utc::now();
+    if at < now - chrono::Duration::minutes(1) {
+        return Err(invalid(
+            "options.publish_at is in the past; leave it out to publish as soon as the work is done",
+        ));
+    }
+    if at > now + chrono::Duration::days(MAX_SCHEDULE_DAYS) {
+        return Err(invalid("options.publish_at may be at most a year ahead"));
+    }
+    Ok(at)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -126,6 +212,8 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
                 .keep_original_audio
                 .unwrap_or(defaults.keep_original_audio),
             webhook_url: o.webhook_url.clone(),
+            social: o.social.as_ref().map(SocialRequest::check).transpose()?,
+            publish_at: o.publish_at.as_deref().map(parse_publish_at).transpose()?,
         })
     }
 }

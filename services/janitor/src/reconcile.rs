@@ -10,17 +10,20 @@ pub struct Repairs {
     pub stale_outbox: usize,
     /// Due runs Redis had lost, dispatched again.
     pub redispatched: usize,
+    /// Scheduled publishes whose time came, dispatched.
+    pub released: usize,
 }
 
 impl Repairs {
     pub fn total(&self) -> usize {
-        self.expired_leases + self.stale_outbox + self.redispatched
+        self.expired_leases + self.stale_outbox + self.redispatched + self.released
     }
 }
 
 /// One pass: expire dead leases (a run fails once `max_lost_leases` workers
-/// died under it), flush stale outbox rows, and re-dispatch due runs nobody
-/// has picked up within `redispatch_after_s`. A duplicate dispatch is
+/// died under it), flush stale outbox rows, re-dispatch due runs nobody
+/// has picked up within `redispatch_after_s`, and release held runs (a
+/// scheduled publish) whose time has come. A duplicate dispatch is
 /// harmless: the claim in PostgreSQL lets only one through.
 pub async fn reconcile_once(
     c: &Connections,
@@ -33,9 +36,12 @@ pub async fn reconcile_once(
     c.dispatcher.send(&stale).await?;
     let overdue = outbox::overdue(&c.db, redispatch_after_s, 500).await?;
     c.dispatcher.send(&overdue).await?;
+    let released = runs::held_due(&c.db, 500).await?;
+    c.dispatcher.send(&released).await?;
     Ok(Repairs {
         expired_leases: expired.len(),
         stale_outbox: stale.len(),
         redispatched: overdue.len(),
+        released: released.len(),
     })
 }

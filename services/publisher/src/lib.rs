@@ -1,7 +1,9 @@
 //! The publisher service: delivers a finished language's results to the
-//! configured targets: a local folder, and an HMAC-signed webhook.
+//! configured targets: a local folder, social channels through Postiz, and
+//! an HMAC-signed webhook (last, so it can say where the work went).
 
 mod folder;
+mod social;
 mod webhook;
 
 use std::sync::Arc;
@@ -10,7 +12,9 @@ use voxline_config::{PublishSettings, Settings};
 use voxline_core::Stage;
 use voxline_db::artifacts;
 use voxline_db::runs::Completion;
+use voxline_providers::VendorGate;
 use voxline_providers::outbound::OutboundPolicy;
+use voxline_providers::vendor::Postiz;
 use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub use webhook::{sign, verify_signature};
@@ -25,20 +29,28 @@ pub struct Publish {
     /// For URLs users hand in: public addresses only (outbound policy).
     guarded: reqwest::Client,
     policy: OutboundPolicy,
+    /// The configured Postiz vendor, for jobs that ask for social posts.
+    postiz: Option<Postiz>,
 }
 
 impl Publish {
-    pub fn new(settings: &Settings) -> Self {
+    /// Vendor requests (Postiz) go through `gate`.
+    pub fn new(settings: &Settings, gate: Arc<dyn VendorGate>) -> Self {
         let http = reqwest::Client::builder()
             .timeout(WEBHOOK_TIMEOUT)
             .build()
             .expect("an HTTP client with default TLS");
         let policy = OutboundPolicy::from_settings(&settings.outbound);
+        let postiz = settings.vendors.iter().find_map(|(name, v)| match v {
+            voxline_config::VendorSettings::Postiz(s) => Some(Postiz::new(name, s, gate.clone())),
+            _ => None,
+        });
         Self {
             settings: settings.publish.clone(),
             http,
             guarded: policy.client(WEBHOOK_TIMEOUT),
             policy,
+            postiz,
         }
     }
 }
@@ -61,6 +73,9 @@ impl StageHandler for Publish {
         if let Some(folder) = &self.settings.folder {
             let written = folder::copy(ctx, folder, &files).await?;
             targets.push(serde_json::json!({ "kind": "folder", "path": written }));
+        }
+        if let Some(options) = &ctx.job().options.social {
+            targets.push(social::post(ctx, self.postiz.as_ref(), options, &files).await?);
         }
         let target = match (&ctx.job().options.webhook_url, &self.settings.webhook_url) {
             (Some(user), _) => {
@@ -101,7 +116,8 @@ impl StageHandler for Publish {
 
 /// Runs the publisher until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = Arc::new(Publish::new(&settings));
+    let gate = voxline_queue::vendor_gate(&settings).await?;
+    let handler = Arc::new(Publish::new(&settings, gate));
     voxline_queue::run_service(settings, "publisher", handler).await?;
     Ok(())
 }

@@ -54,7 +54,10 @@ pub async fn start(
             "renderer",
         ),
         (
-            Arc::new(voxline_publisher::Publish::new(&settings)),
+            Arc::new(voxline_publisher::Publish::new(
+                &settings,
+                voxline_queue::vendor_gate(&settings).await?,
+            )),
             "publisher",
         ),
     ];

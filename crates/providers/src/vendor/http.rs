@@ -39,6 +39,9 @@ enum Attempt {
     Retry {
         why: String,
         retry_after: Option<Duration>,
+        /// Whether the vendor may have acted on the request before failing
+        /// (a timeout, a 500); not after a refused connection, a 429 or a 503.
+        maybe_done: bool,
     },
 }
 
@@ -66,6 +69,26 @@ impl VendorHttp {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<reqwest::Request, ProviderError>>,
     {
+        self.send_with(build, true).await
+    }
+
+    /// Like `send`, for a request that must not take effect twice: it is
+    /// repeated only when the vendor cannot have acted on it (the connection
+    /// was refused, a 429 or a 503). When the outcome is unknown, the error is
+    /// `Uncertain` and the caller must not send it again.
+    pub async fn send_once<F, Fut>(&self, build: F) -> Result<Reply, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<reqwest::Request, ProviderError>>,
+    {
+        self.send_with(build, false).await
+    }
+
+    async fn send_with<F, Fut>(&self, build: F, replayable: bool) -> Result<Reply, ProviderError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<reqwest::Request, ProviderError>>,
+    {
         let mut failures = 0u32;
         loop {
             let request = build().await?;
@@ -75,7 +98,17 @@ impl VendorHttp {
             let (why, retry_after) = match attempt {
                 Attempt::Done(reply) => return Ok(reply),
                 Attempt::Refused(e) => return Err(e),
-                Attempt::Retry { why, retry_after } => (why, retry_after),
+                Attempt::Retry {
+                    why, maybe_done, ..
+                } if maybe_done && !replayable => {
+                    return Err(ProviderError::Uncertain {
+                        engine: self.vendor.clone(),
+                        message: why,
+                    });
+                }
+                Attempt::Retry {
+                    why, retry_after, ..
+                } => (why, retry_after),
             };
             failures += 1;
             if failures > self.limits.max_retries {
@@ -121,7 +154,7 @@ impl VendorHttp {
     async fn attempt(&self, request: reqwest::Request) -> Attempt {
         let response = match self.client.execute(request).await {
             Ok(r) => r,
-            Err(e) => return retry(self.transport_failure(&e), None),
+            Err(e) => return retry(self.transport_failure(&e), None, !e.is_connect()),
         };
         let status = response.status();
         let headers = response.headers().clone();
@@ -134,6 +167,7 @@ impl VendorHttp {
                         self.transport_failure(&e)
                     ),
                     None,
+                    true,
                 );
             }
         };
@@ -149,7 +183,17 @@ impl VendorHttp {
             || status == StatusCode::REQUEST_TIMEOUT
             || status.is_server_error()
         {
-            return retry(format!("answered {status}: {said}"), retry_after(&headers));
+            // 429 and 503 say the request was turned away; after a 500 or a
+            // gateway's 502 or 504 it may have been acted on.
+            let maybe_done = !matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+            );
+            return retry(
+                format!("answered {status}: {said}"),
+                retry_after(&headers),
+                maybe_done,
+            );
         }
         let message = if matches!(status.as_u16(), 401 | 403) {
             format!("refused the API key ({status}): {said}")
@@ -176,8 +220,12 @@ impl VendorHttp {
     }
 }
 
-fn retry(why: String, retry_after: Option<Duration>) -> Attempt {
-    Attempt::Retry { why, retry_after }
+fn retry(why: String, retry_after: Option<Duration>, maybe_done: bool) -> Attempt {
+    Attempt::Retry {
+        why,
+        retry_after,
+        maybe_done,
+    }
 }
 
 /// Exponential from half a second, capped, with jitter over its upper half.

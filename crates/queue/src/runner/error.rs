@@ -74,10 +74,14 @@ impl From<MediaError> for StageError {
 
 impl From<voxline_providers::ProviderError> for StageError {
     fn from(e: voxline_providers::ProviderError) -> Self {
-        if e.is_transient() {
-            Self::transient("engine_unavailable", e.to_string())
-        } else {
-            Self::permanent("engine_failed", e.to_string())
+        use voxline_providers::ProviderError as P;
+        match e {
+            P::Unavailable { .. } => Self::transient("engine_unavailable", e.to_string()),
+            P::BadInput(message) => Self::bad_input("unusable_input", message),
+            P::Uncertain { .. } => Self::permanent("outcome_unknown", e.to_string()),
+            P::Unsupported { .. } | P::Engine { .. } => {
+                Self::permanent("engine_failed", e.to_string())
+            }
         }
     }
 }

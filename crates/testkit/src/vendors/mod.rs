@@ -9,6 +9,7 @@ pub mod deepgram;
 pub mod elevenlabs;
 mod multipart;
 pub mod openai;
+pub mod postiz;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 pub use deepgram::FakeDeepgram;
 pub use elevenlabs::FakeElevenLabs;
 pub use openai::FakeOpenAi;
+pub use postiz::FakePostiz;
 use serde_json::{Value, json};
 use wiremock::{Request, ResponseTemplate};
 
@@ -46,10 +48,13 @@ pub struct Seen {
     pub body: Value,
 }
 
+/// A fault with the path suffix it waits for (any path when `None`).
+type Queued = (Option<&'static str>, Fault);
+
 /// Faults to play and requests seen, shared by a fake's endpoints.
 #[derive(Clone, Default)]
 pub struct Script {
-    faults: Arc<Mutex<VecDeque<Fault>>>,
+    faults: Arc<Mutex<VecDeque<Queued>>>,
     seen: Arc<Mutex<Vec<Seen>>>,
     problems: Arc<Mutex<Vec<String>>>,
 }
@@ -57,7 +62,12 @@ pub struct Script {
 impl Script {
     /// Plays `fault` on the next request, after those already queued.
     pub fn push(&self, fault: Fault) {
-        self.faults.lock().unwrap().push_back(fault);
+        self.faults.lock().unwrap().push_back((None, fault));
+    }
+
+    /// Plays `fault` on the next request to a path ending in `suffix`.
+    pub fn push_for(&self, suffix: &'static str, fault: Fault) {
+        self.faults.lock().unwrap().push_back((Some(suffix), fault));
     }
 
     /// Plays `fault` on each of the next `n` requests.
@@ -105,11 +115,17 @@ impl Script {
             }
         };
         self.seen.lock().unwrap().push(Seen {
-            path,
+            path: path.clone(),
             at: Instant::now(),
             body: body.clone(),
         });
-        let fault = self.faults.lock().unwrap().pop_front();
+        let fault = {
+            let mut faults = self.faults.lock().unwrap();
+            let at = faults
+                .iter()
+                .position(|(suffix, _)| suffix.is_none_or(|s| path.ends_with(s)));
+            at.and_then(|i| faults.remove(i)).map(|(_, f)| f)
+        };
         match fault {
             Some(Fault::Status(status)) => ResponseTemplate::new(status)
                 .set_body_json(error(&format!("scripted failure {status}"))),

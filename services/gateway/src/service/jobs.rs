@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use voxline_core::{Credits, JobId, JobKind, JobStatus, Language};
+use voxline_core::{Credits, JobId, JobKind, JobOptions, JobStatus, Language};
 use voxline_db::jobs::{self, Job, NewJob};
 use voxline_db::{artifacts, runs, uploads};
 
@@ -64,10 +64,7 @@ pub async fn create(
     }
     let source_language = check_source_language(state, &req.source_language)?;
     let targets = check_targets(state, kind, &req.target_languages, &source_language)?;
-    let publish = state
-        .settings
-        .publish
-        .has_targets(options.webhook_url.as_deref());
+    let publish = check_publishing(state, kind, &options)?;
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
     let credits = &state.settings.credits;
     let prices = credits.enabled.then(|| {
@@ -119,6 +116,47 @@ pub async fn create(
         tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
     }
     Ok((created.job, created.created))
+}
+
+/// Whether the job has a publish stage, checking what it asks to publish:
+/// social posts need a Postiz vendor and a video, and a schedule needs
+/// something to publish.
+fn check_publishing(
+    state: &AppState,
+    kind: JobKind,
+    options: &JobOptions,
+) -> Result<bool, ApiError> {
+    if options.social.is_some() {
+        if !state
+            .settings
+            .vendors
+            .values()
+            .any(|v| matches!(v, voxline_config::VendorSettings::Postiz(_)))
+        {
+            return Err(ApiError::unprocessable(
+                "social_publishing_unavailable",
+                "options.social needs a Postiz vendor, and this server has none configured; ask its operator, or leave options.social out",
+            ));
+        }
+        if kind == JobKind::Transcribe {
+            return Err(ApiError::unprocessable(
+                "invalid_option",
+                "options.social posts videos; a transcribe job makes none",
+            ));
+        }
+    }
+    let publish = options.social.is_some()
+        || state
+            .settings
+            .publish
+            .has_targets(options.webhook_url.as_deref());
+    if options.publish_at.is_some() && !publish {
+        return Err(ApiError::unprocessable(
+            "invalid_option",
+            "options.publish_at schedules publishing, and this job publishes nowhere; add options.social or options.webhook_url",
+        ));
+    }
+    Ok(publish)
 }
 
 /// A webhook URL must lead to the public internet (SSRF); the publisher
