@@ -19,7 +19,8 @@ pub struct DubArgs {
     /// Target languages, comma-separated ISO 639-1 codes (e.g. `es,fr`).
     #[arg(long, value_delimiter = ',', required = true)]
     to: Vec<String>,
-    /// The spoken language of FILE.
+    /// The spoken language of FILE, or `auto` to detect it (needs an engine
+    /// that detects languages).
     #[arg(long, default_value = "en")]
     from: String,
     /// A separate background track (music, effects) to mix under the dub.
@@ -31,6 +32,16 @@ pub struct DubArgs {
     /// Folder to download the results into.
     #[arg(long, default_value_os_t = crate::default_out())]
     out: PathBuf,
+    /// Post each language's video to these social channels through the
+    /// server's Postiz vendor: platforms (`youtube,tiktok`) or channel ids.
+    #[arg(long, value_delimiter = ',')]
+    post_to: Vec<String>,
+    /// The posts' text; `{language}` becomes the language's name.
+    #[arg(long, requires = "post_to")]
+    caption: Option<String>,
+    /// Publish no earlier than this RFC 3339 time (`2026-12-01T09:00:00Z`).
+    #[arg(long)]
+    publish_at: Option<String>,
 }
 
 pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
@@ -43,13 +54,20 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let mut options = json!({ "subtitles": args.subtitles });
+    if !args.post_to.is_empty() {
+        options["social"] = json!({ "channels": args.post_to, "caption": args.caption });
+    }
+    if let Some(at) = &args.publish_at {
+        options["publish_at"] = json!(at);
+    }
     let body = json!({
         "kind": "dub",
         "source_upload_id": source["id"],
         "background_upload_id": background,
         "source_language": args.from,
         "target_languages": args.to,
-        "options": { "subtitles": args.subtitles },
+        "options": options,
     });
     let key = uuid::Uuid::new_v4().to_string();
     let job = client.post("/v1/jobs", &body, Some(&key)).await?;
