@@ -285,12 +285,13 @@ async fn record_usage(
 ) -> Result<(), DbError> {
     for u in usage {
         tx.execute(
-            "INSERT INTO usage_records (job_id, stage_run_id, attempt, engine, unit, units, latency_ms,
-                                        language, stage, cost_usd, calls, ok, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+            "INSERT INTO usage_records (job_id, tenant_id, stage_run_id, attempt, engine, unit, units,
+                                        latency_ms, language, stage, cost_usd, calls, ok, error)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
              ON CONFLICT (stage_run_id, attempt, engine, unit, ok) DO NOTHING",
             &[
                 &claimed.job.id.0,
+                &claimed.job.tenant_id.0,
                 &claimed.lease.run_id.0,
                 &claimed.lease.token,
                 &u.engine,

@@ -92,8 +92,8 @@ pub async fn totals(
                 "SELECT {key} AS k, u.unit, coalesce(sum(u.calls), 0)::bigint,
                         coalesce(sum(u.calls) FILTER (WHERE NOT u.ok), 0)::bigint,
                         coalesce(sum(u.units), 0), coalesce(sum(u.cost_usd), 0)
-                 FROM usage_records u JOIN jobs j ON j.id = u.job_id
-                 WHERE j.tenant_id = $1 AND u.created_at >= $2 AND u.created_at < $3
+                 FROM usage_records u
+                 WHERE u.tenant_id = $1 AND u.created_at >= $2 AND u.created_at < $3
                  GROUP BY k, u.unit ORDER BY k, u.unit"
             ),
             &[&tenant.0, &from, &to],

@@ -183,6 +183,26 @@ async fn credits_balance_exactly_after_a_mixed_run() -> anyhow::Result<()> {
         ),
         "{totals}"
     );
+    // Usage is the account of what was spent: deleting the job keeps it.
+    let client = sys.env.db.client().await?;
+    let tenant: uuid::Uuid = client
+        .query_one(
+            "SELECT tenant_id FROM jobs WHERE id = $1::text::uuid",
+            &[&ids[0]],
+        )
+        .await?
+        .get(0);
+    drop(client);
+    voxline_db::jobs::delete_ended(
+        &sys.env.db,
+        voxline_core::TenantId(tenant),
+        voxline_core::JobId::parse(&ids[0])?,
+    )
+    .await?;
+    assert_eq!(sys.get(&format!("/v1/jobs/{}", ids[0])).await?.0, 404);
+    let (_, after) = sys.get("/v1/usage?group_by=engine").await?;
+    assert_eq!(after["totals"], totals["totals"], "{after}");
+
     let (s, b) = sys.get("/v1/usage?group_by=moon").await?;
     assert_eq!(
         (s, b["error"]["code"].as_str()),
