@@ -89,6 +89,9 @@ impl Settings {
         if self.runner.lease_seconds < 3 {
             return invalid("runner.lease_seconds", "must be at least 3");
         }
+        if !(1..=32).contains(&self.engines.lines_at_once) {
+            return invalid("engines.lines_at_once", "must be between 1 and 32");
+        }
         if !(1.0..=2.0).contains(&self.engines.max_tempo) {
             return invalid("engines.max_tempo", "must be between 1.0 and 2.0");
         }

@@ -253,6 +253,10 @@ pub struct EngineSettings {
     pub espeak_binary: PathBuf,
     /// Speaking rate of espeak-ng, in words per minute.
     pub espeak_rate: u32,
+    /// Lines one synthesize stage speaks at once: a cloud voice answers in
+    /// about a second a line, so a long video is spoken several times
+    /// faster (each vendor's `max_concurrency` still holds).
+    pub lines_at_once: usize,
     /// Fastest a dubbed line may be sped up to fit its slot.
     pub max_tempo: f64,
     /// Volume of a separately uploaded background track under the dub.
@@ -272,6 +276,7 @@ impl Default for EngineSettings {
             apertium_modes_dir: "/usr/share/apertium/modes".into(),
             espeak_binary: "espeak-ng".into(),
             espeak_rate: 160,
+            lines_at_once: 4,
             max_tempo: 1.3,
             background_gain: 0.6,
             original_gain: 0.15,

@@ -113,7 +113,9 @@ async fn a_dub_on_cloud_engines_names_them_prices_them_and_falls_back() -> anyho
     let dub = json!({"kind": "dub", "source_upload_id": upload["id"], "source_language": "auto",
                      "target_languages": ["es"]});
 
-    // All on the cloud.
+    // All on the cloud. The voice answers slowly: its lines are asked for
+    // together, not one after the other.
+    eleven.script.push_n(2, Fault::Slow(Duration::from_secs(3)));
     let (s, job) = sys.post("/v1/jobs", &dub).await?;
     assert_eq!(s, 202, "{job}");
     let done = sys
@@ -142,6 +144,12 @@ async fn a_dub_on_cloud_engines_names_them_prices_them_and_falls_back() -> anyho
         "{task:#}"
     );
     assert_eq!(engine_of("synthesize").as_deref(), Some("elevenlabs"));
+    let asked: Vec<_> = eleven.script.seen().iter().map(|s| s.at).collect();
+    assert_eq!(asked.len(), 2, "one request a line");
+    assert!(
+        asked[1] - asked[0] < Duration::from_millis(2500),
+        "the second line was asked for only after the first was answered"
+    );
     let rows = usage_rows(&done);
     for expected in [
         row("openai", "transcribe", "audio_seconds", true),

@@ -46,7 +46,10 @@ pub async fn start(
             "translator",
         ),
         (
-            Arc::new(voxline_synthesizer::Synthesize::new(engines.clone())),
+            Arc::new(voxline_synthesizer::Synthesize::new(
+                engines.clone(),
+                settings.engines.lines_at_once,
+            )),
             "synthesizer",
         ),
         (

@@ -2,9 +2,12 @@
 //! language, one 48 kHz mono WAV per line, plus a manifest of their lengths.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures::{StreamExt, TryStreamExt};
 
 use voxline_config::Settings;
-use voxline_core::{Language, Stage, Synthesis, SynthesizedLine, Translation};
+use voxline_core::{Language, Segment, Stage, Synthesis, SynthesizedLine, Translation};
 use voxline_db::runs::Completion;
 use voxline_media::audio;
 use voxline_providers::Engines;
@@ -12,11 +15,50 @@ use voxline_queue::{StageContext, StageError, StageHandler};
 
 pub struct Synthesize {
     engines: Arc<Engines>,
+    /// Lines spoken at once (`engines.lines_at_once`).
+    lines_at_once: usize,
 }
 
 impl Synthesize {
-    pub fn new(engines: Arc<Engines>) -> Self {
-        Self { engines }
+    pub fn new(engines: Arc<Engines>, lines_at_once: usize) -> Self {
+        Self {
+            engines,
+            lines_at_once: lines_at_once.max(1),
+        }
+    }
+
+    /// Speaks one line, stores its WAV and returns what the manifest says.
+    async fn speak(
+        &self,
+        ctx: &StageContext,
+        language: &Language,
+        segment: Segment,
+        spoken: &AtomicUsize,
+        total: usize,
+    ) -> Result<SynthesizedLine, StageError> {
+        let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
+        let engine = self
+            .engines
+            .synthesize(&segment.text, language, &raw, &ctx.calls)
+            .await?;
+        let file = format!("line-{:04}.wav", segment.id);
+        let normalized = ctx.scratch(&file);
+        audio::to_pcm_48k_mono(&raw, &normalized).await?;
+        let duration = audio::duration(&normalized).await?;
+        let key = ctx.artifact_key(ctx.language(), Stage::Synthesize, &file);
+        ctx.storage.put_file(&key, &normalized).await?;
+        let done = spoken.fetch_add(1, Ordering::Relaxed) + 1;
+        ctx.progress(
+            done as f64 / total as f64,
+            &format!("synthesized {done} of {total} lines"),
+        )
+        .await;
+        Ok(SynthesizedLine {
+            id: segment.id,
+            file,
+            duration,
+            engine,
+        })
     }
 }
 
@@ -33,35 +75,20 @@ impl StageHandler for Synthesize {
         let language = Language::parse(ctx.language())
             .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
         let total = translation.segments.len().max(1);
-        let mut lines = Vec::with_capacity(translation.segments.len());
-        // Every engine that spoke a line, in the order first used.
-        let mut engines_used: Vec<String> = Vec::new();
-        for (i, segment) in translation.segments.iter().enumerate() {
-            let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
-            let engine = self
-                .engines
-                .synthesize(&segment.text, &language, &raw, &ctx.calls)
+        let spoken = AtomicUsize::new(0);
+        // In line order, a few at once; the first failure stops the rest.
+        let lines: Vec<SynthesizedLine> =
+            futures::stream::iter(translation.segments.iter().cloned())
+                .map(|segment| self.speak(ctx, &language, segment, &spoken, total))
+                .buffered(self.lines_at_once)
+                .try_collect()
                 .await?;
-            if !engines_used.contains(&engine) {
-                engines_used.push(engine.clone());
+        // Every engine that spoke a line, in the order first used.
+        let mut engines_used: Vec<&str> = Vec::new();
+        for line in &lines {
+            if !engines_used.contains(&line.engine.as_str()) {
+                engines_used.push(&line.engine);
             }
-            let file = format!("line-{:04}.wav", segment.id);
-            let normalized = ctx.scratch(&file);
-            audio::to_pcm_48k_mono(&raw, &normalized).await?;
-            let duration = audio::duration(&normalized).await?;
-            let key = ctx.artifact_key(ctx.language(), Stage::Synthesize, &file);
-            ctx.storage.put_file(&key, &normalized).await?;
-            lines.push(SynthesizedLine {
-                id: segment.id,
-                file,
-                duration,
-                engine,
-            });
-            ctx.progress(
-                (i + 1) as f64 / total as f64,
-                &format!("synthesized {} of {} lines", i + 1, total),
-            )
-            .await;
         }
         let engine_used = if engines_used.is_empty() {
             "none".to_owned()
@@ -92,9 +119,10 @@ impl StageHandler for Synthesize {
 
 /// Runs the synthesizer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let handler = Arc::new(Synthesize::new(Arc::new(
-        voxline_queue::engines(&settings).await?,
-    )));
+    let handler = Arc::new(Synthesize::new(
+        Arc::new(voxline_queue::engines(&settings).await?),
+        settings.engines.lines_at_once,
+    ));
     voxline_queue::run_service(settings, "synthesizer", handler).await?;
     Ok(())
 }
