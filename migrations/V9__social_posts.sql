@@ -1,15 +1,16 @@
 -- Posts made through Postiz, one per job language. The row is written
--- before the post is sent and completed after, so a retry never posts
--- twice: a row left 'posting' means the answer was lost, and the post is
--- not sent again.
+-- just before the post is sent and completed after, so a retry never posts
+-- twice: a row left 'posting' means the answer was lost; the stage then
+-- fails and marks it 'unconfirmed', and only a retry the user asks for
+-- completes it, without sending the post again.
 CREATE TABLE social_posts (
     job_id     uuid NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     language   text NOT NULL,
     vendor     text NOT NULL,
-    status     text NOT NULL CHECK (status IN ('posting', 'posted')),
+    status     text NOT NULL CHECK (status IN ('posting', 'unconfirmed', 'posted')),
     -- The channels posted on: [{id, platform, name}].
     channels   jsonb NOT NULL,
-    -- Postiz's answer: [{postId, integration}].
+    -- Postiz's answer as it came: [{postId, integration}].
     posts      jsonb,
     started_at timestamptz NOT NULL DEFAULT now(),
     posted_at  timestamptz,

@@ -57,7 +57,9 @@ pub(crate) async fn upsert(
              SET object_key = EXCLUDED.object_key, file_name = EXCLUDED.file_name,
                  content_type = EXCLUDED.content_type, size_bytes = EXCLUDED.size_bytes,
                  engine = EXCLUDED.engine, stage = EXCLUDED.stage,
-                 created_at = now(), expires_at = EXCLUDED.expires_at",
+                 created_at = now(),
+                 -- A file held for a later publishing time keeps that lifetime.
+                 expires_at = greatest(artifacts.expires_at, EXCLUDED.expires_at)",
             &[
                 &uuid::Uuid::now_v7(),
                 &job.0,

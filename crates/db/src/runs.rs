@@ -277,6 +277,21 @@ pub async fn commit(
     Ok(dispatch)
 }
 
+/// Writes the usage of an attempt that ends without a commit or a failure
+/// of its own (its lease was lost, or it was handed back at shutdown): the
+/// calls it made were made, and billed, all the same. Unfenced, since rows
+/// are keyed by the attempt.
+pub async fn record_unfinished_usage(
+    db: &Db,
+    claimed: &Claimed,
+    usage: &[Usage],
+) -> Result<(), DbError> {
+    if usage.is_empty() {
+        return Ok(());
+    }
+    record_usage(&db.client().await?, claimed, usage).await
+}
+
 /// Writes a run attempt's usage, once: rows are keyed by the attempt.
 async fn record_usage(
     tx: &impl GenericClient,
@@ -617,6 +632,14 @@ pub(crate) async fn schedule(
         return Ok(None);
     }
     if let Some(at) = held_until {
+        // The files to publish must outlive the wait: each keeps its
+        // lifetime, counted from the publishing time.
+        tx.execute(
+            "UPDATE artifacts SET expires_at = greatest(expires_at, $3::timestamptz + (expires_at - created_at))
+             WHERE job_id = $1 AND language = $2",
+            &[&job.0, &language, &at],
+        )
+        .await?;
         tx.execute(
             &format!(
                 "UPDATE tasks SET message = $3 WHERE job_id = $1 {}",

@@ -88,7 +88,9 @@ async fn each_language_is_posted_to_its_channels_with_their_settings() -> anyhow
 async fn a_scheduled_job_publishes_when_its_time_comes() -> anyhow::Result<()> {
     let postiz = FakePostiz::start().await;
     let sys = system_with(&postiz).await?;
-    let at = chrono::Utc::now() + chrono::Duration::seconds(30);
+    // An hour ahead, so however slowly the dub runs it waits; the test then
+    // brings the time forward in PostgreSQL, where the wait is kept.
+    let at = chrono::Utc::now() + chrono::Duration::hours(1);
     let (s, job) = dub_job(
         &sys,
         json!({"social": {"channels": ["tiktok"]}, "publish_at": at.to_rfc3339()}),
@@ -97,6 +99,7 @@ async fn a_scheduled_job_publishes_when_its_time_comes() -> anyhow::Result<()> {
     assert_eq!(s, 202, "{job}");
     let id = job["id"].as_str().unwrap().to_owned();
     // The dub finishes, then waits: the task says when it will publish.
+    let started_waiting = std::time::Instant::now();
     let waiting = loop {
         let (_, j) = sys.get(&format!("/v1/jobs/{id}")).await?;
         let message = j["tasks"][0]["message"].as_str().unwrap_or("").to_owned();
@@ -104,21 +107,45 @@ async fn a_scheduled_job_publishes_when_its_time_comes() -> anyhow::Result<()> {
             break j;
         }
         assert!(
-            chrono::Utc::now() < at,
-            "the dub did not finish before publish_at: {j:#}"
+            started_waiting.elapsed() < Duration::from_secs(120),
+            "the dub did not finish: {j:#}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(waiting["status"], "running", "{waiting:#}");
+    // What is to be published outlives the wait.
+    for a in waiting["tasks"][0]["artifacts"].as_array().unwrap() {
+        let expires: chrono::DateTime<chrono::Utc> =
+            serde_json::from_value(a["expires_at"].clone())?;
+        assert!(expires > at + chrono::Duration::hours(1), "{a}");
+    }
+    // Several janitor passes (one a second here) leave it waiting.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, j) = sys.get(&format!("/v1/jobs/{id}")).await?;
+    assert_eq!(j["status"], "running", "{j:#}");
     assert_eq!(postiz.posts().len(), 0);
+
+    let due = chrono::Utc::now();
+    let moved = sys
+        .env
+        .db
+        .client()
+        .await?
+        .execute(
+            "UPDATE stage_runs SET run_after = $2
+             WHERE job_id = $1::text::uuid AND stage = 'publish' AND status = 'queued'",
+            &[&id, &due],
+        )
+        .await?;
+    assert_eq!(moved, 1, "one held publish run");
     let done = sys.wait_for_job(&id, Duration::from_secs(90)).await?;
     assert_eq!(done["status"], "completed", "{done:#}");
     let started: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(publish_stage(&done)["started_at"].clone())?;
-    assert!(started >= at, "published at {started}, asked for {at}");
+    assert!(started >= due, "published at {started}, due at {due}");
     assert!(
-        started < at + chrono::Duration::seconds(10),
-        "on time: {started} for {at}"
+        started < due + chrono::Duration::seconds(10),
+        "on time: {started} for {due}"
     );
     let posts = postiz.posts();
     assert_eq!(posts.len(), 1);
@@ -161,6 +188,49 @@ async fn a_post_whose_answer_is_lost_is_never_sent_twice() -> anyhow::Result<()>
     let done = sys.wait_for_job(&id, Duration::from_secs(120)).await?;
     assert_eq!(done["status"], "completed", "{done:#}");
     assert_eq!(postiz.posts().len(), 1, "still one post");
+    sys.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_lost_mid_post_is_reported_and_an_odd_answer_still_counts() -> anyhow::Result<()> {
+    let postiz = FakePostiz::start().await;
+    let sys = system_with(&postiz).await?;
+    // An attempt claimed the post an hour ago and died before Postiz
+    // answered.
+    let (_, job) = dub_job(&sys, json!({"social": {"channels": ["x"]}})).await?;
+    let id = job["id"].as_str().unwrap().to_owned();
+    sys.env
+        .db
+        .client()
+        .await?
+        .execute(
+            "INSERT INTO social_posts (job_id, language, vendor, status, channels, started_at)
+             VALUES ($1::text::uuid, 'es', 'postiz', 'posting', '[]', now() - interval '1 hour')",
+            &[&id],
+        )
+        .await?;
+    let failed = sys.wait_for_job(&id, Duration::from_secs(120)).await?;
+    assert_eq!(failed["status"], "failed", "{failed:#}");
+    assert_eq!(
+        publish_stage(&failed)["error"]["code"],
+        "social_post_unconfirmed"
+    );
+    let (s, _) = sys
+        .post(&format!("/v1/jobs/{id}/retry"), &json!({}))
+        .await?;
+    assert_eq!(s, 202);
+    let done = sys.wait_for_job(&id, Duration::from_secs(120)).await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(postiz.posts().len(), 0, "never sent");
+
+    // Postiz says 2xx with a body of another shape: the post exists.
+    postiz.script.push_for("/posts", Fault::Malformed);
+    let (_, job) = dub_job(&sys, json!({"social": {"channels": ["x"]}})).await?;
+    let done = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(120))
+        .await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(postiz.posts().len(), 1);
     sys.stop().await
 }
 

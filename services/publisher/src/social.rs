@@ -1,14 +1,16 @@
 //! Posting a finished language's video to social channels through Postiz:
 //! the requested channels are matched to the connected ones, the video is
 //! uploaded, and one post goes to all of them. The post is claimed in
-//! PostgreSQL first, so no retry posts it twice.
+//! PostgreSQL just before it is sent, so no retry posts it twice.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use voxline_core::{Language, SocialOptions};
 use voxline_db::artifacts::Artifact;
-use voxline_db::social::{self, Start};
+use voxline_db::social::{self, Prior};
 use voxline_providers::ProviderError;
-use voxline_providers::vendor::{Channel, Postiz, post_settings};
+use voxline_providers::vendor::{Channel, Media, Postiz, post_settings};
 use voxline_queue::{StageContext, StageError};
 
 /// Posts `files`' video for the stage's language; returns what the job's
@@ -19,6 +21,36 @@ pub async fn post(
     options: &SocialOptions,
     files: &[Artifact],
 ) -> Result<Value, StageError> {
+    let (job, language) = (ctx.job(), ctx.language());
+    let in_flight = postiz.map_or(Duration::ZERO, Postiz::longest_post);
+    match social::prior(&ctx.db, job.id, language, in_flight).await? {
+        Some(Prior::Posted { posts, channels }) => {
+            return Ok(
+                json!({"kind": "social", "status": "posted", "channels": channels, "posts": posts}),
+            );
+        }
+        Some(Prior::InFlight { since }) => {
+            return Err(StageError::transient(
+                "social_post_in_progress",
+                format!(
+                    "an attempt began posting this language at {since} and its answer may still come; the post is not sent twice, and a retry of the job after {} s settles it",
+                    in_flight.as_secs()
+                ),
+            ));
+        }
+        Some(Prior::Unknown { since }) => {
+            return Err(unconfirmed(&format!(
+                "the post sent at {since} got no answer (the worker stopped while waiting)"
+            )));
+        }
+        Some(Prior::Acknowledged { since }) => {
+            // The user was told the outcome is unknown and retried:
+            // posting again could duplicate it.
+            return Ok(json!({"kind": "social", "status": "unknown",
+                "message": format!("the post sent at {since} got no answer; it was not sent again, so check the channels in Postiz")}));
+        }
+        None => {}
+    }
     let Some(postiz) = postiz else {
         return Err(StageError::bad_input(
             "social_publishing_unavailable",
@@ -34,8 +66,6 @@ pub async fn post(
                 "social posts need a video, and this language's result has none (an audio-only source makes an audio dub)",
             )
         })?;
-    let (job, language) = (ctx.job(), ctx.language());
-
     let connected = postiz.channels().await?;
     let targets = pick_channels(&options.channels, &connected)?;
     let channels = json!(
@@ -44,37 +74,40 @@ pub async fn post(
             .map(|c| json!({"id": c.id, "platform": c.platform, "name": c.name}))
             .collect::<Vec<_>>()
     );
+    let media = upload(ctx, postiz, video).await?;
 
-    match social::start(&ctx.db, job.id, language, postiz.name(), &channels).await? {
-        Start::Posted(posts) => {
-            return Ok(
-                json!({"kind": "social", "status": "posted", "channels": channels, "posts": posts}),
-            );
-        }
-        Start::Unknown { since } => {
-            // The user retried a job whose post has an unknown outcome:
-            // posting again could duplicate it, so the retry records it.
-            return Ok(
-                json!({"kind": "social", "status": "unknown", "channels": channels,
-                "message": format!("an attempt at {since} sent the post and never heard back; it was not posted again, so check the channels in Postiz")}),
-            );
-        }
-        Start::Fresh => {}
+    // From here on, a post may exist: claim it first.
+    if !social::claim(&ctx.db, job.id, language, postiz.name(), &channels).await? {
+        return Err(StageError::transient(
+            "social_post_in_progress",
+            "another attempt started posting this language; it will be looked at again",
+        ));
     }
-
-    let outcome = upload_and_post(ctx, postiz, options, video, &targets).await;
-    match outcome {
+    let language_name = Language::parse(language).map(|l| l.name).unwrap_or("");
+    let caption = options.caption_for(language_name);
+    let title = if caption.trim().is_empty() {
+        format!("{} ({language_name})", video.file_name)
+    } else {
+        caption.chars().take(100).collect()
+    };
+    let with_settings: Vec<_> = targets
+        .iter()
+        .map(|c| {
+            (
+                c.clone(),
+                post_settings(&c.platform, &title, options.settings.get(&c.platform)),
+            )
+        })
+        .collect();
+    match postiz.post(&with_settings, &caption, &media).await {
         Ok(posts) => {
-            let posts = serde_json::to_value(&posts)?;
             social::posted(&ctx.db, job.id, language, &posts).await?;
             Ok(json!({"kind": "social", "status": "posted", "channels": channels, "posts": posts}))
         }
-        Err(e @ ProviderError::Uncertain { .. }) => Err(StageError::permanent(
-            "social_post_unconfirmed",
-            format!(
-                "{e}. It is not sent again, to avoid a duplicate post: check the channels in Postiz; retrying the job marks it done without posting"
-            ),
-        )),
+        Err(e @ ProviderError::Uncertain { .. }) => {
+            social::unconfirmed(&ctx.db, job.id, language).await?;
+            Err(unconfirmed(&e.to_string()))
+        }
         Err(e) => {
             // Postiz certainly made no post: a later attempt may.
             social::abandon(&ctx.db, job.id, language).await?;
@@ -83,41 +116,26 @@ pub async fn post(
     }
 }
 
-async fn upload_and_post(
+fn unconfirmed(what: &str) -> StageError {
+    StageError::permanent(
+        "social_post_unconfirmed",
+        format!(
+            "{what}. It is not sent again, to avoid a duplicate post: check the channels in Postiz; retrying the job marks it done without posting"
+        ),
+    )
+}
+
+/// Fetches the video from storage and uploads it to Postiz.
+async fn upload(
     ctx: &StageContext,
     postiz: &Postiz,
-    options: &SocialOptions,
     video: &Artifact,
-    targets: &[Channel],
-) -> Result<Vec<voxline_providers::vendor::Posted>, ProviderError> {
+) -> Result<Media, StageError> {
     let local = ctx.scratch(&video.file_name);
-    ctx.storage
-        .get_to_file(&video.object_key, &local)
-        .await
-        .map_err(|e| ProviderError::Unavailable {
-            engine: "storage".into(),
-            message: e.to_string(),
-        })?;
-    let media = postiz
+    ctx.storage.get_to_file(&video.object_key, &local).await?;
+    Ok(postiz
         .upload(&local, &video.file_name, &video.content_type)
-        .await?;
-    let language = Language::parse(ctx.language())
-        .map(|l| l.name)
-        .unwrap_or("");
-    let caption = options.caption_for(language);
-    let title = if caption.trim().is_empty() {
-        format!("{} ({language})", video.file_name)
-    } else {
-        caption.chars().take(100).collect()
-    };
-    let with_settings: Vec<_> = targets
-        .iter()
-        .map(|c| {
-            let given = options.settings.get(&c.platform);
-            (c.clone(), post_settings(&c.platform, &title, given))
-        })
-        .collect();
-    postiz.post(&with_settings, &caption, &media).await
+        .await?)
 }
 
 /// The connected channels `wanted` names: a platform means all its enabled

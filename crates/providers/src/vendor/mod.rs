@@ -14,7 +14,7 @@ pub use deepgram::Deepgram;
 pub use elevenlabs::ElevenLabs;
 pub use gate::{Turn, Unlimited, VendorGate};
 pub use openai::OpenAi;
-pub use postiz::{Channel, Media, Posted, Postiz, post_settings};
+pub use postiz::{Channel, Media, Postiz, post_settings};
 use voxline_core::Language;
 use voxline_media::audio;
 

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -42,15 +43,6 @@ pub struct Media {
     pub path: String,
 }
 
-/// One post Postiz made, per channel.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Posted {
-    #[serde(rename = "postId")]
-    pub post_id: String,
-    /// The channel's id.
-    pub integration: String,
-}
-
 impl Postiz {
     pub fn new(name: &str, settings: &PostizSettings, gate: Arc<dyn VendorGate>) -> Self {
         Self {
@@ -62,6 +54,12 @@ impl Postiz {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The longest a post can wait for its turn and then for Postiz's
+    /// answer; a claim older than this got no answer.
+    pub fn longest_post(&self) -> Duration {
+        Duration::from_secs(self.settings.limits.timeout_seconds * 2 + 15)
     }
 
     fn url(&self, path: &str) -> String {
@@ -131,12 +129,15 @@ impl Postiz {
 
     /// Publishes `content` with `media` on every channel now, each with its
     /// platform's settings. Never repeated when the outcome is unknown.
+    /// Returns Postiz's answer as it came (normally `[{postId,
+    /// integration}]`): once Postiz said 2xx the post exists, whatever the
+    /// body looks like.
     pub async fn post(
         &self,
         targets: &[(Channel, Map<String, Value>)],
         content: &str,
         media: &Media,
-    ) -> Result<Vec<Posted>, ProviderError> {
+    ) -> Result<Value, ProviderError> {
         let posts: Vec<Value> = targets
             .iter()
             .map(|(channel, settings)| {
@@ -164,7 +165,8 @@ impl Postiz {
                 async move { r.map_err(|e| self.build_error(e)) }
             })
             .await?;
-        self.http.json(&reply)
+        Ok(serde_json::from_slice(&reply.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&reply.body).into_owned())))
     }
 }
 

@@ -173,6 +173,12 @@ impl Runner {
                 }
             }
         };
+        if matches!(outcome, Outcome::LeaseLost | Outcome::Released) {
+            let usage = self.usage(&calls);
+            if let Err(e) = runs::record_unfinished_usage(&self.db, &claimed, &usage).await {
+                tracing::warn!(error = %e, "usage of an unfinished attempt not recorded");
+            }
+        }
         tracing::info!(outcome = ?outcome, seconds = started.elapsed().as_secs_f64(), "stage finished");
         Ok(outcome)
     }
