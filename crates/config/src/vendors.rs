@@ -97,6 +97,12 @@ impl VendorSettings {
                 }
             }
             VendorSettings::ElevenLabs(s) => {
+                if !(s.output_format.starts_with("mp3_") || s.output_format.starts_with("opus_")) {
+                    return Err(
+                        "`output_format` must be an mp3_ or opus_ format (pcm_ and ulaw_ come without a header to decode)"
+                            .into(),
+                    );
+                }
                 for (key, value) in [
                     ("stability", s.stability),
                     ("similarity_boost", s.similarity_boost),
@@ -254,7 +260,7 @@ pub struct ElevenLabsSettings {
     pub similarity_boost: f64,
     pub style: f64,
     pub use_speaker_boost: bool,
-    /// `output_format` query value; anything ffmpeg decodes.
+    /// `output_format` query value: an `mp3_` or `opus_` format.
     pub output_format: String,
     pub limits: VendorLimits,
 }

@@ -335,16 +335,23 @@ where
 {
     let started = std::time::Instant::now();
     let (result, extra) = calls::metered(call()).await;
-    let latency_ms = started.elapsed().as_millis() as i64;
     let error = result.as_ref().err().map(ToString::to_string);
-    // The call's time counts once, with the chain's own unit.
-    for (i, (unit, units)) in std::iter::once((unit, units)).chain(extra).enumerate() {
+    log.record(Call {
+        engine: engine.to_owned(),
+        unit,
+        units,
+        latency_ms: started.elapsed().as_millis() as i64,
+        error,
+    });
+    // What the engine metered was answered, and billed, even when the call
+    // as a whole failed (a translation that lost lines): it counts as such.
+    for (unit, units) in extra {
         log.record(Call {
             engine: engine.to_owned(),
             unit,
             units,
-            latency_ms: if i == 0 { latency_ms } else { 0 },
-            error: error.clone(),
+            latency_ms: 0,
+            error: None,
         });
     }
     result

@@ -68,59 +68,40 @@ impl RedisGate {
 
 #[async_trait::async_trait]
 impl VendorGate for RedisGate {
+    /// A place under the cap first, then the request budgets: a budget is
+    /// spent only by a request that can start at once, so callers queued for
+    /// a place never save up tokens and then burst past the rate together.
     async fn enter(&self, vendor: &str, limits: &VendorLimits) -> Result<Turn, ProviderError> {
         let patience = Duration::from_secs(limits.timeout_seconds);
         let deadline = Instant::now() + patience;
-        let too_long = |what: &str| ProviderError::Unavailable {
+        let too_long = |what: String| ProviderError::Unavailable {
             engine: vendor.to_owned(),
             message: format!(
                 "no turn within {} s: {what} (the stage will be retried later)",
                 patience.as_secs()
             ),
         };
-        let mut turn = Turn::free();
-        if limits.max_concurrency > 0 {
-            let key = self.key(vendor, "inflight");
-            let id = uuid::Uuid::new_v4().to_string();
-            // A turn lapses after the longest a request may take, and a bit.
-            let lapse_ms = limits.timeout_seconds * 1000 + 5_000;
-            loop {
-                match self
-                    .try_place(&key, limits.max_concurrency, lapse_ms, &id)
-                    .await
-                {
-                    Ok(true) => {
-                        let conn = self.conn.clone();
-                        let (key, id) = (key.clone(), id.clone());
-                        turn = Turn::new(move || {
-                            tokio::spawn(async move {
-                                let mut conn = conn;
-                                let _: Result<i64, _> = redis::cmd("ZREM")
-                                    .arg(&key)
-                                    .arg(&id)
-                                    .query_async(&mut conn)
-                                    .await;
-                            });
-                        });
-                        break;
-                    }
-                    Ok(false) if Instant::now() < deadline => {
-                        let ms = rand::rng().random_range(50..250);
-                        tokio::time::sleep(Duration::from_millis(ms)).await;
-                    }
-                    Ok(false) => {
-                        return Err(too_long(&format!(
-                            "all {} places (limits.max_concurrency) stayed taken",
-                            limits.max_concurrency
-                        )));
-                    }
-                    Err(e) => {
-                        tracing::warn!(vendor, error = %e, "vendor concurrency cap unavailable; letting the request through");
-                        break;
-                    }
-                }
-            }
-        }
+        let turn = self
+            .take_place(vendor, limits, deadline)
+            .await
+            .map_err(&too_long)?;
+        // Dropping the turn on a spent budget hands the place back.
+        self.spend_budgets(vendor, limits, deadline)
+            .await
+            .map_err(too_long)?;
+        Ok(turn)
+    }
+}
+
+impl RedisGate {
+    /// Waits until every request budget of `limits` lets one more request
+    /// start; `Err` says which one stayed spent past `deadline`.
+    async fn spend_budgets(
+        &self,
+        vendor: &str,
+        limits: &VendorLimits,
+        deadline: Instant,
+    ) -> Result<(), String> {
         // Per minute, spread evenly; per hour, the hour's budget may be
         // spent at once (how hourly quotas are counted).
         let budgets = [
@@ -141,11 +122,11 @@ impl VendorGate for RedisGate {
                     Ok(Some(wait_ms)) => {
                         let wait = Duration::from_millis(wait_ms);
                         if Instant::now() + wait > deadline {
-                            return Err(too_long(&format!(
+                            return Err(format!(
                                 "its request budget ({per_period} per {}) is spent for {} s more",
                                 if bursty { "hour" } else { "minute" },
                                 wait.as_secs().max(1)
-                            )));
+                            ));
                         }
                         tokio::time::sleep(wait).await;
                     }
@@ -156,6 +137,60 @@ impl VendorGate for RedisGate {
                 }
             }
         }
-        Ok(turn)
+        Ok(())
+    }
+
+    /// A place under the concurrency cap, polled for until `deadline`
+    /// (from 5 ms, doubling to 250 ms, jittered).
+    async fn take_place(
+        &self,
+        vendor: &str,
+        limits: &VendorLimits,
+        deadline: Instant,
+    ) -> Result<Turn, String> {
+        if limits.max_concurrency == 0 {
+            return Ok(Turn::free());
+        }
+        let key = self.key(vendor, "inflight");
+        let id = uuid::Uuid::new_v4().to_string();
+        // A place lapses after the longest its holder may wait on a budget
+        // and then take over the request, and a bit.
+        let lapse_ms = limits.timeout_seconds * 2000 + 5_000;
+        let mut pause_ms = 5u64;
+        loop {
+            match self
+                .try_place(&key, limits.max_concurrency, lapse_ms, &id)
+                .await
+            {
+                Ok(true) => {
+                    let conn = self.conn.clone();
+                    return Ok(Turn::new(move || {
+                        tokio::spawn(async move {
+                            let mut conn = conn;
+                            let _: Result<i64, _> = redis::cmd("ZREM")
+                                .arg(&key)
+                                .arg(&id)
+                                .query_async(&mut conn)
+                                .await;
+                        });
+                    }));
+                }
+                Ok(false) if Instant::now() < deadline => {
+                    let ms = rand::rng().random_range(pause_ms / 2..=pause_ms);
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    pause_ms = (pause_ms * 2).min(250);
+                }
+                Ok(false) => {
+                    return Err(format!(
+                        "all {} places (limits.max_concurrency) stayed taken",
+                        limits.max_concurrency
+                    ));
+                }
+                Err(e) => {
+                    tracing::warn!(vendor, error = %e, "vendor concurrency cap unavailable; letting the request through");
+                    return Ok(Turn::free());
+                }
+            }
+        }
     }
 }

@@ -436,6 +436,79 @@ async fn deepgram_transcribes_utterances_and_speaks_with_aura() {
 }
 
 #[tokio::test]
+async fn deepgram_and_elevenlabs_ride_out_faults_and_hand_over_on_odd_replies() {
+    let (dg, el) = (FakeDeepgram::start().await, FakeElevenLabs::start().await);
+    let e = engines(
+        [
+            &["deepgram", "pocketsphinx"],
+            &["apertium"],
+            &["elevenlabs", "deepgram", "espeak-ng"],
+        ],
+        [
+            ("deepgram".to_owned(), deepgram(&dg)),
+            ("elevenlabs".to_owned(), elevenlabs(&el, quick())),
+        ]
+        .into(),
+        &namespace(),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let clip = sample_clip_saying(dir.path(), Some("Hello there.")).unwrap();
+    let en = lang("en");
+    let log = CallLog::default();
+
+    // 429 with Retry-After, then an answer.
+    dg.script
+        .push_for("/v1/listen", Fault::RetryAfter(429, "1"));
+    let started = Instant::now();
+    let (_, engine) = e.transcribe(&clip, Some(&en), 3.0, &log).await.unwrap();
+    assert_eq!(engine, "deepgram");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    assert_eq!(dg.script.count("/v1/listen"), 2);
+
+    // JSON without utterances, then a cut-off body: not silence, not a
+    // crash; the next engine transcribes.
+    for fault in [Fault::WrongShape, Fault::Malformed] {
+        dg.script.push_for("/v1/listen", fault);
+        let (_, engine) = e.transcribe(&clip, Some(&en), 3.0, &log).await.unwrap();
+        assert_eq!(engine, "pocketsphinx");
+    }
+    let failed: Vec<_> = log
+        .totals()
+        .into_iter()
+        .filter(|t| t.engine == "deepgram" && !t.ok)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].calls, 2);
+    assert!(
+        failed[0].error.as_deref().unwrap().contains("cannot read"),
+        "{failed:?}"
+    );
+
+    // ElevenLabs down past its retries, then answering JSON instead of
+    // audio: Deepgram speaks; Deepgram's 500s then hand over to espeak-ng.
+    let es = lang("es");
+    let wav = dir.path().join("line.wav");
+    el.script.push_n(3, Fault::Status(503));
+    assert_eq!(
+        e.synthesize("Hola.", &es, &wav, &log).await.unwrap(),
+        "deepgram"
+    );
+    el.script.push(Fault::WrongShape);
+    assert_eq!(
+        e.synthesize("Hola.", &es, &wav, &log).await.unwrap(),
+        "deepgram"
+    );
+    el.script.push_n(3, Fault::Status(500));
+    dg.script.push_n(3, Fault::Status(500));
+    let engine = e.synthesize("Hola.", &es, &wav, &log).await.unwrap();
+    assert_eq!(engine, "espeak-ng");
+    assert!(voxline_media::audio::read_wav_samples(&wav).unwrap().len() > 4_000);
+    assert_eq!(dg.script.problems(), Vec::<String>::new());
+    assert_eq!(el.script.problems(), Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn elevenlabs_speaks_with_the_configured_model_voice_and_settings() {
     let fake = FakeElevenLabs::start().await;
     let e = engines(

@@ -34,6 +34,10 @@ impl StageHandler for Translate {
         let to = language(ctx.language())?;
         let (segments, engine) = if transcript.segments.is_empty() {
             (vec![], "none".to_owned())
+        } else if from.code == to.code {
+            // An `auto` source turned out to be in the target language:
+            // the lines are already what they should be.
+            (transcript.segments.clone(), "none".to_owned())
         } else {
             self.engines
                 .translate(&transcript.segments, &from, &to, &ctx.calls)

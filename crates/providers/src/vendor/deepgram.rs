@@ -131,7 +131,13 @@ impl SpeechToText for Deepgram {
             (None, None) => return Err(self.http.malformed("no language detected")),
         };
         let mut segments = Vec::new();
-        for u in reply.results.utterances.unwrap_or_default() {
+        // With `utterances=true` Deepgram always sends the list, empty for
+        // silence: a reply without it is not one Voxline asked for.
+        let utterances = reply
+            .results
+            .utterances
+            .ok_or_else(|| self.http.malformed("no utterances in the reply"))?;
+        for u in utterances {
             let text = u.transcript.trim();
             if text.is_empty() {
                 continue;

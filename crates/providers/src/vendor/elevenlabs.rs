@@ -18,6 +18,12 @@ const V2_5: &[&str] = &[
     "en", "es", "fr", "de", "it", "pt", "ru", "ja", "ko", "zh", "ar", "hi", "nl", "pl", "sv", "tr",
 ];
 
+/// Whether `model` takes `language_code` (the v2.5 and v3 models do; the
+/// others answer an error when given one, and detect the language).
+fn takes_language_code(model: &str) -> bool {
+    model.contains("_v2_5") || model.starts_with("eleven_v3")
+}
+
 pub struct ElevenLabs {
     name: String,
     settings: ElevenLabsSettings,
@@ -66,10 +72,9 @@ impl Synthesizer for ElevenLabs {
             "{}/v1/text-to-speech/{voice}",
             s.base_url.trim_end_matches('/')
         );
-        let body = json!({
+        let mut body = json!({
             "text": text,
             "model_id": s.model,
-            "language_code": language.code,
             "voice_settings": {
                 "stability": s.stability,
                 "similarity_boost": s.similarity_boost,
@@ -77,6 +82,9 @@ impl Synthesizer for ElevenLabs {
                 "use_speaker_boost": s.use_speaker_boost,
             },
         });
+        if takes_language_code(&s.model) {
+            body["language_code"] = json!(language.code);
+        }
         let reply = self
             .http
             .send(|| {
@@ -98,5 +106,18 @@ impl Synthesizer for ElevenLabs {
             })
             .await?;
         decode_speech(&self.name, &reply.body, out_wav).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_models_that_take_a_language_code_get_one() {
+        assert!(takes_language_code("eleven_flash_v2_5"));
+        assert!(takes_language_code("eleven_turbo_v2_5"));
+        assert!(takes_language_code("eleven_v3"));
+        assert!(!takes_language_code("eleven_multilingual_v2"));
     }
 }

@@ -239,7 +239,7 @@ fn backoff(failures: u32, most: Duration) -> Duration {
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return Duration::try_from_secs_f64(seconds).ok();
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
@@ -296,6 +296,10 @@ mod tests {
         let wait = retry_after(&h).unwrap().as_secs();
         assert!((85..=90).contains(&wait), "{wait}");
         h.insert(RETRY_AFTER, "soon".parse().unwrap());
+        assert_eq!(retry_after(&h), None);
+        h.insert(RETRY_AFTER, "99999999999999999999999".parse().unwrap());
+        assert_eq!(retry_after(&h), None, "absurd, and no panic");
+        h.insert(RETRY_AFTER, "-3".parse().unwrap());
         assert_eq!(retry_after(&h), None);
     }
 

@@ -423,6 +423,12 @@ fn transcript_of(
         Some(l) => l.code.to_owned(),
         None => {
             let said = reply.language.unwrap_or_default();
+            if said.trim().is_empty() {
+                return Err(ProviderError::Engine {
+                    engine: engine.into(),
+                    message: "sent a reply Voxline cannot read: no language was detected".into(),
+                });
+            }
             language_code(&said)
                 .ok_or_else(|| {
                     ProviderError::BadInput(format!(

@@ -32,8 +32,10 @@ pub enum Fault {
     RetryAfter(u16, &'static str),
     /// Answer correctly, but only after this long.
     Slow(Duration),
-    /// 200 with a body that is not what the vendor sends.
+    /// 200 with a body cut off mid-JSON.
     Malformed,
+    /// 200 with well-formed JSON of another shape than the vendor's.
+    WrongShape,
     /// A chat translation that leaves out its last line.
     LoseLine,
     /// A chat translation that merges its first two lines into one.
@@ -136,6 +138,9 @@ impl Script {
             Some(Fault::Malformed) => ResponseTemplate::new(200)
                 .insert_header("content-type", "application/json")
                 .set_body_string("{\"results\": [unfinished"),
+            Some(Fault::WrongShape) => ResponseTemplate::new(200)
+                .insert_header("content-type", "application/json")
+                .set_body_json(serde_json::json!({"status": "ok", "data": []})),
             other => answer(&body, other.as_ref()),
         }
     }
