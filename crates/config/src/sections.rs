@@ -248,9 +248,19 @@ pub struct EngineSettings {
     pub translate: Vec<String>,
     pub synthesize: Vec<String>,
     pub pocketsphinx_binary: PathBuf,
+    /// The whisper.cpp ggml model the `whisper` engine loads (made by
+    /// `scripts/setup.sh --whisper`: `ggml-base.bin` hears about a hundred
+    /// languages and detects which, `ggml-tiny.en.bin` English only).
+    pub whisper_model: PathBuf,
+    /// CPU threads one whisper transcription uses.
+    pub whisper_threads: usize,
     pub apertium_binary: PathBuf,
     pub apertium_modes_dir: PathBuf,
     pub espeak_binary: PathBuf,
+    /// Piper's program (`scripts/setup.sh` installs it under target/tools).
+    pub piper_binary: PathBuf,
+    /// The Piper voice (`.onnx`, its `.onnx.json` beside it) per language.
+    pub piper_voices: BTreeMap<String, PathBuf>,
     /// Speaking rate of espeak-ng, in words per minute.
     pub espeak_rate: u32,
     /// Lines one synthesize stage speaks at once: a cloud voice answers in
@@ -272,9 +282,17 @@ impl Default for EngineSettings {
             translate: vec!["apertium".into()],
             synthesize: vec!["espeak-ng".into()],
             pocketsphinx_binary: "pocketsphinx_continuous".into(),
+            whisper_model: "target/models/ggml-base.bin".into(),
+            whisper_threads: 2,
             apertium_binary: "apertium".into(),
             apertium_modes_dir: "/usr/share/apertium/modes".into(),
             espeak_binary: "espeak-ng".into(),
+            piper_binary: "target/tools/piper/bin/piper".into(),
+            piper_voices: [(
+                "en".to_owned(),
+                PathBuf::from("target/tools/piper/voices/en_US-joe-medium.onnx"),
+            )]
+            .into(),
             espeak_rate: 160,
             lines_at_once: 4,
             max_tempo: 1.3,

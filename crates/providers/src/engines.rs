@@ -16,8 +16,8 @@ use voxline_core::{Language, Segment, Transcript};
 use crate::calls;
 use crate::vendor::{Deepgram, ElevenLabs, OpenAi, VendorGate};
 use crate::{
-    Apertium, Call, CallLog, EspeakNg, Pocketsphinx, ProviderError, SpeechToText, Synthesizer,
-    Translator,
+    Apertium, Call, CallLog, EspeakNg, Piper, Pocketsphinx, ProviderError, SpeechToText,
+    Synthesizer, Translator,
 };
 
 pub struct Engines {
@@ -92,7 +92,22 @@ impl Vendors {
     }
 }
 
-const BUILT_IN: &[&str] = &["pocketsphinx", "apertium", "espeak-ng"];
+const BUILT_IN: &[&str] = &["pocketsphinx", "whisper", "apertium", "espeak-ng", "piper"];
+
+/// The `whisper` engine on `engines.whisper_model`, in a build that has it.
+fn whisper(s: &EngineSettings) -> Result<Arc<dyn SpeechToText>, String> {
+    #[cfg(feature = "whisper")]
+    {
+        crate::Whisper::new(&s.whisper_model, s.whisper_threads)
+            .map(|w| Arc::new(w) as Arc<dyn SpeechToText>)
+            .map_err(|e| format!("`whisper` (engines.whisper_model): {e}"))
+    }
+    #[cfg(not(feature = "whisper"))]
+    {
+        let _ = s;
+        Err("`whisper` is not in this build: build with `--features voxline-providers/whisper` (make does when cmake is installed)".into())
+    }
+}
 
 impl Engines {
     /// The chains of `engines.transcribe`, `.translate` and `.synthesize`,
@@ -111,6 +126,9 @@ impl Engines {
                         binary: s.pocketsphinx_binary.clone(),
                     }) as Arc<dyn SpeechToText>);
                 }
+                if name == "whisper" {
+                    return whisper(s);
+                }
                 if let Some(e) = v.openai(name, Capability::Transcribe)? {
                     return Ok(e as Arc<dyn SpeechToText>);
                 }
@@ -118,7 +136,7 @@ impl Engines {
                     Some(e) => Ok(e.clone() as Arc<dyn SpeechToText>),
                     None => Err(unknown(
                         name,
-                        "pocketsphinx",
+                        "pocketsphinx, whisper",
                         vendors,
                         &["openai", "deepgram"],
                     )),
@@ -143,6 +161,11 @@ impl Engines {
                         rate: s.espeak_rate,
                     }) as Arc<dyn Synthesizer>);
                 }
+                if name == "piper" {
+                    return Piper::new(&s.piper_binary, &s.piper_voices)
+                        .map(|p| Arc::new(p) as Arc<dyn Synthesizer>)
+                        .map_err(|e| format!("`piper`: {e}"));
+                }
                 if let Some(e) = v.openai(name, Capability::Synthesize)? {
                     return Ok(e as Arc<dyn Synthesizer>);
                 }
@@ -153,7 +176,7 @@ impl Engines {
                     Some(e) => Ok(e.clone() as Arc<dyn Synthesizer>),
                     None => Err(unknown(
                         name,
-                        "espeak-ng",
+                        "espeak-ng, piper",
                         vendors,
                         &["openai", "deepgram", "elevenlabs"],
                     )),

@@ -10,15 +10,21 @@ mod engines;
 mod error;
 mod espeak;
 pub mod outbound;
+mod piper;
 mod pocketsphinx;
 mod traits;
 pub mod vendor;
+#[cfg(feature = "whisper")]
+mod whisper;
 
 pub use apertium::Apertium;
 pub use calls::{Call, CallLog, CallTotal};
 pub use engines::{ChainError, Engines};
 pub use error::ProviderError;
 pub use espeak::EspeakNg;
+pub use piper::Piper;
 pub use pocketsphinx::Pocketsphinx;
 pub use traits::{SpeechToText, Synthesizer, Translator};
 pub use vendor::{Turn, Unlimited, VendorGate};
+#[cfg(feature = "whisper")]
+pub use whisper::Whisper;

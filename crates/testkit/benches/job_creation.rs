@@ -73,23 +73,13 @@ struct Point {
 }
 
 impl Point {
-    fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.samples.clone();
-        sorted.sort();
-        let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-        sorted[i].as_secs_f64() * 1000.0
-    }
-
     fn row(&self) -> String {
         format!(
-            "| {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} |",
             self.label,
             self.depth,
             self.samples.len(),
-            self.percentile(0.5),
-            self.percentile(0.95),
-            self.percentile(0.99),
-            self.percentile(1.0),
+            voxline_testkit::stats::latency_cells(&self.samples),
         )
     }
 }

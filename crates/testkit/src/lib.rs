@@ -7,12 +7,17 @@ mod fleet;
 mod media;
 mod s3;
 pub mod seed;
+pub mod stats;
 mod system;
 pub mod vendors;
 mod webhook;
+pub mod wer;
 
 pub use fleet::Fleet;
-pub use media::{binary, ffprobe_json, sample_clip, sample_clip_saying, stream_count};
+pub use media::{
+    binary, ffprobe_json, sample_clip, sample_clip_in, sample_clip_saying, stream_count,
+    whisper_model,
+};
 pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};
 pub use webhook::{Delivery, WebhookReceiver};

@@ -8,14 +8,42 @@ pub fn sample_clip(dir: &Path) -> anyhow::Result<PathBuf> {
 
 /// The sample clip with another narration (a short one makes a short clip).
 pub fn sample_clip_saying(dir: &Path, narration: Option<&str>) -> anyhow::Result<PathBuf> {
+    sample_clip_in(dir, narration, "en-us+f2", "eng")
+}
+
+/// The sample clip narrated by espeak-ng's `voice`, its audio tagged with
+/// the ISO 639-2 `language`.
+pub fn sample_clip_in(
+    dir: &Path,
+    narration: Option<&str>,
+    voice: &str,
+    language: &str,
+) -> anyhow::Result<PathBuf> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/sample-clip.sh");
     let mut cmd = std::process::Command::new("bash");
-    cmd.arg(script).arg(dir).stdout(std::process::Stdio::null());
+    cmd.arg(script)
+        .arg(dir)
+        .env("VOXLINE_SAMPLE_VOICE", voice)
+        .env("VOXLINE_SAMPLE_LANG", language)
+        .stdout(std::process::Stdio::null());
     if let Some(text) = narration {
         cmd.env("VOXLINE_SAMPLE_TEXT", text);
     }
     anyhow::ensure!(cmd.status()?.success(), "sample-clip.sh failed");
     Ok(dir.join("clip.mp4"))
+}
+
+/// A whisper model `scripts/setup.sh` made under target/models.
+pub fn whisper_model(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/models")
+        .join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/setup.sh (make test does)",
+        path.display()
+    );
+    path
 }
 
 /// ffprobe's JSON description (streams and format) of a media file.

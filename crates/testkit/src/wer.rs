@@ -1,0 +1,53 @@
+//! Word error rate, the measure of a transcript against its reference:
+//! (substituted + deleted + inserted words) / words in the reference, after
+//! both are lowercased and stripped of punctuation.
+
+/// The words of `text`, lowercased, punctuation dropped (an apostrophe
+/// inside a word stays: "don't").
+pub fn words(text: &str) -> Vec<String> {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .trim_matches('\'')
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Word error rate of `heard` against `reference` (0 is perfect; it can
+/// exceed 1 when many words are inserted).
+pub fn wer(reference: &str, heard: &str) -> f64 {
+    let (r, h) = (words(reference), words(heard));
+    if r.is_empty() {
+        return if h.is_empty() { 0.0 } else { 1.0 };
+    }
+    // Levenshtein distance over words, one row at a time.
+    let mut row: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, hw) in h.iter().enumerate() {
+            let substitute = diagonal + usize::from(rw != hw);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[h.len()] as f64 / r.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_substitutions_deletions_and_insertions() {
+        assert_eq!(wer("Thank you very much.", "thank you very much"), 0.0);
+        assert_eq!(wer("one two three four", "one too three four"), 0.25);
+        assert_eq!(wer("one two three four", "one three four"), 0.25);
+        assert_eq!(wer("one two", "one two three four"), 1.0);
+        assert_eq!(words("Don't stop, \"now\"!"), ["don't", "stop", "now"]);
+    }
+}
