@@ -6,7 +6,7 @@ CARGO ?= cargo
 # FEATURES=` leaves it out (no cmake, no C++ build).
 FEATURES ?= --features voxline-providers/whisper,voxline-testkit/whisper
 
-.PHONY: help setup build demo test chaos bench fmt lint migrate keys
+.PHONY: help setup build demo test chaos bench bench-quality fmt lint migrate keys
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -39,8 +39,12 @@ chaos: ## The full fault suite (200 jobs; restarts PostgreSQL and stalls Redis: 
 
 bench: ## Benchmarks (release build; figures in docs/benchmarks.md)
 	@scripts/setup.sh
-	$(CARGO) bench -p voxline-testkit --bench job_creation
-	$(CARGO) bench -p voxline-testkit --bench vendor_calls
+	$(CARGO) bench -p voxline-testkit --bench job_creation $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench vendor_calls $(FEATURES)
+
+bench-quality: ## Word error rates on human speech, stretch and drift of dubs (figures in docs/quality.md)
+	@scripts/setup.sh
+	$(CARGO) bench -p voxline-testkit --bench quality $(FEATURES)
 
 fmt: ## Format the code
 	$(CARGO) fmt --all

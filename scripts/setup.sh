@@ -20,6 +20,9 @@ for program in "${!packages[@]}"; do
 done
 [ -d /usr/share/pocketsphinx/model/en-us ] || missing+=(pocketsphinx-en-us)
 [ -f /usr/share/apertium/modes/eng-spa.mode ] || missing+=(apertium-eng-spa)
+# Recordings of people with their transcripts, for the recognition tests
+# and benchmark.
+[ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || missing+=(pocketsphinx-testdata)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"

@@ -5,6 +5,7 @@
 mod text_enum;
 
 mod credits;
+pub mod edits;
 mod error;
 mod ids;
 mod job;

@@ -58,4 +58,9 @@ pub struct SynthesizedLine {
     /// vendor failed partway and the chain's next engine took over).
     #[serde(default)]
     pub engine: String,
+    /// What the audio was made from (text, language, engine chain and the
+    /// synthesizer's version): a re-run reuses a line whose hash still
+    /// matches instead of speaking it again.
+    #[serde(default)]
+    pub hash: String,
 }

@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod credits;
 pub mod deliveries;
 pub mod drafts;
+pub mod edits;
 pub mod events;
 pub mod jobs;
 pub mod outbox;

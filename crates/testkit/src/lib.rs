@@ -5,6 +5,7 @@
 pub mod auth;
 mod fleet;
 mod media;
+pub mod recordings;
 mod s3;
 pub mod seed;
 pub mod stats;

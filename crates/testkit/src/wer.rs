@@ -20,10 +20,16 @@ pub fn words(text: &str) -> Vec<String> {
 /// Word error rate of `heard` against `reference` (0 is perfect; it can
 /// exceed 1 when many words are inserted).
 pub fn wer(reference: &str, heard: &str) -> f64 {
-    let (r, h) = (words(reference), words(heard));
-    if r.is_empty() {
-        return if h.is_empty() { 0.0 } else { 1.0 };
+    let (errors, words) = word_errors(reference, heard);
+    if words == 0 {
+        return if errors == 0 { 0.0 } else { 1.0 };
     }
+    errors as f64 / words as f64
+}
+
+/// (word errors, words in the reference): what a corpus-wide rate sums.
+pub fn word_errors(reference: &str, heard: &str) -> (usize, usize) {
+    let (r, h) = (words(reference), words(heard));
     // Levenshtein distance over words, one row at a time.
     let mut row: Vec<usize> = (0..=h.len()).collect();
     for (i, rw) in r.iter().enumerate() {
@@ -35,7 +41,7 @@ pub fn wer(reference: &str, heard: &str) -> f64 {
             row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
         }
     }
-    row[h.len()] as f64 / r.len() as f64
+    (row[h.len()], r.len())
 }
 
 #[cfg(test)]

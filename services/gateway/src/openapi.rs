@@ -5,12 +5,16 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::compat::{self, wire};
-use crate::requests::{CreateJobRequest, CreateKeyRequest, GrantRequest, JobOptionsRequest};
+use crate::requests::{
+    CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GrantRequest, JobOptionsRequest,
+    SegmentEditRequest,
+};
 use crate::routes;
 use crate::views::{
     ArtifactView, CreatedKeyView, CreditEntryView, CreditsView, DeliveryList, DeliveryView,
-    ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, StageView, StoredView,
-    TaskView, UploadView, UsagePage, UsageTotalView, UsageView,
+    ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, SegmentView,
+    SegmentsView, StageView, StoredView, TaskView, UploadView, UsagePage, UsageTotalView,
+    UsageView,
 };
 
 #[derive(OpenApi)]
@@ -31,6 +35,8 @@ use crate::views::{
         routes::jobs::retry,
         routes::events::stream,
         routes::deliveries::list,
+        routes::segments::list,
+        routes::segments::edit,
         routes::files::download,
         routes::files::upload,
         routes::keys::create,
@@ -52,7 +58,7 @@ use crate::views::{
         CreateJobRequest, JobOptionsRequest, UploadView, JobView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
-        UsageTotalView, GrantRequest, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
+        UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
         wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
         wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError
     )),

@@ -244,3 +244,66 @@ pub struct UploadQuery {
     /// The file's name, for people and for the extension of downloads.
     pub filename: Option<String>,
 }
+
+/// New text (and, optionally, timings) for some of a task's lines.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditSegmentsRequest {
+    /// The lines to change, by id; lines not named keep what they have.
+    #[schema(min_items = 1, max_items = 2000)]
+    pub segments: Vec<SegmentEditRequest>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentEditRequest {
+    /// The line's id, from `GET .../segments`.
+    #[schema(minimum = 1)]
+    pub id: u32,
+    /// What the line says from now on (1 to 1000 characters, not blank).
+    #[serde(default)]
+    #[schema(example = "Hola a todos.", min_length = 1, max_length = 1000)]
+    pub text: Option<String>,
+    /// Where the line starts, in seconds on the source's timeline.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub start: Option<f64>,
+    /// Where it ends; after `start`, before the next line starts.
+    #[serde(default)]
+    #[schema(minimum = 0)]
+    pub end: Option<f64>,
+}
+
+impl TryFrom<EditSegmentsRequest> for voxline_core::edits::Edits {
+    type Error = ApiError;
+
+    fn try_from(req: EditSegmentsRequest) -> Result<Self, ApiError> {
+        let invalid = |m: String| ApiError::unprocessable("invalid_segments", m);
+        if req.segments.is_empty() {
+            return Err(invalid(
+                "`segments` is empty: name at least one line to change".into(),
+            ));
+        }
+        if req.segments.len() > 2000 {
+            return Err(invalid("`segments` holds more than 2000 lines".into()));
+        }
+        let mut edits = Self::new();
+        for s in req.segments {
+            if s.text.is_none() && s.start.is_none() && s.end.is_none() {
+                return Err(invalid(format!(
+                    "segment {}: give a new `text`, `start` or `end`",
+                    s.id
+                )));
+            }
+            let edit = voxline_core::edits::SegmentEdit {
+                text: s.text.map(|t| t.trim().to_owned()),
+                start: s.start,
+                end: s.end,
+            };
+            if edits.insert(s.id, edit).is_some() {
+                return Err(invalid(format!("segment {} is named twice", s.id)));
+            }
+        }
+        Ok(edits)
+    }
+}

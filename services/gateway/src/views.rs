@@ -435,3 +435,30 @@ pub struct StoredView {
 pub struct ErrorBody {
     pub error: ErrorView,
 }
+
+/// A task's dubbed lines as they are now, with the user's edits.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentsView {
+    pub job_id: String,
+    /// The task's language (ISO 639-1).
+    pub language: String,
+    /// The language the lines were translated from.
+    pub source_language: String,
+    /// The engine that translated them.
+    pub engine: String,
+    pub segments: Vec<SegmentView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentView {
+    pub id: u32,
+    /// Seconds on the source's timeline.
+    pub start: f64,
+    pub end: f64,
+    /// What the dubbed line says.
+    pub text: String,
+    /// What the speaker said, as transcribed.
+    pub source_text: Option<String>,
+    /// Whether the user changed this line.
+    pub edited: bool,
+}

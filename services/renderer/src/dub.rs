@@ -12,9 +12,7 @@ pub async fn render(
 ) -> Result<Completion, StageError> {
     let job = ctx.job();
     let language = lang(ctx.language())?;
-    let translation: Translation = ctx
-        .read_json(ctx.language(), Stage::Translate, "translation.json")
-        .await?;
+    let translation: Translation = ctx.lines().await?;
     // The language spoken, as transcribed (the job may say `auto`).
     let source_language = lang(&translation.source_language)?;
     let synthesis: Synthesis = ctx

@@ -1,7 +1,7 @@
 //! Rendering a subtitle job: the translated lines as SRT and WebVTT, and the
 //! source media with them as a soft track or burned into the picture.
 
-use voxline_core::{Stage, SubtitleMode, Translation};
+use voxline_core::{SubtitleMode, Translation};
 use voxline_db::runs::Completion;
 use voxline_media::{mux, probe, subtitles};
 use voxline_queue::{StageContext, StageError};
@@ -11,9 +11,7 @@ use crate::dub::lang;
 pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
     let job = ctx.job();
     let language = lang(ctx.language())?;
-    let translation: Translation = ctx
-        .read_json(ctx.language(), Stage::Translate, "translation.json")
-        .await?;
+    let translation: Translation = ctx.lines().await?;
     // The language spoken, as transcribed (the job may say `auto`).
     let source_language = lang(&translation.source_language)?;
     let srt_text = subtitles::to_srt(&translation.segments);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures::{StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
 
 use voxline_config::Settings;
 use voxline_core::{Language, Segment, Stage, Synthesis, SynthesizedLine, Translation};
@@ -12,6 +13,10 @@ use voxline_db::runs::Completion;
 use voxline_media::audio;
 use voxline_providers::Engines;
 use voxline_queue::{StageContext, StageError, StageHandler};
+
+/// Changes when what a given text sounds like changes (the synthesis
+/// itself, the normalization), so no older audio is reused.
+const VERSION: &str = "synthesize-1";
 
 pub struct Synthesize {
     engines: Arc<Engines>,
@@ -27,26 +32,48 @@ impl Synthesize {
         }
     }
 
-    /// Speaks one line, stores its WAV and returns what the manifest says.
+    /// What a line's audio is made from: its text and language, the engine
+    /// chain, and this synthesizer's version.
+    fn hash(&self, text: &str, language: &Language) -> String {
+        let chain: Vec<&str> = self.engines.synthesizers.iter().map(|e| e.name()).collect();
+        let made_of = format!("{VERSION}\n{}\n{}\n{text}", language.code, chain.join(","));
+        hex::encode(&Sha256::digest(made_of.as_bytes())[..8])
+    }
+
+    /// Speaks one line (or reuses the audio an earlier run made of the same
+    /// text), stores its WAV and returns what the manifest says.
     async fn speak(
         &self,
         ctx: &StageContext,
         language: &Language,
         segment: Segment,
-        spoken: &AtomicUsize,
-        total: usize,
+        earlier: &[SynthesizedLine],
+        progress: (&AtomicUsize, usize),
     ) -> Result<SynthesizedLine, StageError> {
+        let (spoken, total) = progress;
+        let hash = self.hash(&segment.text, language);
+        let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
+        if let Some(line) = earlier.iter().find(|l| l.hash == hash)
+            && ctx.storage.size(&key_of(&line.file)).await.is_ok()
+        {
+            spoken.fetch_add(1, Ordering::Relaxed);
+            return Ok(SynthesizedLine {
+                id: segment.id,
+                ..line.clone()
+            });
+        }
         let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
         let engine = self
             .engines
             .synthesize(&segment.text, language, &raw, &ctx.calls)
             .await?;
-        let file = format!("line-{:04}.wav", segment.id);
+        // Named by what it is made of, so a file is never overwritten with
+        // other speech that an older manifest could still point to.
+        let file = format!("line-{:04}-{hash}.wav", segment.id);
         let normalized = ctx.scratch(&file);
         audio::to_pcm_48k_mono(&raw, &normalized).await?;
         let duration = audio::duration(&normalized).await?;
-        let key = ctx.artifact_key(ctx.language(), Stage::Synthesize, &file);
-        ctx.storage.put_file(&key, &normalized).await?;
+        ctx.storage.put_file(&key_of(&file), &normalized).await?;
         let done = spoken.fetch_add(1, Ordering::Relaxed) + 1;
         ctx.progress(
             done as f64 / total as f64,
@@ -58,6 +85,7 @@ impl Synthesize {
             file,
             duration,
             engine,
+            hash,
         })
     }
 }
@@ -69,17 +97,21 @@ impl StageHandler for Synthesize {
     }
 
     async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
-        let translation: Translation = ctx
-            .read_json(ctx.language(), Stage::Translate, "translation.json")
-            .await?;
+        let translation: Translation = ctx.lines().await?;
         let language = Language::parse(ctx.language())
             .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?;
         let total = translation.segments.len().max(1);
         let spoken = AtomicUsize::new(0);
+        // What an earlier run spoke (before the lines were edited, say).
+        let earlier = ctx
+            .read_json::<Synthesis>(ctx.language(), Stage::Synthesize, "synthesis.json")
+            .await
+            .map(|s| s.segments)
+            .unwrap_or_default();
         // In line order, a few at once; the first failure stops the rest.
         let lines: Vec<SynthesizedLine> =
             futures::stream::iter(translation.segments.iter().cloned())
-                .map(|segment| self.speak(ctx, &language, segment, &spoken, total))
+                .map(|segment| self.speak(ctx, &language, segment, &earlier, (&spoken, total)))
                 .buffered(self.lines_at_once)
                 .try_collect()
                 .await?;
@@ -108,8 +140,13 @@ impl StageHandler for Synthesize {
                 serde_json::to_vec_pretty(&manifest)?,
             )
             .await?;
+        let reused = manifest
+            .segments
+            .iter()
+            .filter(|l| earlier.iter().any(|e| e.hash == l.hash))
+            .count();
         Ok(Completion {
-            output: serde_json::json!({ "lines": manifest.segments.len() }),
+            output: serde_json::json!({ "lines": manifest.segments.len(), "reused": reused }),
             engine: Some(engine_used),
             artifacts: vec![artifact],
             ..Default::default()

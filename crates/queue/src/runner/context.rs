@@ -96,6 +96,20 @@ impl StageContext {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
+    /// The language's translated lines as the user last edited them: the
+    /// translate stage's `translation.json` with the task's segment edits
+    /// laid over it.
+    pub async fn lines(&self) -> Result<voxline_core::Translation, StageError> {
+        let mut translation: voxline_core::Translation = self
+            .read_json(self.language(), Stage::Translate, "translation.json")
+            .await?;
+        let edits = voxline_db::edits::for_task(&self.db, self.job().id, self.language()).await?;
+        if !edits.is_empty() {
+            translation.segments = voxline_core::edits::apply(&translation.segments, &edits);
+        }
+        Ok(translation)
+    }
+
     /// Downloads an artifact an earlier stage wrote into the scratch folder.
     pub async fn fetch_artifact(
         &self,

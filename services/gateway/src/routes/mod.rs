@@ -7,6 +7,7 @@ pub(crate) mod files;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod keys;
+pub(crate) mod segments;
 pub(crate) mod uploads;
 
 use actix_web::middleware::from_fn;
@@ -59,6 +60,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(resource("/jobs/{id}/retry", "POST").post(jobs::retry))
             .service(resource("/jobs/{id}/events", "GET").get(events::stream))
             .service(resource("/jobs/{id}/deliveries", "GET").get(deliveries::list))
+            .service(
+                resource("/jobs/{id}/tasks/{language}/segments", "GET, PUT")
+                    .get(segments::list)
+                    .put(segments::edit),
+            )
             .service(
                 resource("/files", "GET, PUT")
                     .get(files::download)

@@ -4,4 +4,5 @@
 pub mod credits;
 pub mod jobs;
 pub mod keys;
+pub mod segments;
 pub mod uploads;

@@ -1,0 +1,127 @@
+//! A task's dubbed lines: reading them with the user's edits, and editing
+//! them, which re-runs only what the edit changes (lines whose text is the
+//! same keep their audio; the render and publish stages run again).
+
+use actix_web::http::StatusCode;
+use voxline_core::edits::{self, Edits};
+use voxline_core::{JobId, Stage, Transcript, Translation};
+use voxline_db::DbError;
+use voxline_storage::{StorageError, keys};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::service::jobs::{not_found_job, view};
+use crate::state::AppState;
+use crate::views::{JobView, SegmentView, SegmentsView};
+
+/// The lines of a tenant's (job, language) as they are now.
+pub async fn list(
+    state: &AppState,
+    caller: Caller,
+    id: JobId,
+    language: &str,
+) -> Result<SegmentsView, ApiError> {
+    let (job, translation, edits) = load(state, caller, id, language).await?;
+    // The transcript is the job's, under the language it was heard in.
+    let transcript: Option<Transcript> = state
+        .storage
+        .get_bytes(&keys::artifact(
+            id,
+            &translation.source_language,
+            Stage::Transcribe,
+            "transcript.json",
+        ))
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let source_text = |seg: u32| {
+        transcript
+            .as_ref()
+            .and_then(|t| t.segments.iter().find(|s| s.id == seg))
+            .map(|s| s.text.clone())
+    };
+    Ok(SegmentsView {
+        job_id: job.to_string(),
+        language: language.to_owned(),
+        source_language: translation.source_language.clone(),
+        engine: translation.engine.clone(),
+        segments: edits::apply(&translation.segments, &edits)
+            .into_iter()
+            .map(|s| SegmentView {
+                source_text: source_text(s.id),
+                edited: edits.contains_key(&s.id),
+                id: s.id,
+                start: s.start,
+                end: s.end,
+                text: s.text,
+            })
+            .collect(),
+    })
+}
+
+/// Applies `changes` to a finished task's lines and re-runs it from the
+/// stage after translation; answers the job. Changes that change nothing
+/// start nothing.
+pub async fn edit(
+    state: &AppState,
+    caller: Caller,
+    id: JobId,
+    language: &str,
+    changes: Edits,
+) -> Result<(JobView, bool), ApiError> {
+    let (_, translation, earlier) = load(state, caller, id, language).await?;
+    let duration = voxline_db::jobs::get(&state.db, caller.tenant, id)
+        .await
+        .map_err(not_found_job)?
+        .duration;
+    let now = edits::apply(&translation.segments, &earlier);
+    edits::check(&now, &changes, duration)
+        .map_err(|m| ApiError::unprocessable("invalid_segments", m))?;
+    if edits::apply(&now, &changes) == now {
+        return Ok((view(state, caller, id).await?, false));
+    }
+    let dispatch = voxline_db::edits::apply(&state.db, caller.tenant, id, language, &changes)
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("task"),
+            DbError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "task_busy", m),
+            e => e.into(),
+        })?;
+    if let Err(e) = state.dispatcher.send(&[dispatch]).await {
+        tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the reconciler");
+    }
+    tracing::info!(job_id = %id, language, lines = changes.len(), "segments edited");
+    Ok((view(state, caller, id).await?, true))
+}
+
+/// The job (checked to be the caller's), its translation into `language`
+/// and the edits recorded so far.
+async fn load(
+    state: &AppState,
+    caller: Caller,
+    id: JobId,
+    language: &str,
+) -> Result<(JobId, Translation, Edits), ApiError> {
+    let job = voxline_db::jobs::get(&state.db, caller.tenant, id)
+        .await
+        .map_err(not_found_job)?;
+    if !job.target_languages.iter().any(|l| l == language) {
+        return Err(ApiError::not_found("task"));
+    }
+    let bytes = state
+        .storage
+        .get_bytes(&keys::artifact(id, language, Stage::Translate, "translation.json"))
+        .await
+        .map_err(|e| match e {
+            StorageError::NotFound(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "no_segments_yet",
+                format!("the {language} lines are not translated yet; try again when the task has passed its translate stage"),
+            ),
+            e => e.into(),
+        })?;
+    let translation: Translation = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal("reading translation.json", e))?;
+    let recorded = voxline_db::edits::for_task(&state.db, id, language).await?;
+    Ok((job.id, translation, recorded))
+}
