@@ -63,4 +63,8 @@ pub struct SynthesizedLine {
     /// matches instead of speaking it again.
     #[serde(default)]
     pub hash: String,
+    /// The words spoken, when they are not the line's: a translator
+    /// shortened a line too long for its slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spoken: Option<String>,
 }

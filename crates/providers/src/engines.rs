@@ -313,6 +313,53 @@ impl Engines {
             .into_error(|| none_serves("translate", &format!("{} to {}", from.name, to.name))))
     }
 
+    /// Whether some translator of the chain can shorten lines.
+    pub fn shortens(&self) -> bool {
+        self.translators.iter().any(|t| t.shortens())
+    }
+
+    /// `text` said in at most `max_chars` characters by the first
+    /// translator that shortens lines and manages to; `None` when none
+    /// does (the line is then kept whole: a line is never dropped).
+    pub async fn shorten(
+        &self,
+        text: &str,
+        language: &Language,
+        max_chars: usize,
+        log: &CallLog,
+    ) -> Option<(String, String)> {
+        let characters = text.chars().count();
+        for engine in self.translators.iter().filter(|t| t.shortens()) {
+            let result = timed(
+                log,
+                engine.name(),
+                "characters",
+                characters as f64,
+                || async {
+                    let short = engine.shorten(text, language, max_chars).await?;
+                    let short = short.trim().to_owned();
+                    if short.is_empty() || short.chars().count() >= characters {
+                        return Err(ProviderError::Engine {
+                            engine: engine.name().into(),
+                            message: format!(
+                                "answered a line no shorter than {characters} characters"
+                            ),
+                        });
+                    }
+                    Ok(short)
+                },
+            )
+            .await;
+            match result {
+                Ok(short) => return Some((short, engine.name().to_owned())),
+                Err(e) => {
+                    tracing::warn!(engine = engine.name(), error = %e, "could not shorten a line")
+                }
+            }
+        }
+        None
+    }
+
     /// Speaks a line with the first engine that speaks the language; each
     /// attempt is noted in `log`.
     pub async fn synthesize(

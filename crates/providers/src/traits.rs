@@ -36,6 +36,24 @@ pub trait Translator: Send + Sync {
         from: &Language,
         to: &Language,
     ) -> Result<Vec<Segment>, ProviderError>;
+    /// Whether it can say a line again in fewer words (an LLM can; a
+    /// rule-based translator cannot).
+    fn shortens(&self) -> bool {
+        false
+    }
+    /// `text`, in `language`, said in at most `max_chars` characters with
+    /// its meaning kept: for a dubbed line too long for its slot.
+    async fn shorten(
+        &self,
+        _text: &str,
+        language: &Language,
+        _max_chars: usize,
+    ) -> Result<String, ProviderError> {
+        Err(ProviderError::Unsupported {
+            engine: self.name().into(),
+            what: format!("shorten {} lines", language.name),
+        })
+    }
 }
 
 /// Speech synthesis: one line of text to a WAV file.

@@ -84,11 +84,17 @@ pub async fn render(
         .iter()
         .filter_map(|p| {
             let s = translation.segments.iter().find(|s| s.id == p.id)?;
+            // A line shortened to fit is subtitled as it is spoken.
+            let spoken = synthesis
+                .segments
+                .iter()
+                .find(|l| l.id == p.id)
+                .and_then(|l| l.spoken.clone());
             Some(Segment {
                 id: s.id,
                 start: p.at,
                 end: (p.at + p.duration).max(s.end).min(total),
-                text: s.text.clone(),
+                text: spoken.unwrap_or_else(|| s.text.clone()),
             })
         })
         .collect();
@@ -139,7 +145,13 @@ pub async fn render(
         )
         .await?,
     ];
-    let stats = serde_json::to_value(fit.stats)?;
+    let mut stats = serde_json::to_value(fit.stats)?;
+    stats["shortened"] = synthesis
+        .segments
+        .iter()
+        .filter(|l| l.spoken.is_some())
+        .count()
+        .into();
     Ok(Completion {
         output: serde_json::json!({ "lines": fit.placements.len(), "stretch": stats }),
         engine: Some("ffmpeg".into()),

@@ -22,21 +22,35 @@ pub struct Synthesize {
     engines: Arc<Engines>,
     /// Lines spoken at once (`engines.lines_at_once`).
     lines_at_once: usize,
+    /// The fastest a line may be played to fit (`engines.max_tempo`).
+    max_tempo: f64,
+}
+
+/// One line to speak and the time it has: from its start to the next
+/// line's (or the source's end).
+struct Slot {
+    segment: Segment,
+    room: f64,
 }
 
 impl Synthesize {
-    pub fn new(engines: Arc<Engines>, lines_at_once: usize) -> Self {
+    pub fn new(engines: Arc<Engines>, lines_at_once: usize, max_tempo: f64) -> Self {
         Self {
             engines,
             lines_at_once: lines_at_once.max(1),
+            max_tempo: max_tempo.max(1.0),
         }
     }
 
     /// What a line's audio is made from: its text and language, the engine
     /// chain, and this synthesizer's version.
-    fn hash(&self, text: &str, language: &Language) -> String {
+    fn hash(&self, text: &str, language: &Language, room: f64) -> String {
         let chain: Vec<&str> = self.engines.synthesizers.iter().map(|e| e.name()).collect();
-        let made_of = format!("{VERSION}\n{}\n{}\n{text}", language.code, chain.join(","));
+        let mut made_of = format!("{VERSION}\n{}\n{}\n{text}", language.code, chain.join(","));
+        // A line may be shortened to fit its slot: then the slot counts.
+        if self.engines.shortens() {
+            made_of.push_str(&format!("\n{:.1}", room * self.max_tempo));
+        }
         hex::encode(&Sha256::digest(made_of.as_bytes())[..8])
     }
 
@@ -46,12 +60,13 @@ impl Synthesize {
         &self,
         ctx: &StageContext,
         language: &Language,
-        segment: Segment,
+        slot: Slot,
         earlier: &[SynthesizedLine],
         progress: (&AtomicUsize, usize),
     ) -> Result<SynthesizedLine, StageError> {
+        let Slot { segment, room } = slot;
         let (spoken, total) = progress;
-        let hash = self.hash(&segment.text, language);
+        let hash = self.hash(&segment.text, language, room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
         if let Some(line) = earlier.iter().find(|l| l.hash == hash)
             && ctx.storage.size(&key_of(&line.file)).await.is_ok()
@@ -62,17 +77,38 @@ impl Synthesize {
                 ..line.clone()
             });
         }
-        let raw = ctx.scratch(&format!("raw-{:04}.wav", segment.id));
-        let engine = self
-            .engines
-            .synthesize(&segment.text, language, &raw, &ctx.calls)
-            .await?;
         // Named by what it is made of, so a file is never overwritten with
         // other speech that an older manifest could still point to.
         let file = format!("line-{:04}-{hash}.wav", segment.id);
         let normalized = ctx.scratch(&file);
-        audio::to_pcm_48k_mono(&raw, &normalized).await?;
-        let duration = audio::duration(&normalized).await?;
+        let (mut engine, mut duration) = self
+            .say(ctx, language, &segment.text, segment.id, &normalized)
+            .await?;
+        let mut words = None;
+        let fits = room * self.max_tempo;
+        if duration > fits + 0.05 && self.engines.shortens() {
+            // Too long even at the fastest tempo: ask for fewer words, in
+            // proportion, and keep them if they are heard sooner.
+            let chars = segment.text.chars().count() as f64;
+            let most = (chars * fits / duration * 0.95).floor() as usize;
+            if most > 0
+                && let Some((short, _)) = self
+                    .engines
+                    .shorten(&segment.text, language, most, &ctx.calls)
+                    .await
+            {
+                let shorter = ctx.scratch(&format!("short-{:04}.wav", segment.id));
+                let (e, d) = self
+                    .say(ctx, language, &short, segment.id, &shorter)
+                    .await?;
+                if d < duration {
+                    tokio::fs::rename(&shorter, &normalized)
+                        .await
+                        .map_err(|e| StageError::transient("io_error", e.to_string()))?;
+                    (engine, duration, words) = (e, d, Some(short));
+                }
+            }
+        }
         ctx.storage.put_file(&key_of(&file), &normalized).await?;
         let done = spoken.fetch_add(1, Ordering::Relaxed) + 1;
         ctx.progress(
@@ -86,7 +122,26 @@ impl Synthesize {
             duration,
             engine,
             hash,
+            spoken: words,
         })
+    }
+
+    /// Speaks `text` into `out` (48 kHz mono); the engine and the seconds.
+    async fn say(
+        &self,
+        ctx: &StageContext,
+        language: &Language,
+        text: &str,
+        id: u32,
+        out: &std::path::Path,
+    ) -> Result<(String, f64), StageError> {
+        let raw = ctx.scratch(&format!("raw-{id:04}.wav"));
+        let engine = self
+            .engines
+            .synthesize(text, language, &raw, &ctx.calls)
+            .await?;
+        audio::to_pcm_48k_mono(&raw, out).await?;
+        Ok((engine, audio::duration(out).await?))
     }
 }
 
@@ -108,13 +163,13 @@ impl StageHandler for Synthesize {
             .await
             .map(|s| s.segments)
             .unwrap_or_default();
+        let slots = slots(&translation.segments, ctx.job().duration);
         // In line order, a few at once; the first failure stops the rest.
-        let lines: Vec<SynthesizedLine> =
-            futures::stream::iter(translation.segments.iter().cloned())
-                .map(|segment| self.speak(ctx, &language, segment, &earlier, (&spoken, total)))
-                .buffered(self.lines_at_once)
-                .try_collect()
-                .await?;
+        let lines: Vec<SynthesizedLine> = futures::stream::iter(slots)
+            .map(|slot| self.speak(ctx, &language, slot, &earlier, (&spoken, total)))
+            .buffered(self.lines_at_once)
+            .try_collect()
+            .await?;
         // Every engine that spoke a line, in the order first used.
         let mut engines_used: Vec<&str> = Vec::new();
         for line in &lines {
@@ -154,11 +209,30 @@ impl StageHandler for Synthesize {
     }
 }
 
+/// Each line with its room: until the next line starts, or the source ends.
+fn slots(segments: &[Segment], duration: f64) -> Vec<Slot> {
+    segments
+        .iter()
+        .map(|s| {
+            let next = segments
+                .iter()
+                .filter(|o| o.start > s.start)
+                .map(|o| o.start)
+                .fold(duration.max(s.end), f64::min);
+            Slot {
+                segment: s.clone(),
+                room: (next - s.start).max(s.end - s.start).max(0.1),
+            }
+        })
+        .collect()
+}
+
 /// Runs the synthesizer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Synthesize::new(
         Arc::new(voxline_queue::engines(&settings).await?),
         settings.engines.lines_at_once,
+        settings.engines.max_tempo,
     ));
     voxline_queue::run_service(settings, "synthesizer", handler).await?;
     Ok(())

@@ -97,26 +97,41 @@ impl OpenAi {
         from: &Language,
         to: &Language,
     ) -> Result<Option<Vec<String>>, ProviderError> {
+        let system = format!(
+            "You translate dubbing lines from {} to {}. You receive a JSON array of lines, each with an id. \
+             Return every line, in the same order and under the same id, translated; never merge, split, \
+             drop or add lines. Keep each translation about as long as its original, so it can be spoken \
+             in the same time. Keep names, numbers and the speaker's register.",
+            from.name, to.name
+        );
+        let input: Vec<(u32, &str)> = lines.iter().map(|s| (s.id, s.text.as_str())).collect();
+        self.ask_lines(&system, "translated_lines", &input).await
+    }
+
+    /// Asks the chat model to rewrite `lines` (`[{id, text}]`) as `system`
+    /// says, with structured output; `None` when the reply loses, merges
+    /// or renumbers lines (the caller may ask again).
+    async fn ask_lines(
+        &self,
+        system: &str,
+        schema_name: &str,
+        lines: &[(u32, &str)],
+    ) -> Result<Option<Vec<String>>, ProviderError> {
         let input: Vec<_> = lines
             .iter()
-            .map(|s| json!({"id": s.id, "text": s.text}))
+            .map(|(id, text)| json!({"id": id, "text": text}))
             .collect();
         let request = json!({
             "model": self.settings.translate_model,
             "temperature": 0.2,
             "messages": [
-                {"role": "system", "content": format!(
-                    "You translate dubbing lines from {} to {}. You receive a JSON array of lines, each with an id. \
-                     Return every line, in the same order and under the same id, translated; never merge, split, \
-                     drop or add lines. Keep each translation about as long as its original, so it can be spoken \
-                     in the same time. Keep names, numbers and the speaker's register.",
-                    from.name, to.name)},
+                {"role": "system", "content": system},
                 {"role": "user", "content": serde_json::to_string(&input).unwrap_or_default()},
             ],
             "response_format": {
                 "type": "json_schema",
                 "json_schema": {
-                    "name": "translated_lines",
+                    "name": schema_name,
                     "strict": true,
                     "schema": {
                         "type": "object",
@@ -150,7 +165,11 @@ impl OpenAi {
             return Ok(None);
         };
         let same_ids = parsed.lines.len() == lines.len()
-            && parsed.lines.iter().zip(lines).all(|(t, s)| t.id == s.id);
+            && parsed
+                .lines
+                .iter()
+                .zip(lines)
+                .all(|(t, (id, _))| t.id == *id);
         Ok(same_ids.then(|| parsed.lines.into_iter().map(|l| l.text).collect()))
     }
 }
@@ -265,6 +284,30 @@ impl Translator for OpenAi {
             }));
         }
         Ok(out)
+    }
+
+    fn shortens(&self) -> bool {
+        self.offers(Capability::Translate)
+    }
+
+    async fn shorten(
+        &self,
+        text: &str,
+        language: &Language,
+        max_chars: usize,
+    ) -> Result<String, ProviderError> {
+        let system = format!(
+            "You shorten dubbing lines in {}: the line you receive is too long to be spoken in the time \
+             its speaker took. Return it under the same id, in {}, said in at most {max_chars} characters, \
+             keeping its meaning, names and numbers; drop filler words first, and never return an empty line.",
+            language.name, language.name
+        );
+        self.ask_lines(&system, "shortened_lines", &[(1, text)])
+            .await?
+            .and_then(|mut lines| lines.pop())
+            .ok_or_else(|| {
+                self.engine_error("did not return the line it was asked to shorten".into())
+            })
     }
 }
 

@@ -199,7 +199,35 @@ fn check_chat(req: &Request) -> Result<Value, String> {
     {
         return Err("lines must be objects with an integer id and a text".into());
     }
-    Ok(json!({"model": body["model"], "lines": lines}))
+    let system = messages
+        .iter()
+        .find(|m| m["role"] == "system")
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    Ok(json!({"model": body["model"], "lines": lines,
+              "schema": body["response_format"]["json_schema"]["name"], "system": system}))
+}
+
+/// What a model asked to say a line "in at most N characters" answers:
+/// its first words, as many as fit.
+fn shortened(text: &str, system: &str) -> String {
+    let most: usize = system
+        .split("at most ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    let mut out = String::new();
+    for word in text.split_whitespace() {
+        if !out.is_empty() && out.chars().count() + 1 + word.chars().count() > most {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Translates each line the fake's way ("Hola" would be better) and keeps
@@ -210,7 +238,15 @@ fn chat_reply(body: &Value, fault: Option<&Fault>) -> ResponseTemplate {
         .cloned()
         .unwrap_or_default()
         .into_iter()
-        .map(|l| json!({"id": l["id"], "text": format!("{} (translated)", l["text"].as_str().unwrap_or(""))}))
+        .map(|l| {
+            let text = l["text"].as_str().unwrap_or("");
+            let answer = if body["schema"] == "shortened_lines" {
+                shortened(text, body["system"].as_str().unwrap_or_default())
+            } else {
+                format!("{text} (translated)")
+            };
+            json!({"id": l["id"], "text": answer})
+        })
         .collect();
     match fault {
         Some(Fault::LoseLine) => {

@@ -1,0 +1,93 @@
+//! Timing fit with a translator that can shorten lines: a dubbed line too
+//! long for its slot even at the fastest tempo is said again in fewer words
+//! (asked of the LLM translator, here a local fake of OpenAI's chat API),
+//! spoken again, subtitled as spoken, and counted in the task's stretch
+//! figures; no line is ever dropped.
+
+use std::time::Duration;
+
+use serde_json::json;
+use voxline_config::{OpenAiSettings, Secret, VendorLimits, VendorSettings};
+use voxline_testkit::vendors::FakeOpenAi;
+use voxline_testkit::{TestEnv, sample_clip, spawn_system};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lines_too_long_for_their_slot_are_shortened_not_dropped() -> anyhow::Result<()> {
+    let openai = FakeOpenAi::start().await;
+    let mut env = TestEnv::new().await?;
+    env.settings.vendors.insert(
+        "openai".into(),
+        VendorSettings::OpenAi(OpenAiSettings {
+            base_url: openai.base_url(),
+            api_key: Secret::new(voxline_testkit::vendors::openai::KEY),
+            limits: VendorLimits {
+                timeout_seconds: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        }),
+    );
+    env.settings.engines.translate = vec!["openai".into()];
+    // A slow voice: every line runs past its slot even at 1.3×.
+    env.settings.engines.espeak_rate = 70;
+    let sys = spawn_system(env).await?;
+    let clip = sample_clip(&sys.env.path("media"))?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let (s, job) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}),
+        )
+        .await?;
+    assert_eq!(s, 202, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let done = sys.wait_for_job(id, Duration::from_secs(180)).await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+
+    let task = &done["tasks"][0];
+    let stretch = &task["stats"]["stretch"];
+    let lines = stretch["lines"].as_u64().unwrap();
+    let shortened = stretch["shortened"].as_u64().unwrap();
+    assert!(lines >= 3, "{stretch}");
+    assert!(shortened >= 1, "{stretch}");
+    // The shortening asks went to the chat model, with structured output.
+    let asks: Vec<_> = openai
+        .script
+        .seen()
+        .into_iter()
+        .filter(|s| s.body["schema"] == "shortened_lines")
+        .collect();
+    assert!(asks.len() as u64 >= shortened, "{asks:?}");
+    assert!(asks[0].body["system"].as_str().unwrap().contains("at most"));
+    assert_eq!(openai.script.problems(), Vec::<String>::new());
+    let usage = done["usage"].as_array().unwrap();
+    assert!(
+        usage
+            .iter()
+            .any(|u| u["engine"] == "openai" && u["stage"] == "synthesize"),
+        "the shortening calls are usage of the synthesize stage: {usage:#?}"
+    );
+
+    // Every line is still subtitled, the shortened ones as spoken.
+    let (_, segments) = sys.get(&format!("/v1/jobs/{id}/tasks/es/segments")).await?;
+    let vtt = task["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "subtitles_vtt")
+        .unwrap();
+    let text = reqwest::get(vtt["download_url"].as_str().unwrap())
+        .await?
+        .text()
+        .await?;
+    let cues = text.matches(" --> ").count() as u64;
+    assert_eq!(cues, lines, "{text}");
+    let whole = segments["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| text.contains(s["text"].as_str().unwrap()))
+        .count() as u64;
+    assert_eq!(whole, lines - shortened, "{text}\n{segments:#}");
+    sys.stop().await
+}
