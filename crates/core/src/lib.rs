@@ -19,4 +19,4 @@ pub use ids::{ApiKeyId, JobId, StageRunId, TaskId, TenantId, UploadId};
 pub use job::{JobKind, JobOptions, JobStatus, SocialOptions, SubtitleMode, TaskStatus};
 pub use language::Language;
 pub use stage::{Stage, StageRunStatus, task_stages};
-pub use transcript::{Segment, Synthesis, SynthesizedLine, Transcript, Translation};
+pub use transcript::{Segment, Synthesis, SynthesizedLine, Transcript, Translation, Word};

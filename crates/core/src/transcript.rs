@@ -28,6 +28,18 @@ pub struct Transcript {
     /// Said when there is something a person should know, such as "no speech detected".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Each word with its own timings, where the engine gives them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+/// A recognized word, in the line (`segment`) it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub segment: u32,
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
 }
 
 /// The transcript's lines in a target language, with the same ids and timings.

@@ -72,6 +72,7 @@ impl SpeechToText for Pocketsphinx {
             duration,
             segments,
             note,
+            words: Vec::new(),
         })
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::OnceCell;
-use voxline_core::{Language, Segment, Transcript};
+use voxline_core::{Language, Segment, Transcript, Word as TimedWord};
 use voxline_media::audio;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
@@ -144,7 +144,7 @@ impl SpeechToText for Whisper {
         let _abort = AbortOnDrop(aborted.clone());
         let code = language.map(|l| l.code);
         let threads = self.threads;
-        let (heard, segments) =
+        let (heard, segments, words) =
             tokio::task::spawn_blocking(move || decode(&context, &samples, code, threads, aborted))
                 .await
                 .map_err(|e| self.unavailable(e))??;
@@ -173,6 +173,14 @@ impl SpeechToText for Whisper {
                 })
                 .collect(),
             note,
+            words: words
+                .into_iter()
+                .map(|mut w| {
+                    w.start = w.start.min(duration);
+                    w.end = w.end.clamp(w.start, duration);
+                    w
+                })
+                .collect(),
         })
     }
 }
@@ -185,7 +193,7 @@ fn decode(
     language: Option<&'static str>,
     threads: usize,
     aborted: Arc<AtomicBool>,
-) -> Result<(Option<String>, Vec<Segment>), ProviderError> {
+) -> Result<(Option<String>, Vec<Segment>, Vec<TimedWord>), ProviderError> {
     let failed = |e: whisper_rs::WhisperError| ProviderError::Engine {
         engine: "whisper".into(),
         message: e.to_string(),
@@ -239,8 +247,8 @@ fn decode(
             text,
         });
     }
-    let segments = lines(&words);
-    Ok((heard, segments))
+    let (segments, words) = lines(&words);
+    Ok((heard, segments, words))
 }
 
 /// A word as whisper heard it, its leading space kept (languages written
@@ -257,10 +265,11 @@ const PAUSE: f64 = 0.6;
 const MAX_LINE: f64 = 12.0;
 
 /// Words grouped into lines: a line ends with its sentence, at a pause, or
-/// before it would run past `MAX_LINE`.
-fn lines(words: &[Word]) -> Vec<Segment> {
+/// before it would run past `MAX_LINE`. Also each word, in its line.
+fn lines(words: &[Word]) -> (Vec<Segment>, Vec<TimedWord>) {
     let mut lines: Vec<Segment> = Vec::new();
     let mut open: Option<Segment> = None;
+    let mut timed = Vec::with_capacity(words.len());
     for w in words {
         if let Some(line) = open.take() {
             if w.start - line.end >= PAUSE || w.end - line.start > MAX_LINE {
@@ -277,6 +286,12 @@ fn lines(words: &[Word]) -> Vec<Segment> {
         });
         line.text.push_str(&w.text);
         line.end = line.end.max(w.end);
+        timed.push(TimedWord {
+            segment: line.id,
+            start: w.start,
+            end: w.end,
+            text: w.text.trim().to_owned(),
+        });
         if w.text
             .trim_end()
             .ends_with(['.', '!', '?', '…', '。', '！', '？'])
@@ -288,7 +303,7 @@ fn lines(words: &[Word]) -> Vec<Segment> {
     for line in &mut lines {
         line.text = line.text.trim().to_owned();
     }
-    lines
+    (lines, timed)
 }
 
 /// Whisper's notes about the sound rather than speech: `[BLANK_AUDIO]`,
@@ -322,8 +337,10 @@ mod tests {
             word(3.8, 4.2, " talk"),
             word(4.2, 4.9, " music"),
         ];
-        let lines = lines(&words);
+        let (lines, timed) = lines(&words);
         let texts: Vec<_> = lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(timed.len(), 6);
+        assert_eq!((timed[4].segment, timed[4].text.as_str()), (3, "talk"));
         assert_eq!(texts, ["Welcome home.", "Today we", "talk music"]);
         assert_eq!((lines[0].start, lines[0].end), (1.0, 1.9));
         assert_eq!((lines[2].id, lines[2].start, lines[2].end), (3, 3.8, 4.9));

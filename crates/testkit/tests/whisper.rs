@@ -66,6 +66,15 @@ async fn both_models_hear_the_sample_narration_with_its_timings() {
             "{model}: {last:?}"
         );
         assert!(t.segments.windows(2).all(|w| w[0].end <= w[1].start + 0.01));
+        // Word timings too, each inside its line.
+        assert!(t.words.len() >= 15, "{model}: {:?}", t.words);
+        for w in &t.words {
+            let line = t.segments.iter().find(|s| s.id == w.segment).unwrap();
+            assert!(
+                line.start - 0.01 <= w.start && w.end <= line.end + 0.01,
+                "{w:?} in {line:?}"
+            );
+        }
     }
 }
 

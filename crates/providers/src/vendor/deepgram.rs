@@ -161,6 +161,7 @@ impl SpeechToText for Deepgram {
             duration: seconds,
             segments,
             note,
+            words: Vec::new(),
         })
     }
 }

@@ -515,6 +515,7 @@ fn transcript_of(
         duration: seconds,
         segments,
         note,
+        words: Vec::new(),
     })
 }
 
