@@ -20,6 +20,9 @@ for program in "${!packages[@]}"; do
 done
 [ -d /usr/share/pocketsphinx/model/en-us ] || missing+=(pocketsphinx-en-us)
 [ -f /usr/share/apertium/modes/eng-spa.mode ] || missing+=(apertium-eng-spa)
+# Catalan and Galician to and from English, for sources in those languages.
+[ -f /usr/share/apertium/modes/cat-eng.mode ] || missing+=(apertium-eng-cat)
+[ -f /usr/share/apertium/modes/gl-en.mode ] || missing+=(apertium-en-gl)
 # Recordings of people with their transcripts, for the recognition tests
 # and benchmark.
 [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || missing+=(pocketsphinx-testdata)

@@ -66,8 +66,7 @@ impl Synthesizer for EspeakNg {
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
             // A line with nothing to say still gets its (silent) audio.
-            return voxline_media::audio::write_wav(out_wav, &[0; 4_800], 48_000)
-                .map_err(|e| ProviderError::from_media(self.name(), e));
+            return crate::traits::silent_line(self.name(), out_wav);
         }
         let mut cmd = Command::new(&self.binary);
         // The text goes through stdin, so nothing in it can read as a flag.

@@ -87,8 +87,7 @@ impl Synthesizer for Piper {
         // utterance, so the line's own breaks must not split it.
         let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
         if text.is_empty() {
-            return voxline_media::audio::write_wav(out_wav, &[0; 4_800], 48_000)
-                .map_err(|e| ProviderError::from_media("piper", e));
+            return crate::traits::silent_line("piper", out_wav);
         }
         let mut cmd = Command::new(&self.binary);
         cmd.arg("-m").arg(model).arg("-f").arg(out_wav);

@@ -69,3 +69,10 @@ pub trait Synthesizer: Send + Sync {
         out_wav: &Path,
     ) -> Result<(), ProviderError>;
 }
+
+/// What a synthesizer writes for a line with nothing to say: a tenth of a
+/// second of silence (every line still gets its audio).
+pub(crate) fn silent_line(engine: &str, out_wav: &Path) -> Result<(), ProviderError> {
+    voxline_media::audio::write_wav(out_wav, &[0; 4_800], 48_000)
+        .map_err(|e| ProviderError::from_media(engine, e))
+}

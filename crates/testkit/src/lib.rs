@@ -11,12 +11,13 @@ pub mod seed;
 pub mod stats;
 mod system;
 pub mod vendors;
+pub mod views;
 mod webhook;
 pub mod wer;
 
 pub use fleet::Fleet;
 pub use media::{
-    binary, ffprobe_json, sample_clip, sample_clip_in, sample_clip_saying, stream_count,
+    binary, ffprobe_json, installed, sample_clip, sample_clip_in, sample_clip_saying, stream_count,
     whisper_model,
 };
 pub use s3::S3Server;

@@ -35,9 +35,15 @@ pub fn sample_clip_in(
 
 /// A whisper model `scripts/setup.sh` made under target/models.
 pub fn whisper_model(name: &str) -> PathBuf {
+    installed(&format!("target/models/{name}"))
+}
+
+/// A file `scripts/setup.sh` installed inside the repository (`path` is
+/// relative to its root).
+pub fn installed(path: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/models")
-        .join(name);
+        .join("../..")
+        .join(path);
     assert!(
         path.exists(),
         "{} is missing: run scripts/setup.sh (make test does)",

@@ -110,6 +110,18 @@ impl TestSystem {
         Ok((status, r.json().await.unwrap_or(Value::Null), headers))
     }
 
+    /// Uploads `clip` and asks for a dub of it into `targets`; the job view
+    /// of the 202.
+    pub async fn dub(&self, clip: &std::path::Path, targets: &[&str]) -> anyhow::Result<Value> {
+        let (s, upload) = self.upload(clip).await?;
+        anyhow::ensure!(s == 201, "upload: {s} {upload}");
+        let body = serde_json::json!({"kind": "dub", "source_upload_id": upload["id"],
+                                      "target_languages": targets});
+        let (s, job) = self.post("/v1/jobs", &body).await?;
+        anyhow::ensure!(s == 202, "job creation: {s} {job}");
+        Ok(job)
+    }
+
     /// Polls a job until it ends or `timeout` passes; returns its last view.
     pub async fn wait_for_job(&self, id: &str, timeout: Duration) -> anyhow::Result<Value> {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -2,16 +2,47 @@
 //! (substituted + deleted + inserted words) / words in the reference, after
 //! both are lowercased and stripped of punctuation.
 
+/// Numbers as recognizers may write them, and as references say them.
+const NUMBERS: [&str; 21] = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+];
+
 /// The words of `text`, lowercased, punctuation dropped (an apostrophe
-/// inside a word stays: "don't").
+/// inside a word stays: "don't"), and the numbers 0 to 20 written out, so
+/// "10" and "ten" are one word.
 pub fn words(text: &str) -> Vec<String> {
     text.split_whitespace()
         .map(|w| {
-            w.chars()
+            let w = w
+                .chars()
                 .filter(|c| c.is_alphanumeric() || *c == '\'')
                 .collect::<String>()
                 .trim_matches('\'')
-                .to_lowercase()
+                .to_lowercase();
+            match w.parse::<usize>() {
+                Ok(n) if n < NUMBERS.len() => NUMBERS[n].to_owned(),
+                _ => w,
+            }
         })
         .filter(|w| !w.is_empty())
         .collect()
@@ -55,5 +86,6 @@ mod tests {
         assert_eq!(wer("one two three four", "one three four"), 0.25);
         assert_eq!(wer("one two", "one two three four"), 1.0);
         assert_eq!(words("Don't stop, \"now\"!"), ["don't", "stop", "now"]);
+        assert_eq!(wer("ten of clubs", "10 of clubs."), 0.0);
     }
 }

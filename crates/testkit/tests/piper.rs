@@ -3,24 +3,11 @@
 //! next engine, and a voice that is not there stops the chain at start-up
 //! with the key named.
 
-use std::path::{Path, PathBuf};
-
 use voxline_config::EngineSettings;
 use voxline_core::Language;
 use voxline_media::audio;
 use voxline_providers::{CallLog, Engines, Unlimited};
-
-fn installed(path: &str) -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(path);
-    assert!(
-        p.exists(),
-        "{} is missing: run scripts/setup.sh",
-        p.display()
-    );
-    p
-}
+use voxline_testkit::installed;
 
 fn settings() -> EngineSettings {
     EngineSettings {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use voxline_testkit::views::{artifact, download_text};
 use voxline_testkit::{TestEnv, sample_clip, spawn_system};
 
 const NEW_LINE: &str = "Hoy hablamos de música y de libros.";
@@ -26,14 +27,7 @@ fn synthesize_calls(job: &Value) -> Vec<(i64, f64)> {
 async fn an_edited_line_is_spoken_again_and_the_dub_rendered_anew() -> anyhow::Result<()> {
     let sys = spawn_system(TestEnv::new().await?).await?;
     let clip = sample_clip(&sys.env.path("media"))?;
-    let (_, upload) = sys.upload(&clip).await?;
-    let (s, job) = sys
-        .post(
-            "/v1/jobs",
-            &json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}),
-        )
-        .await?;
-    assert_eq!(s, 202, "{job}");
+    let job = sys.dub(&clip, &["es"]).await?;
     let id = job["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/jobs/{id}/tasks/es/segments");
 
@@ -155,26 +149,10 @@ async fn an_edited_line_is_spoken_again_and_the_dub_rendered_anew() -> anyhow::R
 
     // The new subtitles say the new words; the dub is there to download.
     let task = &done["tasks"][0];
-    let vtt = task["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "subtitles_vtt")
-        .unwrap();
-    let text = reqwest::get(vtt["download_url"].as_str().unwrap())
-        .await?
-        .text()
-        .await?;
+    let text = download_text(artifact(task, "subtitles_vtt")).await?;
     assert!(text.contains(NEW_LINE), "{text}");
     assert!(!text.contains(lines[1]["text"].as_str().unwrap()), "{text}");
-    assert!(
-        task["artifacts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|a| a["kind"] == "dub"),
-        "{task:#}"
-    );
+    artifact(task, "dub");
 
     // The same text again changes nothing and starts nothing.
     let (s, same, _) = sys

@@ -6,40 +6,28 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-use voxline_config::{OpenAiSettings, Secret, VendorLimits, VendorSettings};
+use voxline_config::VendorLimits;
 use voxline_testkit::vendors::FakeOpenAi;
+use voxline_testkit::views::{artifact, download_text};
 use voxline_testkit::{TestEnv, sample_clip, spawn_system};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn lines_too_long_for_their_slot_are_shortened_not_dropped() -> anyhow::Result<()> {
     let openai = FakeOpenAi::start().await;
     let mut env = TestEnv::new().await?;
-    env.settings.vendors.insert(
-        "openai".into(),
-        VendorSettings::OpenAi(OpenAiSettings {
-            base_url: openai.base_url(),
-            api_key: Secret::new(voxline_testkit::vendors::openai::KEY),
-            limits: VendorLimits {
-                timeout_seconds: 5,
-                ..Default::default()
-            },
-            ..Default::default()
-        }),
-    );
+    let limits = VendorLimits {
+        timeout_seconds: 5,
+        ..Default::default()
+    };
+    env.settings
+        .vendors
+        .insert("openai".into(), openai.settings(limits));
     env.settings.engines.translate = vec!["openai".into()];
     // A slow voice: every line runs past its slot even at 1.3×.
     env.settings.engines.espeak_rate = 70;
     let sys = spawn_system(env).await?;
     let clip = sample_clip(&sys.env.path("media"))?;
-    let (_, upload) = sys.upload(&clip).await?;
-    let (s, job) = sys
-        .post(
-            "/v1/jobs",
-            &json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}),
-        )
-        .await?;
-    assert_eq!(s, 202, "{job}");
+    let job = sys.dub(&clip, &["es"]).await?;
     let id = job["id"].as_str().unwrap();
     let done = sys.wait_for_job(id, Duration::from_secs(180)).await?;
     assert_eq!(done["status"], "completed", "{done:#}");
@@ -70,16 +58,7 @@ async fn lines_too_long_for_their_slot_are_shortened_not_dropped() -> anyhow::Re
 
     // Every line is still subtitled, the shortened ones as spoken.
     let (_, segments) = sys.get(&format!("/v1/jobs/{id}/tasks/es/segments")).await?;
-    let vtt = task["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "subtitles_vtt")
-        .unwrap();
-    let text = reqwest::get(vtt["download_url"].as_str().unwrap())
-        .await?
-        .text()
-        .await?;
+    let text = download_text(artifact(task, "subtitles_vtt")).await?;
     let cues = text.matches(" --> ").count() as u64;
     assert_eq!(cues, lines, "{text}");
     let whole = segments["segments"]

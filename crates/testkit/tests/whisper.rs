@@ -11,6 +11,7 @@ use serde_json::json;
 use voxline_core::Language;
 use voxline_providers::{SpeechToText, Whisper};
 use voxline_testkit::recordings;
+use voxline_testkit::views::{artifact, download_text, stage};
 use voxline_testkit::wer::{wer, word_errors};
 use voxline_testkit::{TestEnv, sample_clip_in, sample_clip_saying, spawn_system, whisper_model};
 
@@ -123,28 +124,9 @@ async fn a_spanish_clip_is_dubbed_into_english_from_an_auto_detected_source() {
     assert_eq!(done["status"], "completed", "{done:#}");
     assert_eq!(done["source_artifacts"][0]["engine"], "whisper", "{done:#}");
     let task = &done["tasks"][0];
-    let translate = task["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["stage"] == "translate")
-        .cloned()
-        .unwrap();
-    assert_eq!(translate["engine"], "apertium", "{task:#}");
+    assert_eq!(stage(task, "translate")["engine"], "apertium", "{task:#}");
     // The English subtitles hold the translated lines.
-    let vtt = task["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["kind"] == "subtitles_vtt")
-        .unwrap_or_else(|| panic!("no subtitles in {task:#}"));
-    let body = sys
-        .http
-        .get(vtt["download_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
+    let body = download_text(artifact(task, "subtitles_vtt"))
         .await
         .unwrap()
         .to_lowercase();

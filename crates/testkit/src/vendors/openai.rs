@@ -85,6 +85,16 @@ impl FakeOpenAi {
     pub fn base_url(&self) -> String {
         format!("{}/v1", self.server.uri())
     }
+
+    /// Vendor settings that lead to this fake, with `limits`.
+    pub fn settings(&self, limits: voxline_config::VendorLimits) -> voxline_config::VendorSettings {
+        voxline_config::VendorSettings::OpenAi(voxline_config::OpenAiSettings {
+            base_url: self.base_url(),
+            api_key: voxline_config::Secret::new(KEY),
+            limits,
+            ..Default::default()
+        })
+    }
 }
 
 fn bearer(req: &Request) -> Result<(), String> {
