@@ -144,10 +144,13 @@ impl SpeechToText for Whisper {
         let _abort = AbortOnDrop(aborted.clone());
         let code = language.map(|l| l.code);
         let threads = self.threads;
-        let (heard, segments, words) =
-            tokio::task::spawn_blocking(move || decode(&context, &samples, code, threads, aborted))
-                .await
-                .map_err(|e| self.unavailable(e))??;
+        let Heard {
+            language: heard,
+            segments,
+            words,
+        } = tokio::task::spawn_blocking(move || decode(&context, &samples, code, threads, aborted))
+            .await
+            .map_err(|e| self.unavailable(e))??;
         let language = match (language, heard) {
             (Some(l), _) => l.code.to_owned(),
             (None, Some(code)) => Language::parse(&code).map(|l| l.code.to_owned()).map_err(
@@ -185,15 +188,14 @@ impl SpeechToText for Whisper {
     }
 }
 
-/// Runs whisper over `samples`; the language it heard (when asked to
-/// detect) and the spoken lines.
+/// Runs whisper over `samples`.
 fn decode(
     context: &WhisperContext,
     samples: &[f32],
     language: Option<&'static str>,
     threads: usize,
     aborted: Arc<AtomicBool>,
-) -> Result<(Option<String>, Vec<Segment>, Vec<TimedWord>), ProviderError> {
+) -> Result<Heard, ProviderError> {
     let failed = |e: whisper_rs::WhisperError| ProviderError::Engine {
         engine: "whisper".into(),
         message: e.to_string(),
@@ -248,7 +250,19 @@ fn decode(
         });
     }
     let (segments, words) = lines(&words);
-    Ok((heard, segments, words))
+    Ok(Heard {
+        language: heard,
+        segments,
+        words,
+    })
+}
+
+/// What one decoding heard: the language (when asked to detect), the lines
+/// and their words.
+struct Heard {
+    language: Option<String>,
+    segments: Vec<Segment>,
+    words: Vec<TimedWord>,
 }
 
 /// A word as whisper heard it, its leading space kept (languages written
