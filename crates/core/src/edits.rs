@@ -25,6 +25,25 @@ pub struct SegmentEdit {
 /// Line id -> its edit.
 pub type Edits = BTreeMap<u32, SegmentEdit>;
 
+/// `later` laid over `earlier`, field by field: a line's new text keeps
+/// its earlier new timings, and the other way round.
+pub fn merge(earlier: &Edits, later: &Edits) -> Edits {
+    let mut all = earlier.clone();
+    for (id, e) in later {
+        let entry = all.entry(*id).or_default();
+        if e.text.is_some() {
+            entry.text = e.text.clone();
+        }
+        if e.start.is_some() {
+            entry.start = e.start;
+        }
+        if e.end.is_some() {
+            entry.end = e.end;
+        }
+    }
+    all
+}
+
 /// `segments` with `edits` laid over them.
 pub fn apply(segments: &[Segment], edits: &Edits) -> Vec<Segment> {
     segments
@@ -62,6 +81,14 @@ pub fn check(segments: &[Segment], edits: &Edits, duration: f64) -> Result<(), S
                     "segment {id}: text is empty; every line is spoken, so give it words"
                 ));
             }
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
+                return Err(format!(
+                    "segment {id}: text holds control characters; send plain text"
+                ));
+            }
             if text.chars().count() > MAX_LINE_CHARS {
                 return Err(format!(
                     "segment {id}: text is longer than {MAX_LINE_CHARS} characters"
@@ -78,9 +105,11 @@ pub fn check(segments: &[Segment], edits: &Edits, duration: f64) -> Result<(), S
             }
         }
     }
+    // Only what the edits touch is judged: a machine line of no length
+    // elsewhere must not block an edit.
     let mut lines = apply(segments, edits);
     lines.sort_by(|a, b| a.start.total_cmp(&b.start));
-    for s in &lines {
+    for s in lines.iter().filter(|s| edits.contains_key(&s.id)) {
         if s.end <= s.start {
             return Err(format!(
                 "segment {}: end ({:.2} s) must come after start ({:.2} s)",
@@ -88,7 +117,11 @@ pub fn check(segments: &[Segment], edits: &Edits, duration: f64) -> Result<(), S
             ));
         }
     }
-    if let Some(w) = lines.windows(2).find(|w| w[1].start < w[0].end - 1e-6) {
+    let touched = |a: &Segment, b: &Segment| edits.contains_key(&a.id) || edits.contains_key(&b.id);
+    if let Some(w) = lines
+        .windows(2)
+        .find(|w| touched(&w[0], &w[1]) && w[1].start < w[0].end - 1e-6)
+    {
         return Err(format!(
             "segments {} and {} overlap ({:.2}–{:.2} s and {:.2}–{:.2} s)",
             w[0].id, w[1].id, w[0].start, w[0].end, w[1].start, w[1].end
@@ -130,5 +163,14 @@ mod tests {
         assert!(refused([(1, edit(None, None, Some(9.0)))].into()).contains("outside"));
         assert!(refused([(1, edit(None, Some(0.9), Some(0.5)))].into()).contains("after start"));
         assert!(refused([(1, edit(None, None, Some(2.0)))].into()).contains("overlap"));
+        assert!(refused([(1, edit(Some("a\u{0}b"), None, None))].into()).contains("control"));
+
+        // Field by field: new text keeps earlier new timings.
+        let earlier: Edits = [(2, edit(None, None, Some(3.5)))].into();
+        let later: Edits = [(2, edit(Some("Hasta luego."), None, None))].into();
+        assert_eq!(
+            merge(&earlier, &later)[&2],
+            edit(Some("Hasta luego."), None, Some(3.5))
+        );
     }
 }

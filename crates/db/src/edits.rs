@@ -25,10 +25,11 @@ pub async fn for_task(db: &Db, job: JobId, language: &str) -> Result<Edits, DbEr
     })
 }
 
-/// Records `edits` (over any earlier ones) for a tenant's finished task and
-/// starts its re-run from the first stage after translation. `NotFound` for
-/// another tenant's job or an unknown language; `Conflict` while the task
-/// is still running or the job was cancelled.
+/// Records `edits` (every edit of the task, merged by the caller) for a
+/// tenant's completed task and starts its re-run from the first stage after
+/// translation. `NotFound` for another tenant's job or an unknown language;
+/// `Conflict` while the task runs, when it did not complete, or when the
+/// job was cancelled.
 pub async fn apply(
     db: &Db,
     tenant: TenantId,
@@ -38,13 +39,30 @@ pub async fn apply(
 ) -> Result<Dispatch, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
+    tx.query_opt(
+        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
+        &[&job.0, &tenant.0],
+    )
+    .await?
+    .ok_or(DbError::NotFound)?;
+    // The order every worker transaction and cancellation takes: runs,
+    // tasks, then the job.
+    tx.execute(
+        "SELECT 1 FROM stage_runs WHERE job_id = $1 ORDER BY id FOR UPDATE",
+        &[&job.0],
+    )
+    .await?;
+    tx.execute(
+        "SELECT 1 FROM tasks WHERE job_id = $1 ORDER BY id FOR UPDATE",
+        &[&job.0],
+    )
+    .await?;
     let status: String = tx
-        .query_opt(
-            "SELECT status FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-            &[&job.0, &tenant.0],
+        .query_one(
+            "SELECT status FROM jobs WHERE id = $1 FOR UPDATE",
+            &[&job.0],
         )
         .await?
-        .ok_or(DbError::NotFound)?
         .get(0);
     if status == "cancelled" {
         return Err(DbError::Conflict(
@@ -56,11 +74,19 @@ pub async fn apply(
         .into_iter()
         .find(|t| t.language == language)
         .ok_or(DbError::NotFound)?;
-    if !matches!(task.status, TaskStatus::Completed | TaskStatus::Failed) {
-        return Err(DbError::Conflict(format!(
-            "the {language} task is {}; edit its lines once it has finished",
-            task.status.as_str()
-        )));
+    match task.status {
+        TaskStatus::Completed => {}
+        TaskStatus::Failed => {
+            return Err(DbError::Conflict(format!(
+                "the {language} task failed; retry the job (POST /v1/jobs/{job}/retry), then edit its lines once it has completed"
+            )));
+        }
+        other => {
+            return Err(DbError::Conflict(format!(
+                "the {language} task is {}; edit its lines once it has completed",
+                other.as_str()
+            )));
+        }
     }
     let Some(first) = task
         .stages
@@ -81,8 +107,7 @@ pub async fn apply(
         .map(|s| s.as_str())
         .collect();
     tx.execute(
-        "UPDATE tasks SET segment_edits = segment_edits || $3::jsonb
-         WHERE job_id = $1 AND language = $2",
+        "UPDATE tasks SET segment_edits = $3::jsonb WHERE job_id = $1 AND language = $2",
         &[&job.0, &language, &serde_json::json!(edits)],
     )
     .await?;
@@ -95,7 +120,7 @@ pub async fn apply(
     .await?;
     let row = tx
         .query_opt(
-            "UPDATE stage_runs SET status = 'queued', failures = 0, error_code = NULL,
+            "UPDATE stage_runs SET status = 'queued', failures = 0, lost_leases = 0, error_code = NULL,
                     error_message = NULL, run_after = now(), finished_at = NULL
              WHERE job_id = $1 AND language = $2 AND stage = $3
              RETURNING id, attempt",

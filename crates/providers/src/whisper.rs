@@ -9,6 +9,7 @@
 //! thread that stops within a few hundred milliseconds of the stage being
 //! dropped (cancelled, lease lost), through whisper.cpp's abort callback.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,8 +35,12 @@ impl Whisper {
     /// Checks that `model` is a whisper.cpp ggml file and reads what it can
     /// hear; the error says what is wrong with the file.
     pub fn new(model: &Path, threads: usize) -> Result<Self, String> {
-        let header = std::fs::read(model)
-            .map(|b| b.into_iter().take(8).collect::<Vec<u8>>())
+        let header = std::fs::File::open(model)
+            .and_then(|mut f| {
+                let mut head = Vec::with_capacity(8);
+                std::io::Read::take(&mut f, 8).read_to_end(&mut head)?;
+                Ok(head)
+            })
             .map_err(|e| {
                 format!(
                     "cannot read the whisper model {} ({e}); `scripts/setup.sh --whisper` makes it",

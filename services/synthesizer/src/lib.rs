@@ -68,7 +68,12 @@ impl Synthesize {
         let (spoken, total) = progress;
         let hash = self.hash(&segment.text, language, room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
-        if let Some(line) = earlier.iter().find(|l| l.hash == hash)
+        let fits = room * self.max_tempo;
+        // A line left too long (its shortening failed, say) is tried again.
+        let settled = |l: &SynthesizedLine| {
+            !(self.engines.shortens() && l.spoken.is_none() && l.duration > fits + 0.05)
+        };
+        if let Some(line) = earlier.iter().find(|l| l.hash == hash && settled(l))
             && ctx.storage.size(&key_of(&line.file)).await.is_ok()
         {
             spoken.fetch_add(1, Ordering::Relaxed);
@@ -85,7 +90,6 @@ impl Synthesize {
             .say(ctx, language, &segment.text, segment.id, &normalized)
             .await?;
         let mut words = None;
-        let fits = room * self.max_tempo;
         if duration > fits + 0.05 && self.engines.shortens() {
             // Too long even at the fastest tempo: ask for fewer words, in
             // proportion, and keep them if they are heard sooner.

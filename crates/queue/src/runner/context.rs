@@ -106,6 +106,10 @@ impl StageContext {
         let edits = voxline_db::edits::for_task(&self.db, self.job().id, self.language()).await?;
         if !edits.is_empty() {
             translation.segments = voxline_core::edits::apply(&translation.segments, &edits);
+            // Edited timings may reorder lines: the timeline is read in order.
+            translation
+                .segments
+                .sort_by(|a, b| a.start.total_cmp(&b.start));
         }
         Ok(translation)
     }

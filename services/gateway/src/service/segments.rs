@@ -4,8 +4,9 @@
 
 use actix_web::http::StatusCode;
 use voxline_core::edits::{self, Edits};
-use voxline_core::{JobId, Stage, Transcript, Translation};
+use voxline_core::{JobId, JobKind, Stage, Transcript, Translation};
 use voxline_db::DbError;
+use voxline_db::jobs::Job;
 use voxline_storage::{StorageError, keys};
 
 use crate::auth::Caller;
@@ -22,12 +23,13 @@ pub async fn list(
     language: &str,
 ) -> Result<SegmentsView, ApiError> {
     let (job, translation, edits) = load(state, caller, id, language).await?;
-    // The transcript is the job's, under the language it was heard in.
+    // The transcript is the job's, under the source language it was asked
+    // for (`auto` included).
     let transcript: Option<Transcript> = state
         .storage
         .get_bytes(&keys::artifact(
             id,
-            &translation.source_language,
+            &job.source_language,
             Stage::Transcribe,
             "transcript.json",
         ))
@@ -41,7 +43,7 @@ pub async fn list(
             .map(|s| s.text.clone())
     };
     Ok(SegmentsView {
-        job_id: job.to_string(),
+        job_id: job.id.to_string(),
         language: language.to_owned(),
         source_language: translation.source_language.clone(),
         engine: translation.engine.clone(),
@@ -69,18 +71,15 @@ pub async fn edit(
     language: &str,
     changes: Edits,
 ) -> Result<(JobView, bool), ApiError> {
-    let (_, translation, earlier) = load(state, caller, id, language).await?;
-    let duration = voxline_db::jobs::get(&state.db, caller.tenant, id)
-        .await
-        .map_err(not_found_job)?
-        .duration;
+    let (job, translation, earlier) = load(state, caller, id, language).await?;
     let now = edits::apply(&translation.segments, &earlier);
-    edits::check(&now, &changes, duration)
+    edits::check(&now, &changes, job.duration)
         .map_err(|m| ApiError::unprocessable("invalid_segments", m))?;
     if edits::apply(&now, &changes) == now {
         return Ok((view(state, caller, id).await?, false));
     }
-    let dispatch = voxline_db::edits::apply(&state.db, caller.tenant, id, language, &changes)
+    let all = edits::merge(&earlier, &changes);
+    let dispatch = voxline_db::edits::apply(&state.db, caller.tenant, id, language, &all)
         .await
         .map_err(|e| match e {
             DbError::NotFound => ApiError::not_found("task"),
@@ -101,10 +100,17 @@ async fn load(
     caller: Caller,
     id: JobId,
     language: &str,
-) -> Result<(JobId, Translation, Edits), ApiError> {
+) -> Result<(Job, Translation, Edits), ApiError> {
     let job = voxline_db::jobs::get(&state.db, caller.tenant, id)
         .await
         .map_err(not_found_job)?;
+    if job.kind == JobKind::Transcribe {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "no_dubbed_lines",
+            "a transcribe job has no translated lines to edit; its transcript is among its files",
+        ));
+    }
     if !job.target_languages.iter().any(|l| l == language) {
         return Err(ApiError::not_found("task"));
     }
@@ -123,5 +129,5 @@ async fn load(
     let translation: Translation = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::internal("reading translation.json", e))?;
     let recorded = voxline_db::edits::for_task(&state.db, id, language).await?;
-    Ok((job.id, translation, recorded))
+    Ok((job, translation, recorded))
 }
