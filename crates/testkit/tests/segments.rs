@@ -93,7 +93,11 @@ async fn an_edited_line_is_spoken_again_and_the_dub_rendered_anew() -> anyhow::R
             "overlap",
         ),
         (json!({"segments": [{"id": 2, "txt": "typo"}]}), 400, "txt"),
-        (json!({"segments": [{"id": 2, "text": "a\u{0}b"}]}), 422, "control"),
+        (
+            json!({"segments": [{"id": 2, "text": "a\u{0}b"}]}),
+            422,
+            "control",
+        ),
     ] {
         let (s, answer, _) = sys
             .call(Method::PUT, &path, Some(&sys.api_key), Some(&body))
