@@ -2,7 +2,8 @@
 //! long for its slot even at the fastest tempo is said again in fewer words
 //! (asked of the LLM translator, here a local fake of OpenAI's chat API),
 //! spoken again, subtitled as spoken, and counted in the task's stretch
-//! figures; no line is ever dropped.
+//! figures; no line is ever dropped, and words the user wrote are never
+//! shortened.
 
 use std::time::Duration;
 
@@ -58,7 +59,10 @@ async fn lines_too_long_for_their_slot_are_shortened_not_dropped() -> anyhow::Re
 
     // Every line is still subtitled, the shortened ones as spoken.
     let (_, segments) = sys.get(&format!("/v1/jobs/{id}/tasks/es/segments")).await?;
-    let text = download_text(artifact(task, "subtitles_vtt")).await?;
+    // Long cues wrap onto two lines: read them as one.
+    let text = download_text(artifact(task, "subtitles_vtt"))
+        .await?
+        .replace('\n', " ");
     let cues = text.matches(" --> ").count() as u64;
     assert_eq!(cues, lines, "{text}");
     let whole = segments["segments"]
@@ -68,5 +72,23 @@ async fn lines_too_long_for_their_slot_are_shortened_not_dropped() -> anyhow::Re
         .filter(|s| text.contains(s["text"].as_str().unwrap()))
         .count() as u64;
     assert_eq!(whole, lines - shortened, "{text}\n{segments:#}");
+
+    // Words the user writes are spoken as written, however long.
+    let mine = "Gracias por escuchar este programa tan largo y tan bonito de hoy.";
+    let edit = serde_json::json!({"segments": [{"id": 1, "text": mine}]});
+    let (s, answer, _) = sys
+        .call(
+            reqwest::Method::PUT,
+            &format!("/v1/jobs/{id}/tasks/es/segments"),
+            Some(&sys.api_key),
+            Some(&edit),
+        )
+        .await?;
+    assert_eq!(s, 202, "{answer}");
+    let done = sys.wait_for_job(id, Duration::from_secs(180)).await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    let text = download_text(artifact(&done["tasks"][0], "subtitles_vtt")).await?;
+    // (long cues wrap onto two lines)
+    assert!(text.replace('\n', " ").contains(mine), "{text}");
     sys.stop().await
 }

@@ -48,8 +48,7 @@ pub async fn start(
         (
             Arc::new(voxline_synthesizer::Synthesize::new(
                 engines.clone(),
-                settings.engines.lines_at_once,
-                settings.engines.max_tempo,
+                &settings,
             )),
             "synthesizer",
         ),

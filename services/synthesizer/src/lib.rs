@@ -24,6 +24,8 @@ pub struct Synthesize {
     lines_at_once: usize,
     /// The fastest a line may be played to fit (`engines.max_tempo`).
     max_tempo: f64,
+    /// What decides how a text sounds: the chain and its voices' settings.
+    voices: String,
 }
 
 /// One line to speak and the time it has: from its start to the next
@@ -31,22 +33,37 @@ pub struct Synthesize {
 struct Slot {
     segment: Segment,
     room: f64,
+    /// The user wrote these words: they are spoken as written, never
+    /// shortened.
+    edited: bool,
 }
 
 impl Synthesize {
-    pub fn new(engines: Arc<Engines>, lines_at_once: usize, max_tempo: f64) -> Self {
+    pub fn new(engines: Arc<Engines>, settings: &Settings) -> Self {
+        let e = &settings.engines;
+        let vendors: Vec<String> = e
+            .synthesize
+            .iter()
+            .filter_map(|name| settings.vendors.get(name).map(|v| format!("{name}={v:?}")))
+            .collect();
         Self {
             engines,
-            lines_at_once: lines_at_once.max(1),
-            max_tempo: max_tempo.max(1.0),
+            lines_at_once: e.lines_at_once.max(1),
+            max_tempo: e.max_tempo.max(1.0),
+            voices: format!(
+                "{:?}|{}|{:?}|{}",
+                e.synthesize,
+                e.espeak_rate,
+                e.piper_voices,
+                vendors.join(";")
+            ),
         }
     }
 
     /// What a line's audio is made from: its text and language, the engine
-    /// chain, and this synthesizer's version.
+    /// chain with its voices' settings, and this synthesizer's version.
     fn hash(&self, text: &str, language: &Language, room: f64) -> String {
-        let chain: Vec<&str> = self.engines.synthesizers.iter().map(|e| e.name()).collect();
-        let mut made_of = format!("{VERSION}\n{}\n{}\n{text}", language.code, chain.join(","));
+        let mut made_of = format!("{VERSION}\n{}\n{}\n{text}", language.code, self.voices);
         // A line may be shortened to fit its slot: then the slot counts.
         if self.engines.shortens() {
             made_of.push_str(&format!("\n{:.1}", room * self.max_tempo));
@@ -64,15 +81,19 @@ impl Synthesize {
         earlier: &[SynthesizedLine],
         progress: (&AtomicUsize, usize),
     ) -> Result<SynthesizedLine, StageError> {
-        let Slot { segment, room } = slot;
+        let Slot {
+            segment,
+            room,
+            edited,
+        } = slot;
         let (spoken, total) = progress;
         let hash = self.hash(&segment.text, language, room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
         let fits = room * self.max_tempo;
         // A line left too long (its shortening failed, say) is tried again.
-        let settled = |l: &SynthesizedLine| {
-            !(self.engines.shortens() && l.spoken.is_none() && l.duration > fits + 0.05)
-        };
+        let shortens = self.engines.shortens() && !edited;
+        let settled =
+            |l: &SynthesizedLine| !(shortens && l.spoken.is_none() && l.duration > fits + 0.05);
         if let Some(line) = earlier.iter().find(|l| l.hash == hash && settled(l))
             && ctx.storage.size(&key_of(&line.file)).await.is_ok()
         {
@@ -90,7 +111,7 @@ impl Synthesize {
             .say(ctx, language, &segment.text, segment.id, &normalized)
             .await?;
         let mut words = None;
-        if duration > fits + 0.05 && self.engines.shortens() {
+        if duration > fits + 0.05 && shortens {
             // Too long even at the fastest tempo: ask for fewer words, in
             // proportion, and keep them if they are heard sooner.
             let chars = segment.text.chars().count() as f64;
@@ -167,7 +188,13 @@ impl StageHandler for Synthesize {
             .await
             .map(|s| s.segments)
             .unwrap_or_default();
-        let slots = slots(&translation.segments, ctx.job().duration);
+        let edits = voxline_db::edits::for_task(&ctx.db, ctx.job().id, ctx.language()).await?;
+        let mut slots = slots(&translation.segments, ctx.job().duration);
+        for slot in &mut slots {
+            slot.edited = edits
+                .get(&slot.segment.id)
+                .is_some_and(|e| e.text.is_some());
+        }
         // In line order, a few at once; the first failure stops the rest.
         let lines: Vec<SynthesizedLine> = futures::stream::iter(slots)
             .map(|slot| self.speak(ctx, &language, slot, &earlier, (&spoken, total)))
@@ -226,6 +253,7 @@ fn slots(segments: &[Segment], duration: f64) -> Vec<Slot> {
             Slot {
                 segment: s.clone(),
                 room: (next - s.start).max(s.end - s.start).max(0.1),
+                edited: false,
             }
         })
         .collect()
@@ -235,8 +263,7 @@ fn slots(segments: &[Segment], duration: f64) -> Vec<Slot> {
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Synthesize::new(
         Arc::new(voxline_queue::engines(&settings).await?),
-        settings.engines.lines_at_once,
-        settings.engines.max_tempo,
+        &settings,
     ));
     voxline_queue::run_service(settings, "synthesizer", handler).await?;
     Ok(())
