@@ -3,7 +3,7 @@
 //! every stage after it is run anew.
 
 use voxline_core::edits::Edits;
-use voxline_core::{JobId, Stage, StageRunId, TaskStatus, TenantId};
+use voxline_core::{JobId, JobStatus, Stage, StageRunId, TaskStatus, TenantId};
 
 use crate::outbox::{self, Dispatch};
 use crate::{Db, DbError, events, jobs};
@@ -39,32 +39,8 @@ pub async fn apply(
 ) -> Result<Dispatch, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
-    tx.query_opt(
-        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
-        &[&job.0, &tenant.0],
-    )
-    .await?
-    .ok_or(DbError::NotFound)?;
-    // The order every worker transaction and cancellation takes: runs,
-    // tasks, then the job.
-    tx.execute(
-        "SELECT 1 FROM stage_runs WHERE job_id = $1 ORDER BY id FOR UPDATE",
-        &[&job.0],
-    )
-    .await?;
-    tx.execute(
-        "SELECT 1 FROM tasks WHERE job_id = $1 ORDER BY id FOR UPDATE",
-        &[&job.0],
-    )
-    .await?;
-    let status: String = tx
-        .query_one(
-            "SELECT status FROM jobs WHERE id = $1 FOR UPDATE",
-            &[&job.0],
-        )
-        .await?
-        .get(0);
-    if status == "cancelled" {
+    let status = jobs::lock_job(&tx, tenant, job).await?;
+    if status == JobStatus::Cancelled {
         return Err(DbError::Conflict(
             "the job was cancelled; create a new job to dub it again".into(),
         ));

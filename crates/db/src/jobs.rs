@@ -313,29 +313,7 @@ pub async fn tasks_of(db: &Db, jobs: &[JobId]) -> Result<Vec<Task>, DbError> {
 pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
-    tx.query_opt(
-        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
-        &[&id.0, &tenant.0],
-    )
-    .await?
-    .ok_or(DbError::NotFound)?;
-    // Lock in the order every worker's transaction does (its run, its
-    // tasks, then the job), or a cancellation racing a claim or a commit
-    // deadlocks with it.
-    tx.query(
-        "SELECT 1 FROM stage_runs WHERE job_id = $1 ORDER BY id FOR UPDATE",
-        &[&id.0],
-    )
-    .await?;
-    tx.query(
-        "SELECT 1 FROM tasks WHERE job_id = $1 ORDER BY id FOR UPDATE",
-        &[&id.0],
-    )
-    .await?;
-    let row = tx
-        .query_one("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", &[&id.0])
-        .await?;
-    let status = JobStatus::parse(row.get(0))?;
+    let status = lock_job(&tx, tenant, id).await?;
     if status.is_final() {
         return Ok(false);
     }
@@ -424,6 +402,35 @@ pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<(), Db
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Locks a tenant's job for a change made outside the workers (cancel, an
+/// edit) and answers its status; `NotFound` for another tenant's job. The
+/// rows are locked in the order every worker transaction takes (runs,
+/// tasks, then the job), or such a change racing a claim or a commit
+/// deadlocks with it.
+pub(crate) async fn lock_job(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    id: JobId,
+) -> Result<JobStatus, DbError> {
+    tx.query_opt(
+        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
+        &[&id.0, &tenant.0],
+    )
+    .await?
+    .ok_or(DbError::NotFound)?;
+    for rows in ["stage_runs", "tasks"] {
+        tx.query(
+            &format!("SELECT 1 FROM {rows} WHERE job_id = $1 ORDER BY id FOR UPDATE"),
+            &[&id.0],
+        )
+        .await?;
+    }
+    let row = tx
+        .query_one("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", &[&id.0])
+        .await?;
+    Ok(JobStatus::parse(row.get(0))?)
 }
 
 /// Rolls the tasks' states up into the job's, recording the job's end.
