@@ -249,8 +249,9 @@ pub struct UploadQuery {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EditSegmentsRequest {
-    /// The lines to change, by id; lines not named keep what they have.
-    #[schema(min_items = 1, max_items = 2000)]
+    /// The lines to change, by id (at most 2000, and the body at most
+    /// `server.max_json_bytes`); lines not named keep what they have.
+    #[schema(min_items = 1)]
     pub segments: Vec<SegmentEditRequest>,
 }
 
