@@ -13,6 +13,7 @@ pub mod drafts;
 pub mod edits;
 pub mod events;
 pub mod jobs;
+pub mod ops;
 pub mod outbox;
 pub mod runs;
 pub mod social;

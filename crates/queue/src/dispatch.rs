@@ -114,6 +114,36 @@ impl Dispatcher {
         Ok(ready + scheduled)
     }
 
+    /// How long a worker may be silent before apalis counts it dead and
+    /// hands its messages to others: the window for [`Self::workers_alive`].
+    pub fn dead_worker_after(&self) -> Duration {
+        let config = queue_config(&self.namespace, Stage::Transcribe);
+        config.heartbeat_interval * config.missed_heartbeats as u32
+    }
+
+    /// Number of workers of a stage seen alive within `within`: those whose
+    /// apalis heartbeat reached Redis since then, and those holding a live
+    /// lease in PostgreSQL (a busy worker may not heartbeat while its stage
+    /// runs). Dead workers stay in apalis's set with their last beat, so
+    /// they fall out by age.
+    pub async fn workers_alive(&self, stage: Stage, within: Duration) -> Result<u64, QueueError> {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(within)
+            .as_secs();
+        let mut conn = self.conn.clone();
+        let beating: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.queue_config(stage).workers_set())
+            .arg(since)
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await?;
+        let mut alive: std::collections::HashSet<String> = beating.into_iter().collect();
+        alive.extend(voxline_db::ops::lease_holders(&self.db, stage).await?);
+        Ok(alive.len() as u64)
+    }
+
     /// Whether Redis answers (for `/readyz`).
     pub async fn ping(&self) -> Result<(), QueueError> {
         let mut conn = self.conn.clone();
