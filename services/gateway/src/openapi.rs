@@ -10,6 +10,10 @@ use crate::requests::{
     SegmentEditRequest,
 };
 use crate::routes;
+use crate::views::admin::{
+    ActiveJobView, FailedTaskView, HourView, JobsOverview, OverviewView, QueueView,
+    StatusCountsView, TenantUsageView,
+};
 use crate::views::{
     ArtifactView, CreatedKeyView, CreditEntryView, CreditsView, DeliveryList, DeliveryView,
     ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, SegmentView,
@@ -45,6 +49,9 @@ use crate::views::{
         routes::credits::show,
         routes::credits::usage,
         routes::credits::grant,
+        routes::admin::overview,
+        routes::admin::retry,
+        routes::admin::cancel,
         compat::handlers::upload_urls,
         compat::handlers::create,
         compat::handlers::status,
@@ -60,13 +67,16 @@ use crate::views::{
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
         UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
         wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
-        wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError
+        wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError,
+        OverviewView, QueueView, JobsOverview, StatusCountsView, HourView, ActiveJobView,
+        FailedTaskView, TenantUsageView
     )),
     modifiers(&ApiKeyAuth, &CommonErrors),
     security(("api_key" = [])),
     tags((name = "media", description = "Uploads and downloads"), (name = "jobs", description = "Dub, subtitle and transcribe jobs"),
          (name = "keys", description = "API keys"),
          (name = "account", description = "Credits and usage"),
+         (name = "admin", description = "The operator's view across tenants (the admin token; `/admin` is its dashboard page)"),
          (name = "frontend", description = "The existing dubbing frontend's API"),
          (name = "operations", description = "Health and readiness")),
 )]

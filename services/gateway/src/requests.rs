@@ -308,3 +308,13 @@ impl TryFrom<EditSegmentsRequest> for voxline_core::edits::Edits {
         Ok(edits)
     }
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OverviewQuery {
+    /// The period of the job history and the tenants' usage, in hours
+    /// (24 by default).
+    #[param(minimum = 1, maximum = 168)]
+    pub hours: Option<u32>,
+}

@@ -9,6 +9,8 @@ use voxline_db::jobs::{Job, Task};
 use voxline_db::runs::RunSummary;
 use voxline_db::uploads::Upload;
 
+pub mod admin;
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UploadView {
     pub id: String,

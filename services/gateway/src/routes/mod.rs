@@ -1,5 +1,6 @@
 //! Route table of the native API (`/v1`) and the operational endpoints.
 
+pub(crate) mod admin;
 pub(crate) mod credits;
 pub(crate) mod deliveries;
 pub(crate) mod events;
@@ -78,8 +79,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(resource("/keys/{id}", "DELETE").delete(keys::revoke))
             .service(resource("/credits", "GET").get(credits::show))
             .service(resource("/usage", "GET").get(credits::usage))
-            .service(resource("/admin/credits", "POST").post(credits::grant)),
+            .service(resource("/admin/credits", "POST").post(credits::grant))
+            .service(resource("/admin/overview", "GET").get(admin::overview))
+            .service(resource("/admin/jobs/{id}/retry", "POST").post(admin::retry))
+            .service(resource("/admin/jobs/{id}/cancel", "POST").post(admin::cancel)),
     )
+    .configure(admin::pages)
     .service(
         web::scope("/api")
             .wrap(from_fn(time_limit))
