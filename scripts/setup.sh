@@ -87,6 +87,14 @@ if [ "${1:-}" = "--test" ]; then
   fi
 fi
 
+# Headless Chromium and its WebDriver, for the operator dashboard's
+# browser test.
+if [ "${1:-}" = "--test" ] && { ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; }; then
+  echo "setup: installing chromium and chromium-driver"
+  need_root apt-get update -qq
+  need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # The S3-compatible server the storage tests run against (checks SigV4,
 # pre-signed URLs and multipart uploads). 0.15+ needs a newer Rust.
 if [ "${1:-}" = "--test" ] && ! command -v s3s-fs >/dev/null 2>&1; then

@@ -13,6 +13,7 @@ mod system;
 pub mod vendors;
 pub mod views;
 mod webhook;
+pub mod webdriver;
 pub mod wer;
 
 pub use fleet::Fleet;
