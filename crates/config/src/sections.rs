@@ -322,17 +322,22 @@ impl PublishSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TelemetrySettings {
-    /// `pretty` for people, `json` for log collectors.
-    pub log_format: LogFormat,
+    /// `pretty` for people, `json` for log collectors. Unset: JSON in the
+    /// production profile, pretty otherwise.
+    pub log_format: Option<LogFormat>,
     /// A tracing filter such as `info,voxline=debug`.
     pub log_filter: String,
+    /// Where each service answers `/healthz`, `/readyz` and `/metrics`
+    /// (Prometheus), apart from the public API. Empty: not served.
+    pub ops_bind: String,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
         Self {
-            log_format: LogFormat::Pretty,
+            log_format: None,
             log_filter: "info".into(),
+            ops_bind: "127.0.0.1:9464".into(),
         }
     }
 }

@@ -77,6 +77,9 @@ pub struct NewJob {
     /// The price of each task's language, when credits are on: the job
     /// reserves their sum or is refused.
     pub prices: Option<Vec<(String, Credits)>>,
+    /// The W3C traceparent of the creating request's span: every stage's
+    /// span becomes its child. Empty for none.
+    pub traceparent: String,
 }
 
 /// The result of a creation call.
@@ -142,8 +145,8 @@ pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
     tx.execute(
         "INSERT INTO jobs (id, tenant_id, kind, status, source_upload_id, background_upload_id,
                            source_language, target_languages, options, publish,
-                           idempotency_key, request_hash, duration_s)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                           idempotency_key, request_hash, duration_s, traceparent)
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         &[
             &id.0,
             &new.tenant_id.0,
@@ -157,6 +160,7 @@ pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
             &new.idempotency_key,
             &new.request_hash,
             &new.duration,
+            &new.traceparent,
         ],
     )
     .await?;

@@ -17,7 +17,13 @@ pub struct Dispatch {
     pub attempt: i32,
     /// Not to be run before this (a retry's backoff).
     pub not_before: DateTime<Utc>,
+    /// The W3C trace context of the request that created the job: the
+    /// stage's span is its child. Empty when the job was made untraced.
+    pub traceparent: String,
 }
+
+/// The SQL expression of a run's trace context (`r` is the run's row).
+pub(crate) const RUN_TRACEPARENT: &str = "(SELECT j.traceparent FROM jobs j WHERE j.id = r.job_id)";
 
 pub(crate) async fn push(
     tx: &impl GenericClient,
@@ -28,8 +34,11 @@ pub(crate) async fn push(
 ) -> Result<Dispatch, DbError> {
     let row = tx
         .query_one(
-            "INSERT INTO outbox (stage_run_id, stage, attempt, not_before)
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            &format!(
+                "INSERT INTO outbox (stage_run_id, stage, attempt, not_before)
+                 VALUES ($1, $2, $3, $4)
+                 RETURNING id, (SELECT {RUN_TRACEPARENT} FROM stage_runs r WHERE r.id = $1)"
+            ),
             &[&run_id.0, &stage.as_str(), &attempt, &not_before],
         )
         .await?;
@@ -39,6 +48,7 @@ pub(crate) async fn push(
         stage,
         attempt,
         not_before,
+        traceparent: row.get::<_, Option<String>>(1).unwrap_or_default(),
     })
 }
 
@@ -70,9 +80,12 @@ pub async fn stale(db: &Db, older_than_s: f64, limit: i64) -> Result<Vec<Dispatc
         .client()
         .await?
         .query(
-            "SELECT id, stage_run_id, stage, attempt, not_before FROM outbox
-             WHERE created_at < now() - $1::float8 * interval '1 second'
-             ORDER BY id LIMIT $2",
+            &format!(
+                "SELECT o.id, o.stage_run_id, o.stage, o.attempt, o.not_before, {RUN_TRACEPARENT}
+                 FROM outbox o JOIN stage_runs r ON r.id = o.stage_run_id
+                 WHERE o.created_at < now() - $1::float8 * interval '1 second'
+                 ORDER BY o.id LIMIT $2"
+            ),
             &[&older_than_s, &limit],
         )
         .await?;
@@ -84,6 +97,7 @@ pub async fn stale(db: &Db, older_than_s: f64, limit: i64) -> Result<Vec<Dispatc
                 stage: Stage::parse(r.get(2))?,
                 attempt: r.get(3),
                 not_before: r.get(4),
+                traceparent: r.get(5),
             })
         })
         .collect()
@@ -96,11 +110,13 @@ pub async fn overdue(db: &Db, after_s: f64, limit: i64) -> Result<Vec<Dispatch>,
         .client()
         .await?
         .query(
-            "SELECT id, stage, attempt, run_after FROM stage_runs
-             WHERE status = 'queued' AND run_after <= now()
-               AND greatest(coalesce(last_dispatched_at, created_at), run_after)
-                   < now() - $1::float8 * interval '1 second'
-             ORDER BY run_after LIMIT $2",
+            &format!(
+                "SELECT r.id, r.stage, r.attempt, r.run_after, {RUN_TRACEPARENT} FROM stage_runs r
+                 WHERE r.status = 'queued' AND r.run_after <= now()
+                   AND greatest(coalesce(r.last_dispatched_at, r.created_at), r.run_after)
+                       < now() - $1::float8 * interval '1 second'
+                 ORDER BY r.run_after LIMIT $2"
+            ),
             &[&after_s, &limit],
         )
         .await?;
@@ -112,6 +128,7 @@ pub async fn overdue(db: &Db, after_s: f64, limit: i64) -> Result<Vec<Dispatch>,
                 stage: Stage::parse(r.get(1))?,
                 attempt: r.get(2),
                 not_before: r.get(3),
+                traceparent: r.get(4),
             })
         })
         .collect()

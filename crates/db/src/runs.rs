@@ -15,7 +15,7 @@ use voxline_core::{JobId, Stage, StageRunId};
 
 use crate::artifacts::{self, NewArtifact};
 use crate::jobs::{self, Job};
-use crate::outbox::{self, Dispatch};
+use crate::outbox::{self, Dispatch, RUN_TRACEPARENT};
 use crate::{Db, DbError, events};
 
 /// The right to work on a run: only its holder may renew, commit or fail it.
@@ -89,11 +89,15 @@ pub const LEASE_LOST: &str = "lease lost";
 
 /// Claims a run for `owner`, or `None` when it is not due, already taken,
 /// finished or cancelled (a duplicate delivery: acknowledge and move on).
+///
+/// `span` is the W3C traceparent of this attempt's span; the run keeps it
+/// for the next attempt to link to.
 pub async fn claim(
     db: &Db,
     run: StageRunId,
     owner: &str,
     lease: Duration,
+    span: &str,
 ) -> Result<Option<Claimed>, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
@@ -102,13 +106,13 @@ pub async fn claim(
             "UPDATE stage_runs r
              SET status = 'running', attempt = r.attempt + 1, lease_owner = $2,
                  lease_expires_at = now() + $3::float8 * interval '1 second',
-                 started_at = coalesce(r.started_at, now())
+                 started_at = coalesce(r.started_at, now()), attempt_span = $4
              FROM jobs j
              WHERE r.id = $1 AND j.id = r.job_id AND r.status = 'queued'
                AND r.run_after <= now() + interval '1 second'
                AND j.status NOT IN ('cancelled', 'failed', 'completed')
              RETURNING r.job_id, r.language, r.stage, r.attempt, r.failures, r.max_attempts",
-            &[&run.0, &owner, &lease.as_secs_f64()],
+            &[&run.0, &owner, &lease.as_secs_f64(), &span],
         )
         .await?
     else {
@@ -151,6 +155,21 @@ pub async fn claim(
         failures: row.get(4),
         max_attempts: row.get(5),
     }))
+}
+
+/// The traceparent of the run's latest attempt (empty before the first, or
+/// for an unknown run).
+pub async fn attempt_span(db: &Db, run: StageRunId) -> Result<String, DbError> {
+    Ok(db
+        .client()
+        .await?
+        .query_opt(
+            "SELECT attempt_span FROM stage_runs WHERE id = $1",
+            &[&run.0],
+        )
+        .await?
+        .map(|r| r.get(0))
+        .unwrap_or_default())
 }
 
 /// Extends the lease. False means it is lost: stop working on the run.
@@ -667,10 +686,12 @@ pub async fn held_due(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError> {
         .client()
         .await?
         .query(
-            "SELECT r.id, r.stage, r.attempt, r.run_after FROM stage_runs r
-             WHERE r.status = 'queued' AND r.last_dispatched_at IS NULL AND r.run_after <= now()
-               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.stage_run_id = r.id)
-             ORDER BY r.run_after LIMIT $1",
+            &format!(
+                "SELECT r.id, r.stage, r.attempt, r.run_after, {RUN_TRACEPARENT} FROM stage_runs r
+                 WHERE r.status = 'queued' AND r.last_dispatched_at IS NULL AND r.run_after <= now()
+                   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.stage_run_id = r.id)
+                 ORDER BY r.run_after LIMIT $1"
+            ),
             &[&limit],
         )
         .await?;
@@ -682,6 +703,7 @@ pub async fn held_due(db: &Db, limit: i64) -> Result<Vec<Dispatch>, DbError> {
                 stage: Stage::parse(r.get(1))?,
                 attempt: r.get(2),
                 not_before: r.get(3),
+                traceparent: r.get(4),
             })
         })
         .collect()

@@ -12,7 +12,7 @@ pub fn stage_job(d: &Dispatch) -> StageJob {
         run_id: d.run_id.to_string(),
         stage: d.stage.as_str().to_owned(),
         attempt: d.attempt,
-        traceparent: String::new(),
+        traceparent: d.traceparent.clone(),
     }
 }
 
@@ -34,11 +34,13 @@ mod tests {
             stage: Stage::Render,
             attempt: 2,
             not_before: chrono::Utc::now(),
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
         };
         let job = stage_job(&d);
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["stage"], "render");
         assert_eq!(json["attempt"], 2);
+        assert_eq!(json["traceparent"], d.traceparent);
         let back: StageJob = serde_json::from_value(json).unwrap();
         assert_eq!(run_of(&back), Some(d.run_id));
         assert_eq!(run_of(&StageJob::default()), None);

@@ -141,7 +141,9 @@ async fn handle(
 ) -> Result<(), BoxDynError> {
     match run_of(&message) {
         Some(run) => {
-            runner.process(run, worker.name()).await?;
+            runner
+                .process_traced(run, &message.traceparent, worker.name())
+                .await?;
         }
         // Retrying a malformed message cannot help; PostgreSQL still holds the run.
         None => tracing::warn!(run_id = %message.run_id, "malformed stage message dropped"),

@@ -37,6 +37,30 @@ impl Connections {
         })
     }
 
+    /// Ready when PostgreSQL, Redis and object storage all answer.
+    pub fn readiness(&self) -> voxline_telemetry::ops::Readiness {
+        let this = self.clone();
+        Arc::new(move || {
+            let this = this.clone();
+            Box::pin(async move {
+                let (db, redis, storage) =
+                    tokio::join!(this.db.ping(), this.dispatcher.ping(), this.storage.ping());
+                db.map_err(|e| format!("PostgreSQL: {e}"))?;
+                redis.map_err(|e| format!("Redis: {e}"))?;
+                storage.map_err(|e| format!("object storage: {e}"))
+            })
+        })
+    }
+
+    /// Serves `/healthz`, `/readyz` and `/metrics` on `telemetry.ops_bind`.
+    pub fn serve_ops(
+        &self,
+        settings: &Settings,
+    ) -> Result<Option<voxline_telemetry::ops::ServerHandle>, QueueError> {
+        voxline_telemetry::ops::serve(&settings.telemetry.ops_bind, self.readiness())
+            .map_err(|e| QueueError::Setup(e.to_string()))
+    }
+
     /// The runner of `handler`'s stage over these connections.
     pub fn runner(
         &self,
@@ -93,6 +117,7 @@ pub async fn run_service(
 ) -> Result<(), QueueError> {
     let shutdown = shutdown_on_signals();
     let connections = Connections::open(&settings).await?;
+    let _ops = connections.serve_ops(&settings)?;
     run_stage(&settings, &connections, handler, service, shutdown).await
 }
 

@@ -1,18 +1,13 @@
-//! Logging setup shared by every binary: readable lines for people, JSON
-//! for collectors, filtered by `telemetry.log_filter` (or `RUST_LOG`).
+//! What every binary shares to be observable: its log lines (readable for
+//! people, JSON for collectors, with job and trace ids), its spans (one
+//! trace per job, carried across the queue as W3C trace context, exported
+//! over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set), its Prometheus
+//! metrics, and the operations endpoint that serves `/healthz`, `/readyz`
+//! and `/metrics`.
 
-use tracing_subscriber::EnvFilter;
-use voxline_config::{LogFormat, TelemetrySettings};
+pub mod metrics;
+pub mod ops;
+mod subscriber;
+pub mod trace_context;
 
-/// Installs the global subscriber; later calls (tests) are ignored.
-pub fn init(settings: &TelemetrySettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log_filter));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
-    };
-}
+pub use subscriber::{Telemetry, init};

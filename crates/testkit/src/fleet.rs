@@ -11,6 +11,8 @@ use crate::{TestEnv, binary};
 struct Process {
     name: &'static str,
     child: Child,
+    /// The process's operations endpoint (`/metrics`, `/readyz`).
+    ops: String,
 }
 
 pub struct Fleet {
@@ -74,23 +76,45 @@ impl Fleet {
         };
         for (name, replicas) in services {
             for _ in 0..*replicas {
-                let child = fleet.spawn(name)?;
-                fleet.processes.push(Process { name, child });
+                let (child, ops) = fleet.spawn(name)?;
+                fleet.processes.push(Process { name, child, ops });
             }
         }
         Ok(fleet)
     }
 
-    fn spawn(&self, name: &str) -> anyhow::Result<Child> {
+    /// Starts one process, its operations endpoint on a port of its own.
+    fn spawn(&self, name: &str) -> anyhow::Result<(Child, String)> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.logs.join(format!("{name}.log")))?;
-        Ok(Command::new(binary(name))
+        let ops = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let child = Command::new(binary(name))
             .envs(self.vars.iter().cloned())
+            .env("VOXLINE__TELEMETRY__OPS_BIND", ops.to_string())
             .stdout(Stdio::null())
             .stderr(log)
-            .spawn()?)
+            .spawn()?;
+        Ok((child, format!("http://{ops}")))
+    }
+
+    /// The process ids of the processes named `name`.
+    pub fn pids(&self, name: &str) -> Vec<u32> {
+        self.processes
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.child.id())
+            .collect()
+    }
+
+    /// The operations endpoints of the processes named `name`.
+    pub fn ops_urls(&self, name: &str) -> Vec<String> {
+        self.processes
+            .iter()
+            .filter(|p| p.name == name)
+            .map(|p| p.ops.clone())
+            .collect()
     }
 
     /// Waits until the gateway answers `/readyz`.
@@ -116,7 +140,7 @@ impl Fleet {
         for i in 0..self.processes.len() {
             if self.processes[i].child.try_wait()?.is_some() {
                 let name = self.processes[i].name;
-                self.processes[i].child = self.spawn(name)?;
+                (self.processes[i].child, self.processes[i].ops) = self.spawn(name)?;
                 restarted += 1;
             }
         }

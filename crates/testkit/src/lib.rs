@@ -12,8 +12,8 @@ pub mod stats;
 mod system;
 pub mod vendors;
 pub mod views;
-mod webhook;
 pub mod webdriver;
+mod webhook;
 pub mod wer;
 
 pub use fleet::Fleet;
@@ -78,6 +78,8 @@ impl TestEnv {
         // limits on where it tests them. Fake receivers listen on loopback.
         settings.rate_limits.enabled = false;
         settings.outbound.allow_private_networks = true;
+        // Tests run side by side; a test that reads metrics picks a port.
+        settings.telemetry.ops_bind = String::new();
         let db = Db::connect(settings.database.url.expose(), 8)?;
         db.migrate().await?;
         Ok(Self {

@@ -38,6 +38,7 @@ pub async fn transcribe_job(db: &Db, max_attempts: u32) -> anyhow::Result<Create
         max_attempts,
         max_in_flight: None,
         prices: None,
+        traceparent: String::new(),
     };
     Ok(jobs::create(db, &new).await?)
 }

@@ -70,6 +70,7 @@ pub async fn serve(
             .wrap(middleware::cors(&origins))
             .wrap(middleware::security_headers(https))
             .wrap(middleware::access_log())
+            .wrap(actix_web::middleware::from_fn(middleware::trace_requests))
     })
     .client_request_timeout(std::time::Duration::from_secs(
         server_settings.request_header_timeout_seconds,
@@ -95,6 +96,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if settings.database.migrate_on_start {
         state.db.migrate().await?;
     }
+    let connections = voxline_queue::Connections {
+        db: state.db.clone(),
+        storage: state.storage.clone(),
+        dispatcher: state.dispatcher.clone(),
+    };
+    let _ops = connections.serve_ops(&settings)?;
     let listener = TcpListener::bind(&settings.server.bind)?;
     serve(listener, state, shutdown).await
 }

@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-gateway",
         "Voxline's REST gateway: uploads, jobs, progress and downloads",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-gateway");
     voxline_gateway::run(settings).await
 }

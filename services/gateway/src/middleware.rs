@@ -1,6 +1,7 @@
-//! What wraps every request: the access log (without query strings, which
-//! carry link signatures), security headers, CORS for the allowed browser
-//! origins, the per-address rate limit, and the request timeout.
+//! What wraps every request: its span and metrics, the access log (without
+//! query strings, which carry link signatures), security headers, CORS for
+//! the allowed browser origins, the per-address rate limit, and the request
+//! timeout.
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -9,8 +10,44 @@ use actix_web::http::header::{self, HeaderName};
 use actix_web::middleware::{DefaultHeaders, Logger, Next};
 use actix_web::{Error, ResponseError, web};
 
+use tracing::Instrument;
+use voxline_telemetry::trace_context;
+
 use crate::limits::RouteClass;
 use crate::state::AppState;
+
+/// The request's span (continuing the caller's trace when it sends a W3C
+/// `traceparent`) and its count and latency, labelled by the matched route.
+/// Outermost, so every other layer's logs carry the trace id.
+pub async fn trace_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = std::time::Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let span = tracing::info_span!("request", otel.name = format!("{method} {route}"),
+        otel.kind = "server", http.request.method = %method, http.route = %route,
+        http.response.status_code = tracing::field::Empty, trace_id = tracing::field::Empty);
+    if let Some(parent) = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok())
+    {
+        trace_context::set_parent(&span, parent);
+    }
+    span.record("trace_id", trace_context::trace_id(&span));
+    let response = next.call(req).instrument(span.clone()).await;
+    let status = match &response {
+        Ok(r) => r.status().as_u16(),
+        Err(e) => e.as_response_error().status_code().as_u16(),
+    };
+    span.record("http.response.status_code", status);
+    voxline_telemetry::metrics::http_request(&method, &route, status, started.elapsed());
+    response
+}
 
 /// One line per request. The query string is left out: signed download
 /// and upload links carry their signature there.

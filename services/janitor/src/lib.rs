@@ -2,6 +2,7 @@
 //! deletes expired artifacts. Every pass is safe to run from several
 //! replicas at once (claims are guarded in PostgreSQL; deletes are idempotent).
 
+mod gauges;
 mod reconcile;
 mod retention;
 
@@ -39,6 +40,9 @@ pub async fn run_until(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "reconcile pass failed"),
         }
+        if let Err(e) = gauges::update_once(&connections).await {
+            tracing::warn!(error = %e, "queue gauges not updated");
+        }
         let grace = settings.runner.lease_seconds as f64;
         if let Err(e) = clean_cancelled_once(&connections, grace).await {
             tracing::warn!(error = %e, "cleanup of cancelled jobs failed");
@@ -61,5 +65,6 @@ pub async fn run_until(
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let shutdown = shutdown_on_signals();
     let connections = Connections::open(&settings).await?;
+    let _ops = connections.serve_ops(&settings)?;
     run_until(settings, connections, shutdown).await
 }

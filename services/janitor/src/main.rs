@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-janitor",
         "Voxline's janitor: re-dispatches lost work, expires leases, deletes expired artifacts",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-janitor");
     voxline_janitor::run(settings).await
 }

@@ -31,6 +31,9 @@ pub async fn reconcile_once(
     max_lost_leases: u32,
 ) -> Result<Repairs, QueueError> {
     let expired = runs::expire_leases(&c.db, max_lost_leases, 500).await?;
+    for d in &expired {
+        voxline_telemetry::metrics::leases_taken_over(d.stage.as_str(), 1);
+    }
     c.dispatcher.send(&expired).await?;
     let stale = outbox::stale(&c.db, 10.0, 500).await?;
     c.dispatcher.send(&stale).await?;

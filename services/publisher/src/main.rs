@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-publisher",
         "Voxline's publish worker: delivers finished languages to folders and webhooks",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-publisher");
     voxline_publisher::run(settings).await
 }

@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-renderer",
         "Voxline's render worker: pulls the render queue, mixes dubbed audio and muxes media with subtitles",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-renderer");
     voxline_renderer::run(settings).await
 }

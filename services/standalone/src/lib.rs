@@ -34,6 +34,8 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let address = listener.local_addr()?;
     let connections = Connections::open(&settings).await?;
+    // One operations endpoint for every part (none in tests: ops_bind is empty).
+    let ops = connections.serve_ops(&settings)?;
     let engines = Arc::new(voxline_queue::engines(&settings).await?);
     let gateway = voxline_gateway::state_from(&settings, engines.clone()).await?;
     let handlers: Vec<(Arc<dyn StageHandler>, &str)> = vec![
@@ -82,6 +84,7 @@ pub async fn start(
     parts.spawn(voxline_gateway::serve(listener, gateway, shutdown.clone()));
     let stop_all = shutdown.clone();
     let task = tokio::spawn(async move {
+        let _ops = ops;
         let mut first_error = None;
         while let Some(done) = parts.join_next().await {
             let result = done.map_err(anyhow::Error::from).and_then(|r| r);

@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-standalone",
         "All of Voxline in one process: the gateway, every stage worker and the janitor",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-standalone");
     voxline_standalone::run(settings).await
 }

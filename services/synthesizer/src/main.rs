@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-synthesizer",
         "Voxline's speech synthesis worker: pulls the synthesize queue and speaks translated lines",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-synthesizer");
     voxline_synthesizer::run(settings).await
 }

@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-transcriber",
         "Voxline's transcription worker: pulls the transcribe queue and writes transcripts",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-transcriber");
     voxline_transcriber::run(settings).await
 }

@@ -4,6 +4,6 @@ async fn main() -> anyhow::Result<()> {
         "voxline-translator",
         "Voxline's translation worker: pulls the translate queue and writes translations",
     )?;
-    voxline_telemetry::init(&settings.telemetry);
+    let _telemetry = voxline_telemetry::init(&settings, "voxline-translator");
     voxline_translator::run(settings).await
 }

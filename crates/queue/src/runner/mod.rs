@@ -15,6 +15,7 @@ use voxline_db::runs::{self, Claimed, Completion, FailOutcome, Failure, Usage};
 use voxline_db::{Db, DbError};
 use voxline_providers::CallLog;
 use voxline_storage::Storage;
+use voxline_telemetry::{metrics, trace_context};
 
 pub use context::StageContext;
 pub use error::StageError;
@@ -45,6 +46,20 @@ pub enum Outcome {
     LeaseLost,
     /// The worker is shutting down; the run was handed back.
     Released,
+}
+
+impl Outcome {
+    /// The outcome as a word, for logs and metrics.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Outcome::Committed => "committed",
+            Outcome::Skipped => "skipped",
+            Outcome::Retrying => "retrying",
+            Outcome::Failed => "failed",
+            Outcome::LeaseLost => "lease_lost",
+            Outcome::Released => "released",
+        }
+    }
 }
 
 /// Runs deliveries of one stage. Cheap to share between apalis workers.
@@ -117,18 +132,44 @@ impl Runner {
         self.busy.load(Ordering::SeqCst) > 0
     }
 
+    /// Processes one delivery of `run` as worker `owner`, untraced.
+    pub async fn process(&self, run: StageRunId, owner: &str) -> Result<Outcome, DbError> {
+        self.process_traced(run, "", owner).await
+    }
+
     /// Processes one delivery of `run` as worker `owner`. Errors are only
     /// infrastructure faults (PostgreSQL unreachable): the delivery should be
     /// retried; every stage outcome is recorded in PostgreSQL and returned.
-    pub async fn process(&self, run: StageRunId, owner: &str) -> Result<Outcome, DbError> {
+    ///
+    /// The attempt's span is a child of `traceparent` (the job's creating
+    /// request, carried by the queue message) and links to the run's
+    /// previous attempt.
+    pub async fn process_traced(
+        &self,
+        run: StageRunId,
+        traceparent: &str,
+        owner: &str,
+    ) -> Result<Outcome, DbError> {
         let _busy = Busy::start(&self.busy);
         let lease_for = Duration::from_secs(self.settings.lease_seconds);
-        let Some(claimed) = runs::claim(&self.db, run, owner, lease_for).await? else {
-            tracing::debug!(run_id = %run, "delivery skipped: not due, taken or finished");
+        let span = tracing::info_span!("stage", stage = %self.stage(), run_id = %run,
+            job_id = tracing::field::Empty, language = tracing::field::Empty,
+            attempt = tracing::field::Empty, outcome = tracing::field::Empty,
+            trace_id = tracing::field::Empty);
+        trace_context::set_parent(&span, traceparent);
+        let earlier = runs::attempt_span(&self.db, run).await?;
+        trace_context::add_link(&span, &earlier);
+        span.record("trace_id", trace_context::trace_id(&span));
+        let this_span = trace_context::traceparent_of(&span);
+        let claim = runs::claim(&self.db, run, owner, lease_for, &this_span);
+        let Some(claimed) = claim.instrument(span.clone()).await? else {
+            let _in = span.enter();
+            tracing::debug!("delivery skipped: not due, taken or finished");
             return Ok(Outcome::Skipped);
         };
-        let span = tracing::info_span!("stage", stage = %claimed.stage, job_id = %claimed.job.id,
-            language = %claimed.language, attempt = claimed.lease.token);
+        span.record("job_id", tracing::field::display(claimed.job.id));
+        span.record("language", claimed.language.as_str());
+        span.record("attempt", claimed.lease.token);
         self.execute(claimed).instrument(span).await
     }
 
@@ -179,7 +220,14 @@ impl Runner {
                 tracing::warn!(error = %e, "usage of an unfinished attempt not recorded");
             }
         }
-        tracing::info!(outcome = ?outcome, seconds = started.elapsed().as_secs_f64(), "stage finished");
+        let word = outcome.as_str();
+        tracing::Span::current().record("outcome", word);
+        metrics::stage_attempt(claimed.stage.as_str(), word, started.elapsed());
+        tracing::info!(
+            outcome = word,
+            seconds = started.elapsed().as_secs_f64(),
+            "stage finished"
+        );
         Ok(outcome)
     }
 
@@ -222,12 +270,17 @@ impl Runner {
         calls
             .totals()
             .into_iter()
-            .map(|t| Usage {
-                cost_usd: if t.ok {
+            .map(|t| {
+                let cost_usd = if t.ok {
                     self.prices.cost_usd(&t.engine, t.unit, t.units)
                 } else {
                     0.0
-                },
+                };
+                metrics::engine_cost(&t.engine, cost_usd);
+                (t, cost_usd)
+            })
+            .map(|(t, cost_usd)| Usage {
+                cost_usd,
                 engine: t.engine,
                 unit: t.unit.to_owned(),
                 units: t.units,
@@ -256,12 +309,17 @@ impl Runner {
             self.settings.backoff_base_seconds,
             self.settings.backoff_max_seconds,
         );
+        let stage = claimed.stage.as_str();
         match runs::fail(&self.db, claimed, &failure, delay, &usage).await {
             Ok(FailOutcome::Retrying(d)) => {
+                metrics::stage_failure(stage, &failure.code, true);
                 self.send(&[d]).await;
                 Ok(Outcome::Retrying)
             }
-            Ok(FailOutcome::Failed) => Ok(Outcome::Failed),
+            Ok(FailOutcome::Failed) => {
+                metrics::stage_failure(stage, &failure.code, false);
+                Ok(Outcome::Failed)
+            }
             Err(DbError::Conflict(_)) => Ok(Outcome::LeaseLost),
             Err(e) => Err(e),
         }

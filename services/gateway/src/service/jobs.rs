@@ -98,6 +98,8 @@ pub async fn create(
             request_hash,
             max_attempts: state.settings.runner.max_attempts,
             max_in_flight: Some(i64::from(state.settings.server.max_jobs_in_flight)),
+            // The request's span: every stage of the job traces under it.
+            traceparent: voxline_telemetry::trace_context::current_traceparent(),
             prices,
         },
     )

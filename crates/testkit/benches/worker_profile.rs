@@ -1,0 +1,164 @@
+//! What each service costs per job, for sizing a deployment
+//! (docs/operations.md): every service its own release process, one of
+//! each, a batch of dub jobs of the sample clip submitted at once. For each
+//! stage: the wall time of its attempts (from PostgreSQL), the CPU time its
+//! process spent per job, and the process's peak resident memory.
+//!
+//! `make bench` (it builds the release binaries first), or
+//! `cargo build --release --workspace --bins && cargo bench -p voxline-testkit --bench worker_profile`.
+//! `VOXLINE_BENCH_JOBS=N` sets the batch (8 by default).
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use voxline_db::api_keys;
+use voxline_testkit::{Fleet, TestEnv, ffprobe_json, sample_clip};
+
+const SERVICES: &[(&str, &str, usize)] = &[
+    ("voxline-gateway", "", 1),
+    ("voxline-transcriber", "transcribe", 1),
+    ("voxline-translator", "translate", 1),
+    ("voxline-synthesizer", "synthesize", 1),
+    ("voxline-renderer", "render", 1),
+    ("voxline-janitor", "", 1),
+];
+
+/// CPU seconds (user + system) a process and the child processes it has
+/// waited for (ffmpeg, pocketsphinx, espeak-ng...) have used so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's closing parenthesis; utime, stime,
+    // cutime and cstime are the 12th to 15th, in clock ticks (100 a second).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<f64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    fields.iter().skip(11).take(4).sum::<f64>() / 100.0
+}
+
+/// Peak resident memory of a process, in MiB.
+fn peak_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let jobs: usize = std::env::var("VOXLINE_BENCH_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let env = TestEnv::new().await?;
+    let services: Vec<(&'static str, usize)> = SERVICES.iter().map(|(n, _, r)| (*n, *r)).collect();
+    let fleet = Fleet::start(
+        &env,
+        &services,
+        &[("VOXLINE__TELEMETRY__LOG_FILTER", "warn".into())],
+    )?;
+    fleet.ready().await?;
+    let http = reqwest::Client::new();
+    let tenant = api_keys::ensure_tenant(&env.db, "profile").await?;
+    let key = api_keys::create(&env.db, tenant, "bench").await?.secret;
+    let clip = sample_clip(&env.path("media"))?;
+    let media_s: f64 = ffprobe_json(&clip)?["format"]["duration"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
+    let idle: Vec<f64> = SERVICES
+        .iter()
+        .map(|(n, _, _)| cpu_seconds(fleet.pids(n)[0]))
+        .collect();
+
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for _ in 0..jobs {
+        let upload: serde_json::Value = http
+            .post(format!("{}/v1/uploads?filename=clip.mp4", fleet.base))
+            .bearer_auth(&key)
+            .body(std::fs::read(&clip)?)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let job: serde_json::Value = http
+            .post(format!("{}/v1/jobs", fleet.base))
+            .bearer_auth(&key)
+            .json(&json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        ids.push(job["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let client = env.db.client().await?;
+    loop {
+        let open: i64 = client
+            .query_one(
+                "SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')",
+                &[],
+            )
+            .await?
+            .get(0);
+        if open == 0 {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(900),
+            "the batch did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let completed: i64 = client
+        .query_one("SELECT count(*) FROM jobs WHERE status = 'completed'", &[])
+        .await?
+        .get(0);
+    anyhow::ensure!(
+        completed as usize == jobs,
+        "{completed} of {jobs} jobs completed"
+    );
+
+    println!(
+        "worker_profile: {jobs} dub jobs of a {media_s:.1} s clip, one process per service, done in {wall:.1} s ({:.0} jobs/hour)",
+        jobs as f64 * 3600.0 / wall
+    );
+    println!(
+        "{:<22} {:>16} {:>16} {:>14} {:>14} {:>14}",
+        "service", "stage p50 (s)", "stage max (s)", "CPU s / job", "CPU/wall", "peak RSS MiB"
+    );
+    for (i, (name, stage, _)) in SERVICES.iter().enumerate() {
+        let pid = fleet.pids(name)[0];
+        let cpu = (cpu_seconds(pid) - idle[i]) / jobs as f64;
+        let (p50, max) = if stage.is_empty() {
+            (f64::NAN, f64::NAN)
+        } else {
+            let row = client
+                .query_one(
+                    "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))::float8,
+                            max(extract(epoch FROM finished_at - started_at))::float8
+                     FROM stage_runs WHERE stage = $1 AND status = 'succeeded'",
+                    &[stage],
+                )
+                .await?;
+            (
+                row.get::<_, Option<f64>>(0).unwrap_or(0.0),
+                row.get::<_, Option<f64>>(1).unwrap_or(0.0),
+            )
+        };
+        let busy = if p50.is_nan() || p50 == 0.0 {
+            f64::NAN
+        } else {
+            cpu / p50
+        };
+        println!(
+            "{name:<22} {p50:>16.2} {max:>16.2} {cpu:>14.2} {busy:>14.2} {:>14.1}",
+            peak_rss_mib(pid)
+        );
+    }
+    Ok(())
+}
