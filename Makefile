@@ -6,10 +6,10 @@ CARGO ?= cargo
 # FEATURES=` leaves it out (no cmake, no C++ build).
 FEATURES ?= --features voxline-providers/whisper,voxline-testkit/whisper
 
-.PHONY: help setup build demo test chaos bench bench-quality fmt lint migrate keys
+.PHONY: help setup build demo test chaos bench bench-quality fmt lint migrate keys k8s-render deploy-check
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
 
 setup: ## Install missing Debian packages; start PostgreSQL and Redis
 	@scripts/setup.sh
@@ -22,6 +22,7 @@ demo: build ## Start the system, dub the sample clip into Spanish, print where t
 
 test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) and engines
 	@scripts/setup.sh --test
+	@scripts/deploy-check.sh
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
 	$(CARGO) build --workspace --bins $(FEATURES)
@@ -57,3 +58,9 @@ migrate: build ## Apply database migrations (VOXLINE__DATABASE__URL)
 
 keys: build ## Create an API key for tenant `default`
 	target/debug/voxline keys create
+
+k8s-render: ## Render the Kubernetes overlays (deploy/k8s) into target/k8s/*.yaml
+	@scripts/deploy-check.sh --render-only
+
+deploy-check: ## Validate deploy/: rendered manifests, KEDA objects, Dockerfile, compose
+	@scripts/deploy-check.sh
