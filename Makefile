@@ -42,6 +42,9 @@ bench: ## Benchmarks (release build; figures in docs/benchmarks.md)
 	@scripts/setup.sh
 	$(CARGO) bench -p voxline-testkit --bench job_creation $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench vendor_calls $(FEATURES)
+	@# worker_profile runs the release binaries as separate processes.
+	$(CARGO) build --release --workspace --bins $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench worker_profile $(FEATURES)
 
 bench-quality: ## Word error rates on human speech, stretch and drift of dubs (figures in docs/quality.md)
 	@scripts/setup.sh

@@ -1,7 +1,9 @@
 use voxline_core::Stage;
 
-/// The apalis queue of a stage under a namespace. Its pending list is the
-/// Redis key `{queue}:active`, which autoscalers watch.
+/// The apalis queue of a stage under a namespace. apalis-redis keeps its
+/// messages in the sorted set `{queue}:scheduled` (every push lands there,
+/// due or not) and the list `{queue}:active` (due, fetched by a worker):
+/// autoscalers watch both (deploy/k8s).
 pub fn queue_name(namespace: &str, stage: Stage) -> String {
     format!("{namespace}:stage:{}", stage.as_str())
 }

@@ -47,6 +47,52 @@ fn peak_rss_mib(pid: u32) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// Resident memory of a process and all its descendants now, in MiB: what
+/// its container holds while a stage runs its engines.
+fn tree_rss_mib(root: u32) -> f64 {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(ppid) = ppid {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree.iter()
+        .map(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status"))
+                .unwrap_or_default()
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        })
+        .sum::<f64>()
+        / 1024.0
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let jobs: usize = std::env::var("VOXLINE_BENCH_JOBS")
@@ -74,6 +120,22 @@ async fn main() -> anyhow::Result<()> {
         .map(|(n, _, _)| cpu_seconds(fleet.pids(n)[0]))
         .collect();
 
+    // Samples each service's process tree while the batch runs.
+    let pids: Vec<u32> = SERVICES.iter().map(|(n, _, _)| fleet.pids(n)[0]).collect();
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sampler = {
+        let (pids, sampling) = (pids.clone(), sampling.clone());
+        std::thread::spawn(move || {
+            let mut peaks = vec![0.0f64; pids.len()];
+            while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                for (peak, pid) in peaks.iter_mut().zip(&pids) {
+                    *peak = peak.max(tree_rss_mib(*pid));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peaks
+        })
+    };
     let started = Instant::now();
     let mut ids = Vec::new();
     for _ in 0..jobs {
@@ -114,6 +176,8 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let wall = started.elapsed().as_secs_f64();
+    sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+    let tree_peaks = sampler.join().expect("the memory sampler");
     let completed: i64 = client
         .query_one("SELECT count(*) FROM jobs WHERE status = 'completed'", &[])
         .await?
@@ -128,8 +192,14 @@ async fn main() -> anyhow::Result<()> {
         jobs as f64 * 3600.0 / wall
     );
     println!(
-        "{:<22} {:>16} {:>16} {:>14} {:>14} {:>14}",
-        "service", "stage p50 (s)", "stage max (s)", "CPU s / job", "CPU/wall", "peak RSS MiB"
+        "{:<22} {:>14} {:>14} {:>12} {:>10} {:>14} {:>18}",
+        "service",
+        "stage p50 (s)",
+        "stage max (s)",
+        "CPU s / job",
+        "CPU/wall",
+        "peak RSS MiB",
+        "with engines MiB"
     );
     for (i, (name, stage, _)) in SERVICES.iter().enumerate() {
         let pid = fleet.pids(name)[0];
@@ -156,8 +226,9 @@ async fn main() -> anyhow::Result<()> {
             cpu / p50
         };
         println!(
-            "{name:<22} {p50:>16.2} {max:>16.2} {cpu:>14.2} {busy:>14.2} {:>14.1}",
-            peak_rss_mib(pid)
+            "{name:<22} {p50:>14.2} {max:>14.2} {cpu:>12.2} {busy:>10.2} {:>14.1} {:>18.1}",
+            peak_rss_mib(pid),
+            tree_peaks[i]
         );
     }
     Ok(())
