@@ -21,7 +21,10 @@ pub fn serve(bind: &str, ready: Readiness) -> std::io::Result<Option<ServerHandl
     let listener = TcpListener::bind(bind).map_err(|e| {
         std::io::Error::new(
             e.kind(),
-            format!("telemetry.ops_bind ({bind}) cannot be listened on: {e}"),
+            format!(
+                "telemetry.ops_bind ({bind}) cannot be listened on: {e}; give each process on \
+                 a host its own address (VOXLINE__TELEMETRY__OPS_BIND), or \"\" to turn it off"
+            ),
         )
     })?;
     serve_on(listener, ready).map(Some)

@@ -69,7 +69,6 @@ pub async fn serve(
             .configure(|cfg| routes::configure(cfg, max_json))
             .wrap(middleware::cors(&origins))
             .wrap(middleware::security_headers(https))
-            .wrap(middleware::access_log())
             .wrap(actix_web::middleware::from_fn(middleware::trace_requests))
     })
     .client_request_timeout(std::time::Duration::from_secs(

@@ -1,13 +1,13 @@
-//! What wraps every request: its span and metrics, the access log (without
-//! query strings, which carry link signatures), security headers, CORS for
-//! the allowed browser origins, the per-address rate limit, and the request
-//! timeout.
+//! What wraps every request: its span, access log line (without query
+//! strings, which carry link signatures) and metrics, security headers, CORS
+//! for the allowed browser origins, the per-address rate limit, and the
+//! request timeout.
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName};
-use actix_web::middleware::{DefaultHeaders, Logger, Next};
+use actix_web::middleware::{DefaultHeaders, Next};
 use actix_web::{Error, ResponseError, web};
 
 use tracing::Instrument;
@@ -17,8 +17,10 @@ use crate::limits::RouteClass;
 use crate::state::AppState;
 
 /// The request's span (continuing the caller's trace when it sends a W3C
-/// `traceparent`) and its count and latency, labelled by the matched route.
-/// Outermost, so every other layer's logs carry the trace id.
+/// `traceparent`), its access log line, and its count and latency labelled
+/// by the matched route. Outermost, so every other layer's logs carry the
+/// trace id. The line leaves out the query string: signed download and
+/// upload links carry their signature there.
 pub async fn trace_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -28,6 +30,12 @@ pub async fn trace_requests(
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    let line = format!(
+        "{} \"{method} {} {:?}\"",
+        req.peer_addr().map_or("-".into(), |a| a.ip().to_string()),
+        req.path(),
+        req.version()
+    );
     let span = tracing::info_span!("request", otel.name = format!("{method} {route}"),
         otel.kind = "server", http.request.method = %method, http.route = %route,
         http.response.status_code = tracing::field::Empty, trace_id = tracing::field::Empty);
@@ -44,19 +52,13 @@ pub async fn trace_requests(
         Ok(r) => r.status().as_u16(),
         Err(e) => e.as_response_error().status_code().as_u16(),
     };
+    let took = started.elapsed();
     span.record("http.response.status_code", status);
-    voxline_telemetry::metrics::http_request(&method, &route, status, started.elapsed());
+    span.in_scope(|| {
+        tracing::info!(target: "voxline::http", "{line} {status} {:.3}ms", took.as_secs_f64() * 1e3);
+    });
+    voxline_telemetry::metrics::http_request(&method, &route, status, took);
     response
-}
-
-/// One line per request. The query string is left out: signed download
-/// and upload links carry their signature there.
-pub fn access_log() -> Logger {
-    Logger::new("%a \"%{request}xi\" %s %b %Dms")
-        .custom_request_replace("request", |req| {
-            format!("{} {} {:?}", req.method(), req.path(), req.version())
-        })
-        .log_target("voxline::http")
 }
 
 /// Headers every answer carries. API answers hold signed links and tenant
