@@ -107,7 +107,6 @@ async fn main() -> anyhow::Result<()> {
         &[("VOXLINE__TELEMETRY__LOG_FILTER", "warn".into())],
     )?;
     fleet.ready().await?;
-    let http = reqwest::Client::new();
     let tenant = api_keys::ensure_tenant(&env.db, "profile").await?;
     let key = api_keys::create(&env.db, tenant, "bench").await?.secret;
     let clip = sample_clip(&env.path("media"))?;
@@ -139,23 +138,8 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let mut ids = Vec::new();
     for _ in 0..jobs {
-        let upload: serde_json::Value = http
-            .post(format!("{}/v1/uploads?filename=clip.mp4", fleet.base))
-            .bearer_auth(&key)
-            .body(std::fs::read(&clip)?)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let job: serde_json::Value = http
-            .post(format!("{}/v1/jobs", fleet.base))
-            .bearer_auth(&key)
-            .json(&json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        ids.push(job["id"].as_str().unwrap_or_default().to_owned());
+        let request = json!({"kind": "dub", "target_languages": ["es"]});
+        ids.push(fleet.submit(&key, &clip, request).await?);
     }
     let client = env.db.client().await?;
     loop {

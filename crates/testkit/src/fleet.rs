@@ -134,6 +134,69 @@ impl Fleet {
         anyhow::bail!("the gateway never became ready")
     }
 
+    /// Uploads `clip` and creates a job from `request` (its
+    /// `source_upload_id` filled in) with a tenant's API `key`; returns the
+    /// job's id.
+    pub async fn submit(
+        &self,
+        key: &str,
+        clip: &std::path::Path,
+        mut request: serde_json::Value,
+    ) -> anyhow::Result<String> {
+        let http = reqwest::Client::new();
+        let upload: serde_json::Value = http
+            .post(format!("{}/v1/uploads?filename=clip.mp4", self.base))
+            .bearer_auth(key)
+            .body(std::fs::read(clip)?)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        request["source_upload_id"] = upload["id"].clone();
+        let job: serde_json::Value = http
+            .post(format!("{}/v1/jobs", self.base))
+            .bearer_auth(key)
+            .json(&request)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        job["id"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("no job id in {job}"))
+    }
+
+    /// The job's view once it has ended (completed, failed or cancelled).
+    pub async fn wait_for_job(
+        &self,
+        key: &str,
+        id: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<serde_json::Value> {
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let job: serde_json::Value = http
+                .get(format!("{}/v1/jobs/{id}", self.base))
+                .bearer_auth(key)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if matches!(
+                job["status"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            ) {
+                return Ok(job);
+            }
+            anyhow::ensure!(Instant::now() < deadline, "the job did not finish: {job:#}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
     /// The supervisor's round: restarts every process that has exited.
     pub fn supervise(&mut self) -> anyhow::Result<usize> {
         let mut restarted = 0;

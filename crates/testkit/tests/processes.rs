@@ -30,23 +30,13 @@ async fn a_dub_flows_through_separate_worker_processes() -> anyhow::Result<()> {
     let key = api_keys::create(&env.db, tenant, "test").await?.secret;
 
     let clip = sample_clip(&env.path("media"))?;
-    let upload: serde_json::Value = http
-        .post(format!("{base}/v1/uploads?filename=clip.mp4"))
-        .bearer_auth(&key)
-        .body(std::fs::read(&clip)?)
-        .send()
-        .await?
-        .json()
+    let id = fleet
+        .submit(
+            &key,
+            &clip,
+            json!({"kind": "dub", "target_languages": ["es"]}),
+        )
         .await?;
-    let job: serde_json::Value = http
-        .post(format!("{base}/v1/jobs"))
-        .bearer_auth(&key)
-        .json(&json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"]}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = job["id"].as_str().expect("a job id").to_owned();
 
     // SIGKILL the renderer while its stage runs (any of its steps); the
     // supervisor restarts it.

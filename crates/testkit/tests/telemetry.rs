@@ -90,53 +90,17 @@ async fn one_job_is_one_trace_across_every_service_and_each_reports_metrics() ->
     ];
     let mut fleet = Fleet::start(&env, SERVICES, &extra)?;
     fleet.ready().await?;
-    let base = fleet.base.clone();
     let http = reqwest::Client::new();
     let tenant = api_keys::ensure_tenant(&env.db, "telemetry").await?;
     let key = api_keys::create(&env.db, tenant, "test").await?.secret;
 
     let clip = sample_clip(&env.path("media"))?;
-    let upload: serde_json::Value = http
-        .post(format!("{base}/v1/uploads?filename=clip.mp4"))
-        .bearer_auth(&key)
-        .body(std::fs::read(&clip)?)
-        .send()
-        .await?
-        .json()
+    let request = json!({"kind": "dub", "target_languages": ["es"],
+                         "options": {"webhook_url": webhook.url}});
+    let id = fleet.submit(&key, &clip, request).await?;
+    let job = fleet
+        .wait_for_job(&key, &id, Duration::from_secs(180))
         .await?;
-    let job: serde_json::Value = http
-        .post(format!("{base}/v1/jobs"))
-        .bearer_auth(&key)
-        .json(
-            &json!({"kind": "dub", "source_upload_id": upload["id"], "target_languages": ["es"],
-                      "options": {"webhook_url": webhook.url}}),
-        )
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = job["id"].as_str().expect("a job id").to_owned();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    let job = loop {
-        let job: serde_json::Value = http
-            .get(format!("{base}/v1/jobs/{id}"))
-            .bearer_auth(&key)
-            .send()
-            .await?
-            .json()
-            .await?;
-        if matches!(
-            job["status"].as_str(),
-            Some("completed" | "failed" | "cancelled")
-        ) {
-            break job;
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the job did not finish: {job:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
     assert_eq!(job["status"], "completed", "{job:#}");
 
     // Every service answers its operations endpoint, and counts what it did.
