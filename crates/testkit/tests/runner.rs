@@ -125,6 +125,7 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::Result<()> {
+    voxline_telemetry::metrics::install();
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
     let created = transcribe_job(&c.db, 3).await?;
@@ -159,6 +160,11 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
     tokio::time::sleep(Duration::from_secs(env.settings.runner.lease_seconds + 1)).await;
     let repairs = voxline_janitor::reconcile_once(&c, 60.0, 10).await?;
     assert_eq!(repairs.expired_leases, 1);
+    let metrics = voxline_telemetry::metrics::render();
+    assert!(
+        metrics.contains(r#"voxline_leases_taken_over_total{stage="transcribe"} 1"#),
+        "{metrics}"
+    );
     assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Committed);
     let row =
         c.db.client()
