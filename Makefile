@@ -38,13 +38,15 @@ chaos: ## The full fault suite (200 jobs; restarts PostgreSQL and stalls Redis: 
 	$(CARGO) build --workspace --bins $(FEATURES)
 	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos $(FEATURES) -- --nocapture
 
-bench: ## Benchmarks (release build; figures in docs/benchmarks.md)
-	@scripts/setup.sh
+bench: ## Benchmarks, with the peers side by side (release build; figures in docs/benchmarks.md)
+	@scripts/setup.sh --bench
+	@# The benchmarks that run services as processes use the release binaries.
+	$(CARGO) build --release --workspace --bins $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench job_creation $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench vendor_calls $(FEATURES)
-	@# worker_profile runs the release binaries as separate processes.
-	$(CARGO) build --release --workspace --bins $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench worker_profile $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench pipeline_throughput $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench status_reads $(FEATURES)
 
 bench-quality: ## Word error rates on human speech, stretch and drift of dubs (figures in docs/quality.md)
 	@scripts/setup.sh

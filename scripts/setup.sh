@@ -101,3 +101,19 @@ if [ "${1:-}" = "--test" ] && ! command -v s3s-fs >/dev/null 2>&1; then
   echo "setup: installing s3s-fs 0.14.1 (a few minutes, once)"
   cargo install --quiet s3s-fs@0.14.1 --features binary --locked
 fi
+
+# The benchmarks' load generators and peers: wrk (Debian), and Celery and
+# BullMQ in target/tools (bench/peers/setup.sh, from PyPI and npm).
+if [ "${1:-}" = "--bench" ]; then
+  declare -A bench_packages=([wrk]=wrk [pgbench]=postgresql-client [node]="nodejs npm")
+  bench_missing=()
+  for program in "${!bench_packages[@]}"; do
+    command -v "$program" >/dev/null 2>&1 || bench_missing+=(${bench_packages[$program]})
+  done
+  if [ ${#bench_missing[@]} -gt 0 ]; then
+    echo "setup: installing ${bench_missing[*]} for the benchmarks"
+    need_root apt-get update -qq
+    need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${bench_missing[@]}" >/dev/null
+  fi
+  "$(dirname "$0")/../bench/peers/setup.sh"
+fi

@@ -167,7 +167,9 @@ pub(crate) async fn connect(
 /// wakes it, so the heartbeat interval is also the pick-up latency: 1 s,
 /// with a dead worker declared after 15 missed beats (its message returns
 /// to the queue in about 15 s rather than apalis's default 5 min).
-pub(crate) fn queue_config(namespace: &str, stage: Stage) -> Config {
+/// The apalis configuration of a stage's queue: explicit name, one message per
+/// fetch, a heartbeat a second (benchmarks build their floor on it too).
+pub fn queue_config(namespace: &str, stage: Stage) -> Config {
     Config::default()
         .queue(queue_name(namespace, stage))
         .batch_size(1)

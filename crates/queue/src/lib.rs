@@ -17,7 +17,7 @@ mod runner;
 mod service;
 mod vendor_gate;
 
-pub use dispatch::{Dispatcher, QueueError};
+pub use dispatch::{Dispatcher, QueueError, queue_config};
 pub use message::{StageJob, run_of, stage_job};
 pub use names::queue_name;
 pub use pool::run_worker_pool;

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use voxline_db::api_keys;
+use voxline_testkit::procfs::{cpu_seconds, peak_rss_mib, tree_rss_mib};
 use voxline_testkit::{Fleet, TestEnv, ffprobe_json, sample_clip};
 
 const SERVICES: &[(&str, &str, usize)] = &[
@@ -22,76 +23,6 @@ const SERVICES: &[(&str, &str, usize)] = &[
     ("voxline-renderer", "render", 1),
     ("voxline-janitor", "", 1),
 ];
-
-/// CPU seconds (user + system) a process and the child processes it has
-/// waited for (ffmpeg, pocketsphinx, espeak-ng...) have used so far.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command's closing parenthesis; utime, stime,
-    // cutime and cstime are the 12th to 15th, in clock ticks (100 a second).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<f64> = rest
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0.0))
-        .collect();
-    fields.iter().skip(11).take(4).sum::<f64>() / 100.0
-}
-
-/// Peak resident memory of a process, in MiB.
-fn peak_rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Resident memory of a process and all its descendants now, in MiB: what
-/// its container holds while a stage runs its engines.
-fn tree_rss_mib(root: u32) -> f64 {
-    let mut parents = Vec::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let ppid = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|p| p.parse::<u32>().ok());
-        if let Some(ppid) = ppid {
-            parents.push((pid, ppid));
-        }
-    }
-    let mut tree = vec![root];
-    let mut i = 0;
-    while i < tree.len() {
-        let parent = tree[i];
-        tree.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    tree.iter()
-        .map(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/status"))
-                .unwrap_or_default()
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-                .unwrap_or(0.0)
-        })
-        .sum::<f64>()
-        / 1024.0
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

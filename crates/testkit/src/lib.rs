@@ -5,6 +5,8 @@
 pub mod auth;
 mod fleet;
 mod media;
+pub mod plot;
+pub mod procfs;
 pub mod recordings;
 mod s3;
 pub mod seed;

@@ -9,7 +9,14 @@ use voxline_db::{Db, api_keys, uploads};
 
 /// A transcribe job (one stage) over a placeholder upload, not yet dispatched.
 pub async fn transcribe_job(db: &Db, max_attempts: u32) -> anyhow::Result<Created> {
-    let tenant = api_keys::ensure_tenant(db, "seeded").await?;
+    let upload = placeholder_upload(db, "seeded").await?;
+    seeded_job(db, &upload, JobKind::Transcribe, &[], false, max_attempts).await
+}
+
+/// An upload row of tenant `tenant` with no file behind it: for jobs whose
+/// stages never read their source (the runner's tests, the benchmarks).
+pub async fn placeholder_upload(db: &Db, tenant: &str) -> anyhow::Result<uploads::Upload> {
+    let tenant = api_keys::ensure_tenant(db, tenant).await?;
     let upload = uploads::Upload {
         id: UploadId::new(),
         tenant_id: tenant,
@@ -22,16 +29,28 @@ pub async fn transcribe_job(db: &Db, max_attempts: u32) -> anyhow::Result<Create
         created_at: chrono::Utc::now(),
     };
     uploads::insert(db, &upload).await?;
+    Ok(upload)
+}
+
+/// A job of `kind` over `upload` into `targets`, not yet dispatched.
+pub async fn seeded_job(
+    db: &Db,
+    upload: &uploads::Upload,
+    kind: JobKind,
+    targets: &[&str],
+    publish: bool,
+    max_attempts: u32,
+) -> anyhow::Result<Created> {
     let new = NewJob {
         id: JobId::new(),
-        tenant_id: tenant,
-        kind: JobKind::Transcribe,
+        tenant_id: upload.tenant_id,
+        kind,
         source_upload_id: upload.id,
         background_upload_id: None,
         source_language: "en".into(),
-        target_languages: vec![],
+        target_languages: targets.iter().map(|t| t.to_string()).collect(),
         options: JobOptions::default(),
-        publish: false,
+        publish,
         duration: 1.0,
         idempotency_key: None,
         request_hash: "seeded".into(),
