@@ -47,6 +47,7 @@ bench: ## Benchmarks, with the peers side by side (release build; figures in doc
 	$(CARGO) bench -p voxline-testkit --bench worker_profile $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench pipeline_throughput $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench status_reads $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench media_overhead $(FEATURES)
 
 bench-quality: ## Word error rates on human speech, stretch and drift of dubs (figures in docs/quality.md)
 	@scripts/setup.sh

@@ -2,7 +2,8 @@
 //! (docs/operations.md): every service its own release process, one of
 //! each, a batch of dub jobs of the sample clip submitted at once. For each
 //! stage: the wall time of its attempts (from PostgreSQL), the CPU time its
-//! process spent per job, and the process's peak resident memory.
+//! process spent per job, and the process's resident memory idle and at its
+//! peak (alone, and with the engine processes it ran).
 //!
 //! `make bench` (it builds the release binaries first), or
 //! `cargo build --release --workspace --bins && cargo bench -p voxline-testkit --bench worker_profile`.
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use voxline_db::api_keys;
-use voxline_testkit::procfs::{cpu_seconds, peak_rss_mib, tree_rss_mib};
+use voxline_testkit::procfs::{cpu_seconds, peak_rss_mib, rss_mib, tree_rss_mib};
 use voxline_testkit::{Fleet, TestEnv, ffprobe_json, sample_clip};
 
 const SERVICES: &[(&str, &str, usize)] = &[
@@ -48,6 +49,11 @@ async fn main() -> anyhow::Result<()> {
     let idle: Vec<f64> = SERVICES
         .iter()
         .map(|(n, _, _)| cpu_seconds(fleet.pids(n)[0]))
+        .collect();
+    // Memory idle: ready, connected, nothing to do yet.
+    let idle_rss: Vec<f64> = SERVICES
+        .iter()
+        .map(|(n, _, _)| rss_mib(fleet.pids(n)[0]))
         .collect();
 
     // Samples each service's process tree while the batch runs.
@@ -107,12 +113,13 @@ async fn main() -> anyhow::Result<()> {
         jobs as f64 * 3600.0 / wall
     );
     println!(
-        "{:<22} {:>14} {:>14} {:>12} {:>10} {:>14} {:>18}",
+        "{:<22} {:>14} {:>14} {:>12} {:>10} {:>13} {:>14} {:>18}",
         "service",
         "stage p50 (s)",
         "stage max (s)",
         "CPU s / job",
         "CPU/wall",
+        "idle RSS MiB",
         "peak RSS MiB",
         "with engines MiB"
     );
@@ -141,7 +148,8 @@ async fn main() -> anyhow::Result<()> {
             cpu / p50
         };
         println!(
-            "{name:<22} {p50:>14.2} {max:>14.2} {cpu:>12.2} {busy:>10.2} {:>14.1} {:>18.1}",
+            "{name:<22} {p50:>14.2} {max:>14.2} {cpu:>12.2} {busy:>10.2} {:>13.1} {:>14.1} {:>18.1}",
+            idle_rss[i],
             peak_rss_mib(pid),
             tree_peaks[i]
         );

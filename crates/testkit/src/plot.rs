@@ -18,7 +18,11 @@ pub struct Group {
 pub fn grouped_bars(title: &str, unit: &str, series: &[&str], groups: &[Group]) -> String {
     let (left, top, bar, gap, height) = (70.0, 60.0, 22.0, 28.0, 260.0);
     let group_width = bar * series.len() as f64 + gap;
-    let width = left + group_width * groups.len() as f64 + 20.0;
+    // Wide enough for the title and the legend however few the groups.
+    let legend: f64 = series.iter().map(|n| 24.0 + 7.5 * n.len() as f64).sum();
+    let width = (left + group_width * groups.len() as f64 + 20.0)
+        .max(left + legend + 20.0)
+        .max(left + 8.5 * title.len() as f64 + 20.0);
     let max = groups
         .iter()
         .flat_map(|g| g.values.iter().copied())
