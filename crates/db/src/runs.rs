@@ -36,6 +36,9 @@ pub struct Claimed {
     /// Failed attempts so far (not counting this one).
     pub failures: i32,
     pub max_attempts: i32,
+    /// The traceparent of the run's previous attempt (empty before the
+    /// second): this attempt's span links to it.
+    pub earlier_attempt: String,
 }
 
 /// One engine call's consumption, recorded with the commit.
@@ -90,29 +93,31 @@ pub const LEASE_LOST: &str = "lease lost";
 /// Claims a run for `owner`, or `None` when it is not due, already taken,
 /// finished or cancelled (a duplicate delivery: acknowledge and move on).
 ///
-/// `span` is the W3C traceparent of this attempt's span; the run keeps it
-/// for the next attempt to link to.
+/// `attempt_traceparent` is this attempt's span; the run keeps it, and the
+/// claim hands back the previous attempt's, for this one to link to.
 pub async fn claim(
     db: &Db,
     run: StageRunId,
     owner: &str,
     lease: Duration,
-    span: &str,
+    attempt_traceparent: &str,
 ) -> Result<Option<Claimed>, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     let Some(row) = tx
         .query_opt(
-            "UPDATE stage_runs r
+            "WITH earlier AS (SELECT attempt_span FROM stage_runs WHERE id = $1 FOR UPDATE)
+             UPDATE stage_runs r
              SET status = 'running', attempt = r.attempt + 1, lease_owner = $2,
                  lease_expires_at = now() + $3::float8 * interval '1 second',
                  started_at = coalesce(r.started_at, now()), attempt_span = $4
-             FROM jobs j
+             FROM jobs j, earlier
              WHERE r.id = $1 AND j.id = r.job_id AND r.status = 'queued'
                AND r.run_after <= now() + interval '1 second'
                AND j.status NOT IN ('cancelled', 'failed', 'completed')
-             RETURNING r.job_id, r.language, r.stage, r.attempt, r.failures, r.max_attempts",
-            &[&run.0, &owner, &lease.as_secs_f64(), &span],
+             RETURNING r.job_id, r.language, r.stage, r.attempt, r.failures, r.max_attempts,
+                       earlier.attempt_span",
+            &[&run.0, &owner, &lease.as_secs_f64(), &attempt_traceparent],
         )
         .await?
     else {
@@ -154,22 +159,8 @@ pub async fn claim(
         stage,
         failures: row.get(4),
         max_attempts: row.get(5),
+        earlier_attempt: row.get(6),
     }))
-}
-
-/// The traceparent of the run's latest attempt (empty before the first, or
-/// for an unknown run).
-pub async fn attempt_span(db: &Db, run: StageRunId) -> Result<String, DbError> {
-    Ok(db
-        .client()
-        .await?
-        .query_opt(
-            "SELECT attempt_span FROM stage_runs WHERE id = $1",
-            &[&run.0],
-        )
-        .await?
-        .map(|r| r.get(0))
-        .unwrap_or_default())
 }
 
 /// Extends the lease. False means it is lost: stop working on the run.
@@ -538,7 +529,7 @@ pub async fn release(db: &Db, lease: &Lease, stage: Stage) -> Result<Option<Disp
 /// stage's own failures; after `max_lost` of them the run fails with
 /// `worker_lost`, since the input itself may be what kills the worker.
 /// Returns the dispatches to send.
-pub async fn expire_leases(db: &Db, max_lost: u32, limit: i64) -> Result<Vec<Dispatch>, DbError> {
+pub async fn expire_leases(db: &Db, max_lost: u32, limit: i64) -> Result<ExpiredLeases, DbError> {
     let mut client = db.client().await?;
     let tx = client.transaction().await?;
     let rows = tx
@@ -549,7 +540,7 @@ pub async fn expire_leases(db: &Db, max_lost: u32, limit: i64) -> Result<Vec<Dis
             &[&limit],
         )
         .await?;
-    let mut dispatch = Vec::new();
+    let mut expired = ExpiredLeases::default();
     for r in rows {
         let (run, job, language) = (StageRunId(r.get(0)), JobId(r.get(1)), r.get::<_, String>(2));
         let stage = Stage::parse(r.get(3))?;
@@ -592,6 +583,7 @@ pub async fn expire_leases(db: &Db, max_lost: u32, limit: i64) -> Result<Vec<Dis
             )
             .await?;
             jobs::refresh_status(&tx, job).await?;
+            expired.failed.push(stage);
         } else {
             events::record(
                 &tx,
@@ -602,11 +594,22 @@ pub async fn expire_leases(db: &Db, max_lost: u32, limit: i64) -> Result<Vec<Dis
                 data,
             )
             .await?;
-            dispatch.push(outbox::push(&tx, run, stage, r.get(4), Utc::now()).await?);
+            expired
+                .requeued
+                .push(outbox::push(&tx, run, stage, r.get(4), Utc::now()).await?);
         }
     }
     tx.commit().await?;
-    Ok(dispatch)
+    Ok(expired)
+}
+
+/// What expiring dead leases did.
+#[derive(Debug, Default)]
+pub struct ExpiredLeases {
+    /// Runs queued again for another worker, to dispatch.
+    pub requeued: Vec<Dispatch>,
+    /// The stages of runs that lost `max_lost` workers and failed (`worker_lost`).
+    pub failed: Vec<Stage>,
 }
 
 /// Creates a queued run of `stage` for (job, language) with its outbox row;

@@ -60,11 +60,6 @@ pub struct CallLog(Arc<Mutex<Vec<Call>>>);
 
 impl CallLog {
     pub fn record(&self, call: Call) {
-        voxline_telemetry::metrics::engine_call(
-            &call.engine,
-            call.error.is_none(),
-            std::time::Duration::from_millis(call.latency_ms.max(0) as u64),
-        );
         self.0.lock().expect("call log lock").push(call);
     }
 

@@ -406,6 +406,8 @@ where
     let started = std::time::Instant::now();
     let (result, extra) = calls::metered(call()).await;
     let error = result.as_ref().err().map(ToString::to_string);
+    // One call, once, in the metrics (the metered extras below are not calls).
+    voxline_telemetry::metrics::engine_call(engine, error.is_none(), started.elapsed());
     log.record(Call {
         engine: engine.to_owned(),
         unit,

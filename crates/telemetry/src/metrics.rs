@@ -28,6 +28,17 @@ pub fn install() {
         match handle {
             Ok(handle) => {
                 describe();
+                // Histograms keep their samples until upkeep folds them in:
+                // do it on a clock, not only when someone scrapes.
+                let upkeep = handle.clone();
+                let _ = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        }
+                    });
                 Some(handle)
             }
             // Another recorder was installed first (an embedding program).
@@ -113,11 +124,26 @@ fn describe() {
 /// One answered HTTP request. `route` is the matched pattern
 /// (`/v1/jobs/{id}`), never the raw path, so ids do not multiply series.
 pub fn http_request(method: &str, route: &str, status: u16, took: Duration) {
-    let (method, route) = (method.to_owned(), route.to_owned());
+    let (method, route) = (known_method(method).to_owned(), route.to_owned());
     counter!("voxline_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     histogram!("voxline_http_request_duration_seconds", "method" => method, "route" => route)
         .record(took.as_secs_f64());
+}
+
+/// The request method as a label: the standard ones, `_OTHER` for any
+/// other token a client sends (each would otherwise be a new series).
+pub fn known_method(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "_OTHER",
+    }
 }
 
 /// One stage attempt ended with `outcome` (committed, retrying, failed,
@@ -127,14 +153,16 @@ pub fn stage_attempt(stage: &str, outcome: &str, took: Duration) {
         .record(took.as_secs_f64());
 }
 
-/// A failed attempt: retried, or the end of the task.
-pub fn stage_failure(stage: &str, code: &str, retried: bool) {
-    let name = if retried {
-        "voxline_stage_retries_total"
-    } else {
-        "voxline_stage_failures_total"
-    };
-    counter!(name, "stage" => stage.to_owned(), "code" => code.to_owned()).increment(1);
+/// A failed attempt that will run again after its backoff.
+pub fn stage_retry(stage: &str, code: &str) {
+    counter!("voxline_stage_retries_total", "stage" => stage.to_owned(), "code" => code.to_owned())
+        .increment(1);
+}
+
+/// A failure that ended the task.
+pub fn stage_failure(stage: &str, code: &str) {
+    counter!("voxline_stage_failures_total", "stage" => stage.to_owned(), "code" => code.to_owned())
+        .increment(1);
 }
 
 /// One engine or vendor call.
@@ -156,24 +184,19 @@ pub fn leases_taken_over(stage: &str, n: u64) {
     counter!("voxline_leases_taken_over_total", "stage" => stage.to_owned()).increment(n);
 }
 
-/// A stage queue as the janitor last saw it.
-#[derive(Debug, Clone, Default)]
-pub struct QueueGauges {
-    pub depth: i64,
-    pub pending_messages: u64,
-    pub oldest_seconds: f64,
-    pub scheduled: i64,
-    pub running: i64,
-    pub workers_alive: u64,
+/// A stage's queue as PostgreSQL holds it: runs due, the oldest due run's
+/// wait, runs in a backoff or held for a time, runs in progress.
+pub fn queue(stage: &str, depth: i64, oldest_seconds: f64, scheduled: i64, running: i64) {
+    let s = || stage.to_owned();
+    gauge!("voxline_queue_depth", "stage" => s()).set(depth as f64);
+    gauge!("voxline_queue_oldest_seconds", "stage" => s()).set(oldest_seconds);
+    gauge!("voxline_queue_scheduled", "stage" => s()).set(scheduled as f64);
+    gauge!("voxline_stages_running", "stage" => s()).set(running as f64);
 }
 
-/// Sets the gauges of `stage`'s queue.
-pub fn queue(stage: &str, q: &QueueGauges) {
+/// A stage's queue as Redis holds it: messages waiting, workers alive.
+pub fn queue_redis(stage: &str, pending_messages: u64, workers_alive: u64) {
     let s = || stage.to_owned();
-    gauge!("voxline_queue_depth", "stage" => s()).set(q.depth as f64);
-    gauge!("voxline_queue_pending_messages", "stage" => s()).set(q.pending_messages as f64);
-    gauge!("voxline_queue_oldest_seconds", "stage" => s()).set(q.oldest_seconds);
-    gauge!("voxline_queue_scheduled", "stage" => s()).set(q.scheduled as f64);
-    gauge!("voxline_stages_running", "stage" => s()).set(q.running as f64);
-    gauge!("voxline_workers_alive", "stage" => s()).set(q.workers_alive as f64);
+    gauge!("voxline_queue_pending_messages", "stage" => s()).set(pending_messages as f64);
+    gauge!("voxline_workers_alive", "stage" => s()).set(workers_alive as f64);
 }

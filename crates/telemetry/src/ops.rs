@@ -33,7 +33,12 @@ pub fn serve(bind: &str, ready: Readiness) -> std::io::Result<Option<ServerHandl
 /// Starts the endpoint on `listener` in the background.
 pub fn serve_on(listener: TcpListener, ready: Readiness) -> std::io::Result<ServerHandle> {
     tracing::info!(address = %listener.local_addr()?, "operations endpoint listening");
-    let ready = web::Data::new(ready);
+    // The checks run on the service's own runtime, where its connection
+    // pools live, not on the endpoint's thread.
+    let ready = web::Data::new(Checks {
+        ready,
+        runtime: tokio::runtime::Handle::current(),
+    });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(ready.clone())
@@ -59,8 +64,25 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-async fn readyz(ready: web::Data<Readiness>) -> HttpResponse {
-    match (ready.get_ref())().await {
+/// How long the readiness checks may take before the answer is "not ready".
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+struct Checks {
+    ready: Readiness,
+    runtime: tokio::runtime::Handle,
+}
+
+async fn readyz(checks: web::Data<Checks>) -> HttpResponse {
+    let check = checks.runtime.spawn((checks.ready)());
+    let verdict = match tokio::time::timeout(CHECK_TIMEOUT, check).await {
+        Ok(Ok(verdict)) => verdict,
+        Ok(Err(e)) => Err(format!("the check failed: {e}")),
+        Err(_) => Err(format!(
+            "the checks took longer than {} s",
+            CHECK_TIMEOUT.as_secs()
+        )),
+    };
+    match verdict {
         Ok(()) => HttpResponse::Ok().body("ready"),
         Err(why) => HttpResponse::ServiceUnavailable().body(format!("not ready: {why}")),
     }

@@ -4,10 +4,14 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer as _};
 use voxline_config::{LogFormat, Profile, Settings};
+
+/// How long the last spans may take to leave at exit.
+const SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(11);
 
 /// The process's telemetry. Dropping it (at the end of `main`) sends the
 /// spans still buffered to the OTLP endpoint.
@@ -25,8 +29,10 @@ impl Telemetry {
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
+        // Past the exporter's own timeout (10 s by default), within the
+        // termination grace of the deploy files.
         if self.exporting
-            && let Err(e) = self.provider.shutdown()
+            && let Err(e) = self.provider.shutdown_with_timeout(SHUTDOWN)
         {
             eprintln!("telemetry: spans not all exported at exit: {e}");
         }
@@ -39,6 +45,7 @@ impl Drop for Telemetry {
 ///
 /// Spans get trace ids even when nothing is exported, so log lines and queue
 /// messages carry them either way.
+#[must_use = "dropping the handle shuts tracing down: keep it until the end of main"]
 pub fn init(settings: &Settings, service: &str) -> Telemetry {
     crate::metrics::install();
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
@@ -86,10 +93,15 @@ pub fn init(settings: &Settings, service: &str) -> Telemetry {
             .boxed(),
         LogFormat::Pretty => fmt.compact().boxed(),
     };
+    // The log filter filters logs only: spans are traced at `info` whatever
+    // it says, so a quiet log never drops a job's trace context.
     let registry = tracing_subscriber::registry()
-        .with(filter)
-        .with(logs)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer));
+        .with(logs.with_filter(filter))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(LevelFilter::INFO),
+        );
     if registry.try_init().is_ok() {
         opentelemetry::global::set_tracer_provider(provider.clone());
     }
@@ -98,5 +110,3 @@ pub fn init(settings: &Settings, service: &str) -> Telemetry {
         exporting,
     }
 }
-
-use tracing_subscriber::Layer as _;

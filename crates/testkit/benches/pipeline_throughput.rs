@@ -108,6 +108,8 @@ async fn child(role: &str) -> anyhow::Result<()> {
     match words.as_slice() {
         ["voxline", stage] => {
             let settings = Settings::load(None)?;
+            // Traced and metered as in production (no exporter, no scrape).
+            let _telemetry = voxline_telemetry::init(&settings, "bench-worker");
             let stage = Stage::parse(stage)?;
             voxline_queue::run_service(settings, "bench", Arc::new(Noop(stage))).await?;
         }

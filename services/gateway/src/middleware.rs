@@ -26,7 +26,7 @@ pub async fn trace_requests(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = std::time::Instant::now();
-    let method = req.method().to_string();
+    let method = voxline_telemetry::metrics::known_method(req.method().as_str());
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
@@ -57,7 +57,7 @@ pub async fn trace_requests(
     span.in_scope(|| {
         tracing::info!(target: "voxline::http", "{line} {status} {:.3}ms", took.as_secs_f64() * 1e3);
     });
-    voxline_telemetry::metrics::http_request(&method, &route, status, took);
+    voxline_telemetry::metrics::http_request(method, &route, status, took);
     response
 }
 

@@ -4,22 +4,32 @@
 
 use voxline_db::ops;
 use voxline_queue::{Connections, QueueError};
-use voxline_telemetry::metrics::{self, QueueGauges};
+use voxline_telemetry::metrics;
 
 /// Reads every stage's queue and sets its gauges. Workers count as alive
-/// as apalis counts them (the dashboard's figure too).
+/// as apalis counts them (the dashboard's figure too). When Redis does not
+/// answer, its gauges keep their last value and PostgreSQL's still move.
 pub async fn update_once(c: &Connections) -> Result<(), QueueError> {
     let alive_within = c.dispatcher.dead_worker_after();
+    let mut redis_error = None;
     for stat in ops::queue_stats(&c.db).await? {
-        let gauges = QueueGauges {
-            depth: stat.queued_due,
-            pending_messages: c.dispatcher.depth(stat.stage).await?,
-            oldest_seconds: stat.oldest_due_seconds,
-            scheduled: stat.scheduled,
-            running: stat.running,
-            workers_alive: c.dispatcher.workers_alive(stat.stage, alive_within).await?,
+        let stage = stat.stage.as_str();
+        metrics::queue(
+            stage,
+            stat.queued_due,
+            stat.oldest_due_seconds,
+            stat.scheduled,
+            stat.running,
+        );
+        let redis = async {
+            let pending = c.dispatcher.depth(stat.stage).await?;
+            let alive = c.dispatcher.workers_alive(stat.stage, alive_within).await?;
+            Ok::<_, QueueError>((pending, alive))
         };
-        metrics::queue(stat.stage.as_str(), &gauges);
+        match redis.await {
+            Ok((pending, alive)) => metrics::queue_redis(stage, pending, alive),
+            Err(e) => redis_error = Some(e),
+        }
     }
-    Ok(())
+    redis_error.map_or(Ok(()), Err)
 }

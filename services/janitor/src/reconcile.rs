@@ -31,10 +31,13 @@ pub async fn reconcile_once(
     max_lost_leases: u32,
 ) -> Result<Repairs, QueueError> {
     let expired = runs::expire_leases(&c.db, max_lost_leases, 500).await?;
-    for d in &expired {
+    for d in &expired.requeued {
         voxline_telemetry::metrics::leases_taken_over(d.stage.as_str(), 1);
     }
-    c.dispatcher.send(&expired).await?;
+    for stage in &expired.failed {
+        voxline_telemetry::metrics::stage_failure(stage.as_str(), "worker_lost");
+    }
+    c.dispatcher.send(&expired.requeued).await?;
     let stale = outbox::stale(&c.db, 10.0, 500).await?;
     c.dispatcher.send(&stale).await?;
     let overdue = outbox::overdue(&c.db, redispatch_after_s, 500).await?;
@@ -42,7 +45,7 @@ pub async fn reconcile_once(
     let released = runs::held_due(&c.db, 500).await?;
     c.dispatcher.send(&released).await?;
     Ok(Repairs {
-        expired_leases: expired.len(),
+        expired_leases: expired.requeued.len() + expired.failed.len(),
         stale_outbox: stale.len(),
         redispatched: overdue.len(),
         released: released.len(),

@@ -157,16 +157,16 @@ impl Runner {
             attempt = tracing::field::Empty, outcome = tracing::field::Empty,
             trace_id = tracing::field::Empty);
         trace_context::set_parent(&span, traceparent);
-        let earlier = runs::attempt_span(&self.db, run).await?;
-        trace_context::add_link(&span, &earlier);
         span.record("trace_id", trace_context::trace_id(&span));
-        let this_span = trace_context::traceparent_of(&span);
-        let claim = runs::claim(&self.db, run, owner, lease_for, &this_span);
+        let this_attempt = trace_context::traceparent_of(&span);
+        let claim = runs::claim(&self.db, run, owner, lease_for, &this_attempt);
         let Some(claimed) = claim.instrument(span.clone()).await? else {
+            span.record("outcome", Outcome::Skipped.as_str());
             let _in = span.enter();
             tracing::debug!("delivery skipped: not due, taken or finished");
             return Ok(Outcome::Skipped);
         };
+        trace_context::add_link(&span, &claimed.earlier_attempt);
         span.record("job_id", tracing::field::display(claimed.job.id));
         span.record("language", claimed.language.as_str());
         span.record("attempt", claimed.lease.token);
@@ -178,18 +178,26 @@ impl Runner {
         let lost = CancellationToken::new();
         // Aborted when this future ends or is dropped, so a killed stage
         // stops renewing its lease and the run can be taken over.
-        let heartbeat = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(keep_lease(
-            self.db.clone(),
-            claimed.lease.clone(),
-            Duration::from_secs(self.settings.lease_seconds),
-            lost.clone(),
-        )));
+        let heartbeat = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
+            keep_lease(
+                self.db.clone(),
+                claimed.lease.clone(),
+                Duration::from_secs(self.settings.lease_seconds),
+                lost.clone(),
+            )
+            .in_current_span(),
+        ));
         let calls = CallLog::default();
         let result = self.run_guarded(&claimed, &lost, &calls).await;
         drop(heartbeat);
+        // Priced once per attempt, whatever becomes of it.
+        let usage = self.usage(&calls);
+        for u in &usage {
+            metrics::engine_cost(&u.engine, u.cost_usd);
+        }
         let outcome = match result {
             Guarded::Done(Ok(mut done)) => {
-                done.usage = self.usage(&calls);
+                done.usage = usage.clone();
                 match runs::commit(&self.db, &claimed, done, self.artifact_ttl_hours).await {
                     Ok(dispatch) => {
                         self.send(&dispatch).await;
@@ -200,8 +208,7 @@ impl Runner {
                 }
             }
             Guarded::Done(Err(error)) => {
-                self.record_failure(&claimed, error, self.usage(&calls))
-                    .await?
+                self.record_failure(&claimed, error, usage.clone()).await?
             }
             Guarded::LeaseLost => Outcome::LeaseLost,
             Guarded::ShuttingDown => {
@@ -214,11 +221,10 @@ impl Runner {
                 }
             }
         };
-        if matches!(outcome, Outcome::LeaseLost | Outcome::Released) {
-            let usage = self.usage(&calls);
-            if let Err(e) = runs::record_unfinished_usage(&self.db, &claimed, &usage).await {
-                tracing::warn!(error = %e, "usage of an unfinished attempt not recorded");
-            }
+        if matches!(outcome, Outcome::LeaseLost | Outcome::Released)
+            && let Err(e) = runs::record_unfinished_usage(&self.db, &claimed, &usage).await
+        {
+            tracing::warn!(error = %e, "usage of an unfinished attempt not recorded");
         }
         let word = outcome.as_str();
         tracing::Span::current().record("outcome", word);
@@ -276,7 +282,6 @@ impl Runner {
                 } else {
                     0.0
                 };
-                metrics::engine_cost(&t.engine, cost_usd);
                 (t, cost_usd)
             })
             .map(|(t, cost_usd)| Usage {
@@ -312,12 +317,12 @@ impl Runner {
         let stage = claimed.stage.as_str();
         match runs::fail(&self.db, claimed, &failure, delay, &usage).await {
             Ok(FailOutcome::Retrying(d)) => {
-                metrics::stage_failure(stage, &failure.code, true);
+                metrics::stage_retry(stage, &failure.code);
                 self.send(&[d]).await;
                 Ok(Outcome::Retrying)
             }
             Ok(FailOutcome::Failed) => {
-                metrics::stage_failure(stage, &failure.code, false);
+                metrics::stage_failure(stage, &failure.code);
                 Ok(Outcome::Failed)
             }
             Err(DbError::Conflict(_)) => Ok(Outcome::LeaseLost),
