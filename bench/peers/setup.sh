@@ -7,6 +7,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../../scripts/lib/venv.sh
+. "$root/scripts/lib/venv.sh"
 venv="$root/target/tools/bench-venv"
 npm_dir="$root/target/tools/bench-npm"
 
@@ -22,13 +24,7 @@ log() { echo "bench-peers setup: $*" >&2; }
 
 if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$pip_stamp" ]; then
   log "installing ${pip_pins[*]} into target/tools/bench-venv"
-  if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
-    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-  fi
-  rm -rf "$venv"
-  python3 -m venv "$venv"
+  fresh_venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check --no-input "${pip_pins[@]}" </dev/null
   echo "$pip_stamp" >"$venv/.pins"
 fi
