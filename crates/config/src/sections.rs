@@ -19,6 +19,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    pub queue: QueueSettings,
     pub storage: StorageSettings,
     pub runner: RunnerSettings,
     pub engines: EngineSettings,
@@ -40,6 +41,7 @@ impl Default for Settings {
             server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             redis: RedisSettings::default(),
+            queue: QueueSettings::default(),
             storage: StorageSettings::default(),
             runner: RunnerSettings::default(),
             engines: EngineSettings::default(),
@@ -148,6 +150,32 @@ impl Default for RedisSettings {
     }
 }
 
+/// How each stage's queue on Redis serves its consumers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSettings {
+    /// What one priority level is worth: a run of a higher level jumps ahead
+    /// of what arrived up to this long before it, never further (so nothing
+    /// waits forever behind higher priorities).
+    pub priority_step_seconds: f64,
+    /// A consumer silent this long (its process died) has what it had taken
+    /// handed to others. Consumers sign of life several times within it.
+    pub consumer_timeout_seconds: u64,
+    /// Longest an idle consumer blocks waiting for work before it looks
+    /// again (work arriving wakes it at once).
+    pub fetch_wait_seconds: u64,
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            priority_step_seconds: 60.0,
+            consumer_timeout_seconds: 15,
+            fetch_wait_seconds: 2,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StorageBackend {
@@ -215,7 +243,8 @@ pub struct RunnerSettings {
     pub shutdown_grace_seconds: u64,
     /// How often the janitor looks for due work Redis may have lost.
     pub reconcile_interval_seconds: u64,
-    /// A queued run not picked up within this long is dispatched again.
+    /// A queued run due this long is sent to its queue again (the queue
+    /// keeps one of each, so a run it holds is not duplicated).
     pub redispatch_after_seconds: u64,
     /// Longest any one stage may run.
     pub stage_timeout_seconds: u64,
@@ -232,7 +261,7 @@ impl Default for RunnerSettings {
             concurrency: 1,
             shutdown_grace_seconds: 25,
             reconcile_interval_seconds: 5,
-            redispatch_after_seconds: 60,
+            redispatch_after_seconds: 15,
             stage_timeout_seconds: 1800,
         }
     }

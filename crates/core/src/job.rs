@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 text_enum!(
     /// What a job produces.
-    JobKind, "job kind" {
+    JobKind, "job kind", sql "job_kind" {
         Dub => "dub",
         Subtitle => "subtitle",
         Transcribe => "transcribe",
@@ -11,7 +11,7 @@ text_enum!(
 
 text_enum!(
     /// A job's state: the sum of its tasks.
-    JobStatus, "job status" {
+    JobStatus, "job status", sql "job_status" {
         Queued => "queued",
         Running => "running",
         Completed => "completed",
@@ -22,7 +22,7 @@ text_enum!(
 
 text_enum!(
     /// A task's state (one target language of a job).
-    TaskStatus, "task status" {
+    TaskStatus, "task status", sql "task_status" {
         Pending => "pending",
         Running => "running",
         Completed => "completed",
@@ -39,38 +39,6 @@ text_enum!(
         None => "none",
     }
 );
-
-impl JobStatus {
-    /// A job in a final state changes no more (a retry starts a new run of it).
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
-    }
-
-    /// The job's state from the states of its tasks: running while any task
-    /// runs or waits, then failed if any failed, cancelled if any was, else completed.
-    pub fn from_tasks(tasks: &[TaskStatus]) -> Self {
-        use TaskStatus as T;
-        if tasks.iter().all(|t| *t == T::Pending) {
-            return Self::Queued;
-        }
-        if tasks.iter().any(|t| matches!(t, T::Pending | T::Running)) {
-            return Self::Running;
-        }
-        if tasks.contains(&T::Failed) {
-            Self::Failed
-        } else if tasks.contains(&T::Cancelled) {
-            Self::Cancelled
-        } else {
-            Self::Completed
-        }
-    }
-}
-
-impl TaskStatus {
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
-    }
-}
 
 /// Options a client may set on a job; each has a default that suits a dub.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,28 +97,6 @@ impl SocialOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn job_status_follows_tasks() {
-        use TaskStatus as T;
-        assert_eq!(
-            JobStatus::from_tasks(&[T::Pending, T::Pending]),
-            JobStatus::Queued
-        );
-        assert_eq!(
-            JobStatus::from_tasks(&[T::Completed, T::Running]),
-            JobStatus::Running
-        );
-        assert_eq!(
-            JobStatus::from_tasks(&[T::Completed, T::Failed]),
-            JobStatus::Failed
-        );
-        assert_eq!(
-            JobStatus::from_tasks(&[T::Completed, T::Cancelled]),
-            JobStatus::Cancelled
-        );
-        assert_eq!(JobStatus::from_tasks(&[T::Completed]), JobStatus::Completed);
-    }
 
     #[test]
     fn unknown_words_name_what_is_expected() {

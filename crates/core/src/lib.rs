@@ -5,18 +5,23 @@
 mod text_enum;
 
 mod credits;
+mod dispatch;
 pub mod edits;
 mod error;
 mod ids;
 mod job;
 mod language;
+mod priority;
 mod stage;
+pub mod state;
 mod transcript;
 
 pub use credits::{Credits, UNITS_PER_CREDIT};
+pub use dispatch::Dispatch;
 pub use error::CoreError;
 pub use ids::{ApiKeyId, JobId, StageRunId, TaskId, TenantId, UploadId};
 pub use job::{JobKind, JobOptions, JobStatus, SocialOptions, SubtitleMode, TaskStatus};
 pub use language::Language;
+pub use priority::Priority;
 pub use stage::{Stage, StageRunStatus, task_stages};
 pub use transcript::{Segment, Synthesis, SynthesizedLine, Transcript, Translation, Word};

@@ -2,7 +2,7 @@ use crate::JobKind;
 
 text_enum!(
     /// A unit of work one worker service performs. Each has its own queue.
-    Stage, "stage" {
+    Stage, "stage", sql "stage" {
         Transcribe => "transcribe",
         Translate => "translate",
         Synthesize => "synthesize",
@@ -14,7 +14,7 @@ text_enum!(
 text_enum!(
     /// The state of one stage run. `Queued` covers "due now" and "waiting for
     /// its backoff to pass" (see `run_after`).
-    StageRunStatus, "stage run status" {
+    StageRunStatus, "stage run status", sql "run_status" {
         Queued => "queued",
         Running => "running",
         Succeeded => "succeeded",
@@ -28,12 +28,6 @@ impl Stage {
     /// rather than once per target language.
     pub fn is_job_level(self) -> bool {
         self == Stage::Transcribe
-    }
-}
-
-impl StageRunStatus {
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Cancelled)
     }
 }
 

@@ -1,11 +1,55 @@
 /// Declares an enum whose variants travel as fixed snake_case words (in JSON,
-/// in PostgreSQL text columns and in queue names), with `parse` and `as_str`.
+/// in queue names and in PostgreSQL), with `parse` and `as_str`.
+///
+/// With `sql "type_name"` the enum also maps to that PostgreSQL enum type
+/// (and to text columns) through `ToSql`/`FromSql` when the `sql` feature is
+/// on: queries take and return the Rust value, never a word typed by hand.
 macro_rules! text_enum {
-    ($(#[$doc:meta])* $name:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident, $what:literal, sql $pg:literal { $($(#[$va:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        text_enum!($(#[$doc])* $name, $what { $($(#[$va])* $variant => $text),+ });
+
+        impl $name {
+            /// The PostgreSQL enum type this maps to.
+            pub const SQL_TYPE: &'static str = $pg;
+        }
+
+        #[cfg(feature = "sql")]
+        impl<'a> postgres_types::FromSql<'a> for $name {
+            fn from_sql(
+                _: &postgres_types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                Ok(Self::parse(std::str::from_utf8(raw)?)?)
+            }
+
+            fn accepts(ty: &postgres_types::Type) -> bool {
+                $crate::text_enum::sql_accepts(ty, $pg)
+            }
+        }
+
+        #[cfg(feature = "sql")]
+        impl postgres_types::ToSql for $name {
+            fn to_sql(
+                &self,
+                _: &postgres_types::Type,
+                out: &mut bytes::BytesMut,
+            ) -> Result<postgres_types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                out.extend_from_slice(self.as_str().as_bytes());
+                Ok(postgres_types::IsNull::No)
+            }
+
+            fn accepts(ty: &postgres_types::Type) -> bool {
+                $crate::text_enum::sql_accepts(ty, $pg)
+            }
+
+            postgres_types::to_sql_checked!();
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$va:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($(#[$va])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -45,4 +89,15 @@ macro_rules! text_enum {
             }
         }
     };
+}
+
+/// A word enum is read from and written to its own PostgreSQL enum type,
+/// and to plain text columns (events and usage keep stages as text).
+#[cfg(feature = "sql")]
+pub(crate) fn sql_accepts(ty: &postgres_types::Type, name: &str) -> bool {
+    ty.name() == name
+        || matches!(
+            *ty,
+            postgres_types::Type::TEXT | postgres_types::Type::VARCHAR
+        )
 }

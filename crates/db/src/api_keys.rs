@@ -6,6 +6,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use voxline_core::{ApiKeyId, TenantId};
 
+use crate::pool::{execute, row};
 use crate::{Db, DbError};
 
 /// Every key starts with this, so leaked keys are easy to recognize and scan for.
@@ -35,59 +36,39 @@ pub struct KeyInfo {
 /// Finds a tenant by name, creating it on first sight. Every JWT-authenticated
 /// request passes here, so the common case is a read, not a write.
 pub async fn ensure_tenant(db: &Db, name: &str) -> Result<TenantId, DbError> {
-    let client = db.client().await?;
-    if let Some(row) = client
-        .query_opt("SELECT id FROM tenants WHERE name = $1", &[&name])
-        .await?
-    {
-        return Ok(TenantId(row.get(0)));
-    }
-    let row = client
-        .query_one(
-            "INSERT INTO tenants (id, name) VALUES ($1, $2)
-             ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-             RETURNING id",
-            &[&TenantId::new().0, &name],
+    let row = db
+        .row(
+            &query!("api_keys/ensure_tenant"),
+            &[&TenantId::new(), &name],
         )
-        .await?;
-    Ok(TenantId(row.get(0)))
+        .await?
+        .ok_or(DbError::NotFound)?;
+    Ok(row.try_get("id")?)
 }
 
 /// A tenant's keys, newest first, revoked ones included.
 pub async fn list(db: &Db, tenant: TenantId) -> Result<Vec<KeyInfo>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("api_keys/list"), &[&tenant])
         .await?
-        .query(
-            "SELECT id, name, prefix, created_at, last_used_at, revoked_at FROM api_keys
-             WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC",
-            &[&tenant.0],
-        )
-        .await?;
-    Ok(rows
         .iter()
-        .map(|r| KeyInfo {
-            id: ApiKeyId(r.get(0)),
-            name: r.get(1),
-            prefix: r.get(2),
-            created_at: r.get(3),
-            last_used_at: r.get(4),
-            revoked_at: r.get(5),
+        .map(|r| {
+            Ok(KeyInfo {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                prefix: r.try_get("prefix")?,
+                created_at: r.try_get("created_at")?,
+                last_used_at: r.try_get("last_used_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Revokes a key of `tenant`; it stops working at once. Revoking twice is
 /// fine; another tenant's key is not found.
 pub async fn revoke(db: &Db, tenant: TenantId, id: ApiKeyId) -> Result<(), DbError> {
     let n = db
-        .client()
-        .await?
-        .execute(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
-             WHERE id = $1 AND tenant_id = $2",
-            &[&id.0, &tenant.0],
-        )
+        .execute(&query!("api_keys/revoke"), &[&id, &tenant])
         .await?;
     if n == 0 {
         return Err(DbError::NotFound);
@@ -101,14 +82,11 @@ pub async fn create(db: &Db, tenant: TenantId, name: &str) -> Result<CreatedKey,
     rand::rng().fill_bytes(&mut raw);
     let secret = format!("{KEY_PREFIX}{}", hex::encode(raw));
     let id = ApiKeyId::new();
-    db.client()
-        .await?
-        .execute(
-            "INSERT INTO api_keys (id, tenant_id, name, prefix, secret_hash)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[&id.0, &tenant.0, &name, &prefix_of(&secret), &hash(&secret)],
-        )
-        .await?;
+    db.execute(
+        &query!("api_keys/create"),
+        &[&id, &tenant, &name, &prefix_of(&secret), &hash(&secret)],
+    )
+    .await?;
     Ok(CreatedKey {
         id,
         tenant_id: tenant,
@@ -123,30 +101,23 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<TenantId>, 
         return Ok(None);
     }
     let client = db.client().await?;
-    let Some(row) = client
-        .query_opt(
-            "SELECT id, tenant_id, secret_hash FROM api_keys
-             WHERE prefix = $1 AND revoked_at IS NULL",
-            &[&prefix_of(presented)],
-        )
-        .await?
+    let Some(key) = row(
+        &client,
+        &query!("api_keys/by_prefix"),
+        &[&prefix_of(presented)],
+    )
+    .await?
     else {
         return Ok(None);
     };
-    let stored: String = row.get(2);
+    let stored: String = key.try_get("secret_hash")?;
     if !constant_time_eq(stored.as_bytes(), hash(presented).as_bytes()) {
         return Ok(None);
     }
-    let id: uuid::Uuid = row.get(0);
+    let id: ApiKeyId = key.try_get("id")?;
     // Last-used is informational: at most one write a minute per key.
-    client
-        .execute(
-            "UPDATE api_keys SET last_used_at = now()
-             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')",
-            &[&id],
-        )
-        .await?;
-    Ok(Some(TenantId(row.get(1))))
+    execute(&client, &query!("api_keys/used"), &[&id]).await?;
+    Ok(Some(key.try_get("tenant_id")?))
 }
 
 fn prefix_of(secret: &str) -> String {

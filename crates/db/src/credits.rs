@@ -7,8 +7,9 @@
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use voxline_core::{Credits, JobId, TaskId, TenantId};
+use voxline_core::{Credits, JobId, TaskId, TaskStatus, TenantId};
 
+use crate::pool::{execute, row};
 use crate::{Db, DbError};
 
 /// A tenant's credits.
@@ -31,18 +32,22 @@ pub struct Entry {
     pub created_at: DateTime<Utc>,
 }
 
+/// The task states that hold no reservation (final ones).
+fn ended() -> Vec<TaskStatus> {
+    TaskStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_final())
+        .collect()
+}
+
 pub async fn balance(client: &impl GenericClient, tenant: TenantId) -> Result<Balance, DbError> {
-    let row = client
-        .query_one(
-            "SELECT coalesce(sum(amount), 0)::bigint,
-                    coalesce(-sum(amount) FILTER (WHERE kind IN ('reserve', 'release')), 0)::bigint
-             FROM credit_entries WHERE tenant_id = $1",
-            &[&tenant.0],
-        )
-        .await?;
+    let r = row(client, &query!("credits/balance"), &[&tenant])
+        .await?
+        .ok_or(DbError::NotFound)?;
     Ok(Balance {
-        available: Credits(row.get(0)),
-        reserved: Credits(row.get(1)),
+        available: Credits(r.try_get("available")?),
+        reserved: Credits(r.try_get("reserved")?),
     })
 }
 
@@ -54,83 +59,46 @@ pub async fn grant(
     note: &str,
 ) -> Result<Balance, DbError> {
     let client = db.client().await?;
-    client
-        .execute(
-            "INSERT INTO credit_entries (tenant_id, kind, amount, note) VALUES ($1, 'grant', $2, $3)",
-            &[&tenant.0, &amount.0, &note],
-        )
-        .await?;
+    execute(
+        &client,
+        &query!("credits/grant"),
+        &[&tenant, &amount.0, &note],
+    )
+    .await?;
     balance(&client, tenant).await
 }
 
-/// The tasks of job `$1` that are to run and hold no reservation for their
-/// current round yet.
-const UNRESERVED: &str = "job_id = $1 AND credits IS NOT NULL
-    AND status NOT IN ('completed', 'failed', 'cancelled')
-    AND NOT EXISTS (SELECT 1 FROM credit_entries r WHERE r.task_id = tasks.id
-                    AND r.kind = 'reserve' AND r.round = tasks.credit_round)";
-
-/// Reserves the price of a job's tasks that are to run, for their current
-/// round (a retry is a new round), or refuses with the shortfall. Runs inside the caller's transaction, which
-/// holds the tenant's creation lock, so two jobs cannot spend one balance.
+/// Reserves the price of a job's open tasks for their current round (a
+/// retry is a new round), or answers the shortfall. Runs inside the
+/// caller's transaction, which holds the tenant's creation lock, so two
+/// jobs cannot spend one balance.
 pub(crate) async fn reserve(
     tx: &impl GenericClient,
     tenant: TenantId,
     job: JobId,
-) -> Result<(), DbError> {
-    let needed: i64 = tx
-        .query_one(
-            &format!("SELECT coalesce(sum(credits), 0)::bigint FROM tasks WHERE {UNRESERVED}"),
-            &[&job.0],
-        )
+) -> Result<Result<(), (Credits, Credits)>, DbError> {
+    let ended = ended();
+    let needed: i64 = row(tx, &query!("credits/unreserved"), &[&job, &ended])
         .await?
-        .get(0);
+        .ok_or(DbError::NotFound)?
+        .try_get("needed")?;
     if needed == 0 {
-        return Ok(());
+        return Ok(Ok(()));
     }
     let available = balance(tx, tenant).await?.available;
     if available.0 < needed {
-        return Err(DbError::InsufficientCredits {
-            needed: Credits(needed),
-            available,
-        });
+        return Ok(Err((Credits(needed), available)));
     }
-    tx.execute(
-        &format!(
-            "INSERT INTO credit_entries (tenant_id, job_id, task_id, kind, round, amount)
-         SELECT $2, job_id, id, 'reserve', credit_round, -credits FROM tasks
-         WHERE {UNRESERVED}
-         ON CONFLICT (task_id, kind, round) DO NOTHING"
-        ),
-        &[&job.0, &tenant.0],
-    )
-    .await?;
-    Ok(())
+    execute(tx, &query!("credits/reserve"), &[&job, &tenant, &ended]).await?;
+    Ok(Ok(()))
 }
 
-/// Settles every final task of a job: releases its reservation of the
-/// current round and charges it if it completed. Idempotent: called on
-/// every status refresh of the job.
+/// Settles every ended task of a job (idempotent).
 pub(crate) async fn settle(tx: &impl GenericClient, job: JobId) -> Result<(), DbError> {
-    tx.execute(
-        "INSERT INTO credit_entries (tenant_id, job_id, task_id, kind, round, amount)
-         SELECT j.tenant_id, t.job_id, t.id, 'release', t.credit_round, t.credits
-         FROM tasks t JOIN jobs j ON j.id = t.job_id
-         WHERE t.job_id = $1 AND t.credits IS NOT NULL
-           AND t.status IN ('completed', 'failed', 'cancelled')
-           AND EXISTS (SELECT 1 FROM credit_entries r WHERE r.task_id = t.id
-                       AND r.kind = 'reserve' AND r.round = t.credit_round)
-         ON CONFLICT (task_id, kind, round) DO NOTHING",
-        &[&job.0],
-    )
-    .await?;
-    tx.execute(
-        "INSERT INTO credit_entries (tenant_id, job_id, task_id, kind, round, amount)
-         SELECT j.tenant_id, t.job_id, t.id, 'charge', 0, -t.credits
-         FROM tasks t JOIN jobs j ON j.id = t.job_id
-         WHERE t.job_id = $1 AND t.credits IS NOT NULL AND t.status = 'completed'
-         ON CONFLICT (task_id, kind, round) DO NOTHING",
-        &[&job.0],
+    execute(
+        tx,
+        &query!("credits/settle"),
+        &[&job, &ended(), &TaskStatus::Completed],
     )
     .await?;
     Ok(())
@@ -138,25 +106,19 @@ pub(crate) async fn settle(tx: &impl GenericClient, job: JobId) -> Result<(), Db
 
 /// A tenant's most recent entries, newest first.
 pub async fn entries(db: &Db, tenant: TenantId, limit: i64) -> Result<Vec<Entry>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("credits/entries"), &[&tenant, &limit])
         .await?
-        .query(
-            "SELECT id, job_id, task_id, kind, amount, note, created_at FROM credit_entries
-             WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
-            &[&tenant.0, &limit],
-        )
-        .await?;
-    Ok(rows
         .iter()
-        .map(|r| Entry {
-            id: r.get(0),
-            job_id: r.get::<_, Option<uuid::Uuid>>(1).map(JobId),
-            task_id: r.get::<_, Option<uuid::Uuid>>(2).map(TaskId),
-            kind: r.get(3),
-            amount: Credits(r.get(4)),
-            note: r.get(5),
-            created_at: r.get(6),
+        .map(|r| {
+            Ok(Entry {
+                id: r.try_get("id")?,
+                job_id: r.try_get("job_id")?,
+                task_id: r.try_get("task_id")?,
+                kind: r.try_get("kind")?,
+                amount: Credits(r.try_get("amount")?),
+                note: r.try_get("note")?,
+                created_at: r.try_get("created_at")?,
+            })
         })
-        .collect())
+        .collect()
 }

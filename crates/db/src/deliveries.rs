@@ -20,57 +20,49 @@ pub struct Delivery {
 }
 
 pub async fn record(db: &Db, d: &Delivery) -> Result<(), DbError> {
-    db.client()
-        .await?
-        .execute(
-            "INSERT INTO webhook_deliveries (job_id, language, event_id, url, attempt,
-                                             status_code, error, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            &[
-                &d.job_id.0,
-                &d.language,
-                &d.event_id,
-                &d.url,
-                &d.attempt,
-                &d.status_code,
-                &d.error,
-                &d.duration_ms,
-            ],
-        )
-        .await?;
+    db.execute(
+        &query!("deliveries/record"),
+        &[
+            &d.job_id,
+            &d.language,
+            &d.event_id,
+            &d.url,
+            &d.attempt,
+            &d.status_code,
+            &d.error,
+            &d.duration_ms,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 /// The attempts for a job of `tenant`, oldest first; another tenant's job
 /// is not found.
 pub async fn for_job(db: &Db, tenant: TenantId, job: JobId) -> Result<Vec<Delivery>, DbError> {
-    let client = db.client().await?;
-    client
-        .query_opt(
-            "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
-            &[&job.0, &tenant.0],
-        )
-        .await?
-        .ok_or(DbError::NotFound)?;
-    let rows = client
-        .query(
-            "SELECT job_id, language, event_id, url, attempt, status_code, error, duration_ms, at
-             FROM webhook_deliveries WHERE job_id = $1 ORDER BY id",
-            &[&job.0],
-        )
+    let rows = db
+        .rows(&query!("deliveries/for_job"), &[&job, &tenant])
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Delivery {
-            job_id: JobId(r.get(0)),
-            language: r.get(1),
-            event_id: r.get(2),
-            url: r.get(3),
-            attempt: r.get(4),
-            status_code: r.get(5),
-            error: r.get(6),
-            duration_ms: r.get(7),
-            at: r.get(8),
-        })
-        .collect())
+    if rows.is_empty() {
+        return Err(DbError::NotFound);
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        // The job's row with no attempt: it has none.
+        if r.try_get::<_, Option<i64>>("delivery_id")?.is_none() {
+            continue;
+        }
+        out.push(Delivery {
+            job_id: r.try_get("job_id")?,
+            language: r.try_get("language")?,
+            event_id: r.try_get("event_id")?,
+            url: r.try_get("url")?,
+            attempt: r.try_get("attempt")?,
+            status_code: r.try_get("status_code")?,
+            error: r.try_get("error")?,
+            duration_ms: r.try_get("duration_ms")?,
+            at: r.try_get("at")?,
+        });
+    }
+    Ok(out)
 }

@@ -1,5 +1,11 @@
-/// A database failure. `NotFound` and `Conflict` are about the request;
-/// the rest are faults of the database or the connection.
+//! What can go wrong in the database layer: faults of PostgreSQL or the
+//! connection ([`DbError`]), and, for each operation a request can be
+//! refused by, a typed error naming why. Callers match on variants; the
+//! words people read are the gateway's (its error table).
+
+use voxline_core::{Credits, Priority, Stage, TaskStatus};
+
+/// A database failure, or a lookup that found nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     #[error("no connection to PostgreSQL: {0}")]
@@ -12,17 +18,11 @@ pub enum DbError {
     Config(String),
     #[error("not found")]
     NotFound,
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    LimitReached(String),
-    #[error("the job needs {needed} credits and {available} are available")]
-    InsufficientCredits {
-        needed: voxline_core::Credits,
-        available: voxline_core::Credits,
-    },
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// One fault reported to every caller of a batch.
+    #[error(transparent)]
+    Shared(std::sync::Arc<DbError>),
 }
 
 impl DbError {
@@ -43,6 +43,7 @@ impl DbError {
                         || code == "55P03"
                 }
             },
+            DbError::Shared(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -53,3 +54,111 @@ impl From<voxline_core::CoreError> for DbError {
         DbError::Corrupt(e.to_string())
     }
 }
+
+impl From<voxline_core::state::Refused> for DbError {
+    fn from(e: voxline_core::state::Refused) -> Self {
+        DbError::Corrupt(e.to_string())
+    }
+}
+
+/// Why a job was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateJobError {
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error("{in_flight} jobs in flight, the limit is {limit}")]
+    TooManyInFlight { in_flight: i64, limit: i64 },
+    #[error("the job needs {needed} credits and {available} are available")]
+    InsufficientCredits { needed: Credits, available: Credits },
+    #[error("priority {asked} is above the tenant's allowance ({allowed})")]
+    PriorityNotAllowed { asked: Priority, allowed: Priority },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Why a job was not cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("no such job")]
+    NotFound,
+    #[error("the job has already ended")]
+    AlreadyEnded,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Why a job's failed tasks were not retried.
+#[derive(Debug, thiserror::Error)]
+pub enum RetryError {
+    #[error("no such job")]
+    NotFound,
+    #[error("the job has no failed stage")]
+    NothingToRetry,
+    #[error("the retry needs {needed} credits and {available} are available")]
+    InsufficientCredits { needed: Credits, available: Credits },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Why a job was not deleted.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteJobError {
+    #[error("no such job")]
+    NotFound,
+    #[error("the job is still running")]
+    StillRunning,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Why a task's lines were not edited.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error("no such job or task")]
+    NotFound,
+    #[error("the job was cancelled")]
+    JobCancelled,
+    #[error("the {language} task failed")]
+    TaskFailed { language: String },
+    #[error("the {language} task is {status}")]
+    TaskNotCompleted {
+        language: String,
+        status: TaskStatus,
+    },
+    #[error("the job has no stage that uses edited lines")]
+    NothingUsesEdits,
+    #[error("the {language} task never reached its {stage} stage")]
+    StageNeverReached { language: String, stage: Stage },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Why a stage run's outcome was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    /// The run was cancelled or taken over: its lease is gone, and nothing
+    /// of the outcome was written.
+    #[error("the lease on the run was lost")]
+    LeaseLost,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A PostgreSQL error inside an operation is the operation's `Db` error.
+macro_rules! db_faults {
+    ($($error:ident),+) => {$(
+        impl From<tokio_postgres::Error> for $error {
+            fn from(e: tokio_postgres::Error) -> Self {
+                Self::Db(e.into())
+            }
+        }
+    )+};
+}
+db_faults!(
+    CreateJobError,
+    CancelError,
+    RetryError,
+    DeleteJobError,
+    EditError,
+    CommitError
+);

@@ -4,14 +4,16 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
 use voxline_core::JobId;
+use voxline_core::state::EventKind;
 
+use crate::pool::execute;
 use crate::{Db, DbError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
     pub id: i64,
     pub at: DateTime<Utc>,
-    pub kind: String,
+    pub kind: EventKind,
     pub language: Option<String>,
     pub stage: Option<String>,
     pub data: serde_json::Value,
@@ -20,14 +22,15 @@ pub struct Event {
 pub(crate) async fn record(
     tx: &impl GenericClient,
     job: JobId,
-    kind: &str,
+    kind: EventKind,
     language: Option<&str>,
     stage: Option<&str>,
     data: serde_json::Value,
 ) -> Result<(), DbError> {
-    tx.execute(
-        "INSERT INTO job_events (job_id, kind, language, stage, data) VALUES ($1, $2, $3, $4, $5)",
-        &[&job.0, &kind, &language, &stage, &data],
+    execute(
+        tx,
+        &query!("events/record"),
+        &[&job, &kind, &language, &stage, &data],
     )
     .await?;
     Ok(())
@@ -35,24 +38,18 @@ pub(crate) async fn record(
 
 /// Events of a job after `after_id`, oldest first.
 pub async fn since(db: &Db, job: JobId, after_id: i64, limit: i64) -> Result<Vec<Event>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("events/since"), &[&job, &after_id, &limit])
         .await?
-        .query(
-            "SELECT id, at, kind, language, stage, data FROM job_events
-             WHERE job_id = $1 AND id > $2 ORDER BY id LIMIT $3",
-            &[&job.0, &after_id, &limit],
-        )
-        .await?;
-    Ok(rows
         .iter()
-        .map(|r| Event {
-            id: r.get(0),
-            at: r.get(1),
-            kind: r.get(2),
-            language: r.get(3),
-            stage: r.get(4),
-            data: r.get(5),
+        .map(|r| {
+            Ok(Event {
+                id: r.try_get("id")?,
+                at: r.try_get("at")?,
+                kind: r.try_get("kind")?,
+                language: r.try_get("language")?,
+                stage: r.try_get("stage")?,
+                data: r.try_get("data")?,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -1,56 +1,19 @@
-//! Jobs and their tasks: creation (with the first stage scheduled in the same
-//! transaction), reads scoped to a tenant, cancellation, status roll-up.
+//! Jobs and their tasks: creation (with the first stage scheduled in the
+//! same statement), reads scoped to a tenant, cancellation, retry, deletion.
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
-use tokio_postgres::Row;
+use voxline_core::state::{EventKind, JobDelta, RunEvent, TaskEvent};
 use voxline_core::{
-    Credits, JobId, JobKind, JobOptions, JobStatus, Stage, TaskId, TaskStatus, TenantId, UploadId,
-    task_stages,
+    Credits, Dispatch, JobId, JobKind, JobOptions, JobStatus, Priority, Stage, StageRunId, TaskId,
+    TaskStatus, TenantId, UploadId, task_stages,
 };
 
-use crate::outbox::{self, Dispatch};
-use crate::{Db, DbError, events};
+use crate::error::{CancelError, CreateJobError, DeleteJobError, RetryError};
+use crate::lock::{self, Locked};
+use crate::pool::{execute, row, rows};
+use crate::{Db, DbError, credits, events};
 
-#[derive(Debug, Clone)]
-pub struct Job {
-    pub id: JobId,
-    pub tenant_id: TenantId,
-    pub kind: JobKind,
-    pub status: JobStatus,
-    pub source_upload_id: UploadId,
-    pub background_upload_id: Option<UploadId>,
-    pub source_language: String,
-    pub target_languages: Vec<String>,
-    pub options: JobOptions,
-    pub publish: bool,
-    pub duration: f64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Task {
-    pub id: TaskId,
-    pub job_id: JobId,
-    pub language: String,
-    pub status: TaskStatus,
-    pub stage: Stage,
-    pub stages: Vec<Stage>,
-    pub progress: f64,
-    pub message: String,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub stats: Option<serde_json::Value>,
-    /// The language's price, when credits are on.
-    pub credits: Option<Credits>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
+pub use crate::rows::{Job, Task};
 
 /// What a client asked for, already validated.
 #[derive(Debug, Clone)]
@@ -67,12 +30,13 @@ pub struct NewJob {
     pub options: JobOptions,
     pub publish: bool,
     pub duration: f64,
+    pub priority: Priority,
     pub idempotency_key: Option<String>,
     /// A digest of the request, so a reused idempotency key with a different
     /// request is refused instead of silently answering the old job.
     pub request_hash: String,
     pub max_attempts: u32,
-    /// Refuse the job when the tenant already has this many queued or running.
+    /// Refuse the job when the tenant already has this many in flight.
     pub max_in_flight: Option<i64>,
     /// The price of each task's language, when credits are on: the job
     /// reserves their sum or is refused.
@@ -82,7 +46,24 @@ pub struct NewJob {
     pub traceparent: String,
 }
 
+impl NewJob {
+    /// Whether creating it must first look at the tenant (its in-flight
+    /// limit, balance or priority allowance) under the tenant's lock.
+    fn needs_admission(&self) -> bool {
+        self.max_in_flight.is_some() || self.prices.is_some() || self.priority.level() > 0
+    }
+
+    /// The languages it has a task for: the targets, or the source for a transcript.
+    fn task_languages(&self) -> Vec<String> {
+        match self.kind {
+            JobKind::Transcribe => vec![self.source_language.clone()],
+            _ => self.target_languages.clone(),
+        }
+    }
+}
+
 /// The result of a creation call.
+#[derive(Debug)]
 pub struct Created {
     pub job: Job,
     /// False when an earlier request with the same idempotency key made it.
@@ -90,157 +71,172 @@ pub struct Created {
     pub dispatch: Vec<Dispatch>,
 }
 
-const JOB_COLUMNS: &str = "id, tenant_id, kind, status, source_upload_id, background_upload_id,
-    source_language, target_languages, options, publish, duration_s, created_at, updated_at,
-    started_at, finished_at";
-
-const TASK_COLUMNS: &str = "id, job_id, language, status, stage, stages, progress, message,
-    error_code, error_message, stats, created_at, updated_at, started_at, finished_at, credits";
-
-/// Records a job, its tasks and its first stage run, and queues the dispatch,
-/// all in one transaction. A repeated idempotency key returns the first job.
-pub async fn create(db: &Db, new: &NewJob) -> Result<Created, DbError> {
+/// Records a job, its tasks and its first stage run in one statement (with
+/// the tenant's admission checked first, under its lock, when the job has
+/// limits to respect). A repeated idempotency key returns the first job.
+pub async fn create(db: &Db, new: &NewJob) -> Result<Created, CreateJobError> {
     let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    // One creation at a time per tenant, so the idempotency check and the
-    // in-flight limit hold under concurrent (retried) requests.
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 7262))",
+    if !new.needs_admission() {
+        return match insert(&client, new).await? {
+            Some(created) => Ok(created),
+            None => earlier(&client, new).await,
+        };
+    }
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    row(
+        &tx,
+        &query!("jobs/lock_tenant"),
         &[&new.tenant_id.to_string()],
     )
     .await?;
-    if let Some(key) = &new.idempotency_key {
-        let earlier = tx
-            .query_opt(
-                &format!("SELECT {JOB_COLUMNS}, request_hash FROM jobs WHERE tenant_id = $1 AND idempotency_key = $2"),
-                &[&new.tenant_id.0, key],
-            )
-            .await?;
-        if let Some(row) = earlier {
-            let hash: Option<String> = row.get("request_hash");
-            if hash.as_deref() != Some(new.request_hash.as_str()) {
-                return Err(DbError::Conflict(
-                    "this Idempotency-Key was already used for a different request".into(),
-                ));
-            }
-            return Ok(Created {
-                job: job_from_row(&row)?,
-                created: false,
-                dispatch: vec![],
-            });
-        }
+    let admit = row(
+        &tx,
+        &query!("jobs/admit"),
+        &[&new.tenant_id, &new.idempotency_key],
+    )
+    .await?
+    .ok_or(DbError::NotFound)?;
+    if admit.try_get::<_, Option<uuid::Uuid>>("earlier")?.is_some() {
+        return earlier(&tx, new).await;
     }
     if let Some(limit) = new.max_in_flight {
-        let in_flight: i64 = tx
-            .query_one("SELECT count(*) FROM jobs WHERE tenant_id = $1 AND status IN ('queued', 'running')", &[&new.tenant_id.0])
-            .await?
-            .get(0);
+        let in_flight: i64 = admit.try_get("in_flight")?;
         if in_flight >= limit {
-            return Err(DbError::LimitReached(format!(
-                "{in_flight} of your jobs are still queued or running (the limit is {limit}); try again when some have finished"
-            )));
+            return Err(CreateJobError::TooManyInFlight { in_flight, limit });
         }
     }
-    let id = new.id;
-    tx.execute(
-        "INSERT INTO jobs (id, tenant_id, kind, status, source_upload_id, background_upload_id,
-                           source_language, target_languages, options, publish,
-                           idempotency_key, request_hash, duration_s, traceparent)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    let allowed: Priority = admit
+        .try_get::<_, Option<Priority>>("max_priority")?
+        .unwrap_or_default();
+    if new.priority.level() > 0 && !new.priority.within(allowed) {
+        return Err(CreateJobError::PriorityNotAllowed {
+            asked: new.priority,
+            allowed,
+        });
+    }
+    let Some(created) = insert(&tx, new).await? else {
+        return earlier(&tx, new).await;
+    };
+    if let Err((needed, available)) = credits::reserve(&tx, new.tenant_id, new.id).await? {
+        return Err(CreateJobError::InsufficientCredits { needed, available });
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(created)
+}
+
+/// The one statement that makes a job; `None` when its idempotency key was taken.
+async fn insert(
+    client: &impl deadpool_postgres::GenericClient,
+    new: &NewJob,
+) -> Result<Option<Created>, DbError> {
+    let stages = task_stages(new.kind, new.publish);
+    let languages = new.task_languages();
+    let task_ids: Vec<TaskId> = languages.iter().map(|_| TaskId::new()).collect();
+    let prices: Vec<Option<i64>> = languages
+        .iter()
+        .map(|l| {
+            new.prices
+                .as_ref()
+                .map(|prices| prices.iter().find(|(p, _)| p == l).map_or(0, |(_, c)| c.0))
+        })
+        .collect();
+    let run = StageRunId::new();
+    let first = stages[0];
+    let options =
+        serde_json::to_value(&new.options).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let Some(r) = row(
+        client,
+        &query!("jobs/create"),
         &[
-            &id.0,
-            &new.tenant_id.0,
-            &new.kind.as_str(),
-            &new.source_upload_id.0,
-            &new.background_upload_id.map(|u| u.0),
+            &new.id,
+            &new.tenant_id,
+            &new.kind,
+            &new.source_upload_id,
+            &new.background_upload_id,
             &new.source_language,
             &new.target_languages,
-            &serde_json::to_value(&new.options).expect("options serialize"),
+            &options,
             &new.publish,
             &new.idempotency_key,
             &new.request_hash,
             &new.duration,
             &new.traceparent,
+            &new.priority,
+            &task_ids,
+            &languages,
+            &stages,
+            &TaskStatus::Pending,
+            &format!("waiting to {first}"),
+            &prices,
+            &run,
+            &new.source_language,
+            &first,
+            &voxline_core::StageRunStatus::Queued,
+            &(new.max_attempts as i32),
+            &EventKind::JobCreated,
         ],
     )
-    .await?;
-
-    let stages = task_stages(new.kind, new.publish);
-    let stage_words: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
-    let task_languages = match new.kind {
-        JobKind::Transcribe => vec![new.source_language.clone()],
-        _ => new.target_languages.clone(),
+    .await?
+    else {
+        return Ok(None);
     };
-    for language in &task_languages {
-        let price = new.prices.as_ref().map(|prices| {
-            prices
-                .iter()
-                .find(|(l, _)| l == language)
-                .map_or(0, |(_, p)| p.0)
-        });
-        tx.execute(
-            "INSERT INTO tasks (id, job_id, language, status, stage, stages, message, credits)
-             VALUES ($1, $2, $3, 'pending', $4, $5, 'waiting for transcription', $6)",
-            &[
-                &TaskId::new().0,
-                &id.0,
-                language,
-                &stages[0].as_str(),
-                &stage_words,
-                &price,
-            ],
-        )
-        .await?;
-    }
-    crate::credits::reserve(&tx, new.tenant_id, id).await?;
-    let dispatch = crate::runs::schedule(
-        &tx,
-        id,
-        &new.source_language,
-        Stage::Transcribe,
-        new.max_attempts,
-    )
-    .await?;
-    events::record(&tx, id, "job_created", None, None, serde_json::json!({})).await?;
-    let row = tx
-        .query_one(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
-            &[&id.0],
-        )
-        .await?;
-    let job = job_from_row(&row)?;
-    tx.commit().await?;
-    Ok(Created {
+    let job = crate::rows::job(&r)?;
+    let dispatch = Dispatch {
+        run_id: run,
+        stage: first,
+        attempt: 0,
+        tenant: job.tenant_id,
+        priority: job.priority,
+        not_before: job.created_at,
+        traceparent: job.traceparent.clone(),
+    };
+    Ok(Some(Created {
         job,
         created: true,
-        dispatch: dispatch.into_iter().collect(),
+        dispatch: vec![dispatch],
+    }))
+}
+
+/// The job an earlier request with `new`'s idempotency key made, if that
+/// request was the same.
+async fn earlier(
+    client: &impl deadpool_postgres::GenericClient,
+    new: &NewJob,
+) -> Result<Created, CreateJobError> {
+    let r = row(
+        client,
+        &query!("jobs/by_idempotency_key"),
+        &[&new.tenant_id, &new.idempotency_key],
+    )
+    .await?
+    .ok_or(DbError::NotFound)?;
+    let hash: Option<String> = r.try_get("request_hash").map_err(DbError::from)?;
+    if hash.as_deref() != Some(new.request_hash.as_str()) {
+        return Err(CreateJobError::IdempotencyKeyReused);
+    }
+    Ok(Created {
+        job: crate::rows::job(&r)?,
+        created: false,
+        dispatch: vec![],
     })
 }
 
 /// A job of `tenant`; another tenant's job is simply not found.
 pub async fn get(db: &Db, tenant: TenantId, id: JobId) -> Result<Job, DbError> {
-    let row = db
-        .client()
-        .await?
-        .query_opt(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"),
-            &[&id.0, &tenant.0],
-        )
+    let r = db
+        .row(&query!("jobs/get"), &[&id, &tenant])
         .await?
         .ok_or(DbError::NotFound)?;
-    job_from_row(&row)
+    crate::rows::job(&r)
 }
 
-/// Any job, for workers (they act on ids they were given by the system).
-pub async fn get_any(client: &impl GenericClient, id: JobId) -> Result<Job, DbError> {
-    let row = client
-        .query_opt(
-            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"),
-            &[&id.0],
-        )
+/// Any job, for the system's own work (it acts on ids it made).
+pub async fn get_any(db: &Db, id: JobId) -> Result<Job, DbError> {
+    let r = db
+        .row(&query!("jobs/get_any"), &[&id])
         .await?
         .ok_or(DbError::NotFound)?;
-    job_from_row(&row)
+    crate::rows::job(&r)
 }
 
 /// A page of a tenant's jobs, newest first. `before` is the cursor: the
@@ -252,358 +248,267 @@ pub async fn list(
     before: Option<(DateTime<Utc>, JobId)>,
     limit: i64,
 ) -> Result<Vec<Job>, DbError> {
-    let (before_at, before_id) = match before {
-        Some((at, id)) => (Some(at), Some(id.0)),
-        None => (None, None),
-    };
-    let rows = db
-        .client()
+    let (at, id) = before.unzip();
+    db.rows(&query!("jobs/list"), &[&tenant, &status, &at, &id, &limit])
         .await?
-        .query(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs
-                 WHERE tenant_id = $1
-                   AND ($2::text IS NULL OR status = $2)
-                   AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
-                 ORDER BY created_at DESC, id DESC
-                 LIMIT $5"
-            ),
-            &[
-                &tenant.0,
-                &status.map(|s| s.as_str()),
-                &before_at,
-                &before_id,
-                &limit,
-            ],
-        )
-        .await?;
-    rows.iter().map(job_from_row).collect()
+        .iter()
+        .map(crate::rows::job)
+        .collect()
 }
 
 /// The tasks of a job, in the order the client listed the languages.
-pub async fn tasks(client: &impl GenericClient, job: JobId) -> Result<Vec<Task>, DbError> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {TASK_COLUMNS} FROM tasks t WHERE job_id = $1
-                 ORDER BY array_position((SELECT target_languages FROM jobs WHERE id = $1), t.language), language"
-            ),
-            &[&job.0],
-        )
-        .await?;
-    rows.iter().map(task_from_row).collect()
+pub async fn tasks(
+    client: &impl deadpool_postgres::GenericClient,
+    job: JobId,
+) -> Result<Vec<Task>, DbError> {
+    rows(client, &query!("jobs/tasks"), &[&job])
+        .await?
+        .iter()
+        .map(crate::rows::task)
+        .collect()
 }
 
 /// The tasks of several jobs at once (listings).
 pub async fn tasks_of(db: &Db, jobs: &[JobId]) -> Result<Vec<Task>, DbError> {
-    let ids: Vec<uuid::Uuid> = jobs.iter().map(|j| j.0).collect();
-    let rows = db
-        .client()
+    db.rows(&query!("jobs/tasks_of"), &[&jobs])
         .await?
-        .query(
-            &format!(
-                "SELECT {TASK_COLUMNS} FROM tasks WHERE job_id = ANY($1) ORDER BY job_id, language"
-            ),
-            &[&ids],
-        )
-        .await?;
-    rows.iter().map(task_from_row).collect()
+        .iter()
+        .map(crate::rows::task)
+        .collect()
 }
 
 /// Cancels a job: every task and stage run not yet final becomes cancelled,
 /// so nothing further is dispatched and running workers lose their lease
-/// (they notice at their next heartbeat and stop their child processes).
-/// Returns false when the job had already ended.
-pub async fn cancel(db: &Db, tenant: TenantId, id: JobId) -> Result<bool, DbError> {
+/// (they notice at their next renewal and stop their child processes).
+pub async fn cancel(db: &Db, tenant: Option<TenantId>, id: JobId) -> Result<(), CancelError> {
     let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    let status = lock_job(&tx, tenant, id).await?;
-    if status.is_final() {
-        return Ok(false);
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let locked = lock::job(&tx, tenant, id)
+        .await?
+        .ok_or(CancelError::NotFound)?;
+    if locked.job.status.is_final() {
+        return Err(CancelError::AlreadyEnded);
     }
-    tx.execute(
-        "UPDATE stage_runs SET status = 'cancelled', lease_owner = NULL, finished_at = now()
-         WHERE job_id = $1 AND status IN ('queued', 'running')",
-        &[&id.0],
+    let runs: Vec<StageRunId> = locked.runs_where(RunEvent::Cancel);
+    move_runs(&tx, id, &runs, RunEvent::Cancel, false).await?;
+    let (tasks, delta) = locked.tasks_where(TaskEvent::Cancel);
+    move_tasks(&tx, id, &tasks, TaskEvent::Cancel, "cancelled", None).await?;
+    move_counts(&tx, id, delta).await?;
+    events::record(
+        &tx,
+        id,
+        EventKind::JobCancelled,
+        None,
+        None,
+        serde_json::json!({}),
     )
     .await?;
-    tx.execute(
-        "UPDATE tasks SET status = 'cancelled', message = 'cancelled', updated_at = now(),
-                          finished_at = now()
-         WHERE job_id = $1 AND status IN ('pending', 'running')",
-        &[&id.0],
+    credits::settle(&tx, id).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(())
+}
+
+/// Resumes a job's failed tasks from the stage that failed: those runs are
+/// queued again with fresh attempts (failures and worker losses counted
+/// anew); finished stages and their files stay as they are. Returns the
+/// dispatches to send.
+pub async fn retry(
+    db: &Db,
+    tenant: Option<TenantId>,
+    id: JobId,
+) -> Result<Vec<Dispatch>, RetryError> {
+    let mut client = db.client().await?;
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let locked = lock::job(&tx, tenant, id)
+        .await?
+        .ok_or(RetryError::NotFound)?;
+    let runs = locked.runs_where(RunEvent::Retry);
+    if runs.is_empty() {
+        return Err(RetryError::NothingToRetry);
+    }
+    let moved = move_runs(&tx, id, &runs, RunEvent::Retry, true).await?;
+    let (tasks, delta) = locked.tasks_where(TaskEvent::Retry);
+    move_tasks(&tx, id, &tasks, TaskEvent::Retry, "retrying", None).await?;
+    move_counts(&tx, id, delta).await?;
+    if let Err((needed, available)) = credits::reserve(&tx, locked.job.tenant_id, id).await? {
+        return Err(RetryError::InsufficientCredits { needed, available });
+    }
+    events::record(
+        &tx,
+        id,
+        EventKind::JobRetried,
+        None,
+        None,
+        serde_json::json!({ "stages": moved.len() }),
     )
     .await?;
-    tx.execute(
-        "UPDATE jobs SET status = 'cancelled', updated_at = now(), finished_at = now() WHERE id = $1",
-        &[&id.0],
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(moved
+        .into_iter()
+        .map(|(run, stage, attempt)| locked.dispatch(run, stage, attempt))
+        .collect())
+}
+
+/// Moves runs of a locked job by a change made outside the workers.
+pub(crate) async fn move_runs(
+    tx: &impl deadpool_postgres::GenericClient,
+    job: JobId,
+    runs: &[StageRunId],
+    event: RunEvent,
+    afresh: bool,
+) -> Result<Vec<(StageRunId, Stage, i32)>, DbError> {
+    if runs.is_empty() {
+        return Ok(vec![]);
+    }
+    let to = event.to();
+    rows(
+        tx,
+        &query!("jobs/move_runs"),
+        &[&job, &runs, &to, &to.is_final(), &afresh],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get("id")?, r.try_get("stage")?, r.try_get("attempt")?)))
+    .collect()
+}
+
+/// Moves tasks of a locked job by a change made outside the workers.
+pub(crate) async fn move_tasks(
+    tx: &impl deadpool_postgres::GenericClient,
+    job: JobId,
+    tasks: &[TaskId],
+    event: TaskEvent,
+    message: &str,
+    resume: Option<(Stage, f64)>,
+) -> Result<(), DbError> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let to = event.to();
+    let (stage, progress) = resume.unzip();
+    execute(
+        tx,
+        &query!("jobs/move_tasks"),
+        &[
+            &job,
+            &tasks,
+            &to,
+            &message,
+            &to.is_final(),
+            &(event == TaskEvent::Retry),
+            &stage,
+            &progress,
+        ],
     )
     .await?;
-    tx.execute(
-        "DELETE FROM outbox WHERE stage_run_id IN (SELECT id FROM stage_runs WHERE job_id = $1)",
-        &[&id.0],
+    Ok(())
+}
+
+/// Moves a job's task counts; records its end (the event) when it ends.
+pub(crate) async fn move_counts(
+    tx: &impl deadpool_postgres::GenericClient,
+    job: JobId,
+    delta: JobDelta,
+) -> Result<(), DbError> {
+    if delta.is_zero() {
+        return Ok(());
+    }
+    let r = row(
+        tx,
+        &query!("jobs/move_counts"),
+        &[&job, &delta.open, &delta.failed, &delta.cancelled],
     )
-    .await?;
-    events::record(&tx, id, "job_cancelled", None, None, serde_json::json!({})).await?;
-    crate::credits::settle(&tx, id).await?;
-    tx.commit().await?;
-    Ok(true)
+    .await?
+    .ok_or(DbError::NotFound)?;
+    let status: JobStatus = r.try_get("status")?;
+    // A cancellation tells its own event.
+    if r.try_get::<_, bool>("ended")?
+        && status != JobStatus::Cancelled
+        && let Some(kind) = EventKind::job_ended(status)
+    {
+        events::record(tx, job, kind, None, None, serde_json::json!({})).await?;
+    }
+    Ok(())
+}
+
+impl Locked {
+    /// The ids of the runs `event` applies to.
+    fn runs_where(&self, event: RunEvent) -> Vec<StageRunId> {
+        self.runs
+            .iter()
+            .filter(|r| event.apply(r.status).is_ok())
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// The ids of the tasks `event` applies to, and how the job's counts move.
+    fn tasks_where(&self, event: TaskEvent) -> (Vec<TaskId>, JobDelta) {
+        let mut delta = JobDelta::default();
+        let mut ids = Vec::new();
+        for t in &self.tasks {
+            if let Ok(to) = event.apply(t.status) {
+                delta = delta.plus(JobDelta::of(t.status, to));
+                ids.push(t.id);
+            }
+        }
+        (ids, delta)
+    }
 }
 
 /// The object keys of the uploads only this job uses: what deleting the
 /// job leaves unused (its own files are under its job prefix).
 pub async fn exclusive_upload_keys(db: &Db, id: JobId) -> Result<Vec<String>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("jobs/exclusive_upload_keys"), &[&id])
         .await?
-        .query(
-            "SELECT u.object_key FROM uploads u JOIN jobs j
-               ON u.id = j.source_upload_id OR u.id = j.background_upload_id
-             WHERE j.id = $1
-               AND NOT EXISTS (SELECT 1 FROM jobs o WHERE o.id <> $1
-                               AND (o.source_upload_id = u.id OR o.background_upload_id = u.id))",
-            &[&id.0],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+        .iter()
+        .map(|r| Ok(r.try_get("object_key")?))
+        .collect()
 }
 
 /// Deletes an ended job of `tenant`, everything recorded about it, and the
 /// uploads no other job uses. The caller deletes the objects first (the
 /// job's prefix and [`exclusive_upload_keys`]), so a crash in between
 /// leaves rows to delete again, never objects nobody knows of. A running
-/// job is a conflict: cancel it first.
-pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<(), DbError> {
+/// job is refused: cancel it first.
+pub async fn delete_ended(db: &Db, tenant: TenantId, id: JobId) -> Result<(), DeleteJobError> {
     let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    let row = tx
-        .query_opt(
-            "SELECT status, source_upload_id, background_upload_id FROM jobs
-             WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-            &[&id.0, &tenant.0],
-        )
+    let tx = client.transaction().await.map_err(DbError::from)?;
+    let r = row(&tx, &query!("jobs/lock_for_delete"), &[&id, &tenant])
         .await?
-        .ok_or(DbError::NotFound)?;
-    if !JobStatus::parse(row.get(0))?.is_final() {
-        return Err(DbError::Conflict(
-            "the job is still running; cancel it first".into(),
-        ));
+        .ok_or(DeleteJobError::NotFound)?;
+    let status: JobStatus = r.try_get("status").map_err(DbError::from)?;
+    if !status.is_final() {
+        return Err(DeleteJobError::StillRunning);
     }
-    let uploads: Vec<uuid::Uuid> = [row.get(1), row.get::<_, Option<uuid::Uuid>>(2)]
-        .into_iter()
-        .flatten()
-        .collect();
-    tx.execute("DELETE FROM jobs WHERE id = $1", &[&id.0])
-        .await?;
-    tx.execute(
-        "DELETE FROM uploads u WHERE u.id = ANY($1)
-           AND NOT EXISTS (SELECT 1 FROM jobs j
-                           WHERE j.source_upload_id = u.id OR j.background_upload_id = u.id)",
-        &[&uploads],
-    )
-    .await?;
-    tx.execute("DELETE FROM job_drafts WHERE job_id = $1", &[&id.0])
-        .await?;
-    tx.commit().await?;
+    let uploads: Vec<UploadId> = [
+        r.try_get("source_upload_id").map_err(DbError::from)?,
+        r.try_get::<_, Option<UploadId>>("background_upload_id")
+            .map_err(DbError::from)?,
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    execute(&tx, &query!("jobs/delete"), &[&id, &uploads]).await?;
+    tx.commit().await.map_err(DbError::from)?;
     Ok(())
-}
-
-/// Locks a tenant's job for a change made outside the workers (cancel, an
-/// edit) and answers its status; `NotFound` for another tenant's job. The
-/// rows are locked in the order every worker transaction takes (runs,
-/// tasks, then the job), or such a change racing a claim or a commit
-/// deadlocks with it.
-pub(crate) async fn lock_job(
-    tx: &impl GenericClient,
-    tenant: TenantId,
-    id: JobId,
-) -> Result<JobStatus, DbError> {
-    tx.query_opt(
-        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2",
-        &[&id.0, &tenant.0],
-    )
-    .await?
-    .ok_or(DbError::NotFound)?;
-    for rows in ["stage_runs", "tasks"] {
-        tx.query(
-            &format!("SELECT 1 FROM {rows} WHERE job_id = $1 ORDER BY id FOR UPDATE"),
-            &[&id.0],
-        )
-        .await?;
-    }
-    let row = tx
-        .query_one("SELECT status FROM jobs WHERE id = $1 FOR UPDATE", &[&id.0])
-        .await?;
-    Ok(JobStatus::parse(row.get(0))?)
-}
-
-/// Rolls the tasks' states up into the job's, recording the job's end.
-pub(crate) async fn refresh_status(
-    tx: &impl GenericClient,
-    id: JobId,
-) -> Result<JobStatus, DbError> {
-    let rows = tx
-        .query("SELECT status FROM tasks WHERE job_id = $1", &[&id.0])
-        .await?;
-    let tasks = rows
-        .iter()
-        .map(|r| TaskStatus::parse(r.get(0)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let status = JobStatus::from_tasks(&tasks);
-    let changed = tx
-        .execute(
-            "UPDATE jobs SET status = $2, updated_at = now(),
-                    started_at = CASE WHEN $2 <> 'queued' THEN coalesce(started_at, now()) END,
-                    finished_at = CASE WHEN $3 THEN coalesce(finished_at, now()) END
-             WHERE id = $1 AND status <> $2",
-            &[&id.0, &status.as_str(), &status.is_final()],
-        )
-        .await?;
-    if changed > 0 && status.is_final() {
-        let kind = format!("job_{}", status.as_str());
-        events::record(tx, id, &kind, None, None, serde_json::json!({})).await?;
-    }
-    // A task may end while others run on: settle each as it ends.
-    crate::credits::settle(tx, id).await?;
-    Ok(status)
-}
-
-pub(crate) fn job_from_row(row: &Row) -> Result<Job, DbError> {
-    Ok(Job {
-        id: JobId(row.get("id")),
-        tenant_id: TenantId(row.get("tenant_id")),
-        kind: JobKind::parse(row.get("kind"))?,
-        status: JobStatus::parse(row.get("status"))?,
-        source_upload_id: UploadId(row.get("source_upload_id")),
-        background_upload_id: row
-            .get::<_, Option<uuid::Uuid>>("background_upload_id")
-            .map(UploadId),
-        source_language: row.get("source_language"),
-        target_languages: row.get("target_languages"),
-        options: serde_json::from_value(row.get("options"))
-            .map_err(|e| DbError::Corrupt(format!("job options: {e}")))?,
-        publish: row.get("publish"),
-        duration: row.get("duration_s"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-        started_at: row.get("started_at"),
-        finished_at: row.get("finished_at"),
-    })
-}
-
-fn task_from_row(row: &Row) -> Result<Task, DbError> {
-    let stages: Vec<String> = row.get("stages");
-    Ok(Task {
-        id: TaskId(row.get("id")),
-        job_id: JobId(row.get("job_id")),
-        language: row.get("language"),
-        status: TaskStatus::parse(row.get("status"))?,
-        stage: Stage::parse(row.get("stage"))?,
-        stages: stages
-            .iter()
-            .map(|s| Stage::parse(s))
-            .collect::<Result<_, _>>()?,
-        progress: row.get("progress"),
-        message: row.get("message"),
-        error_code: row.get("error_code"),
-        error_message: row.get("error_message"),
-        stats: row.get("stats"),
-        credits: row.get::<_, Option<i64>>("credits").map(Credits),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-        started_at: row.get("started_at"),
-        finished_at: row.get("finished_at"),
-    })
-}
-
-/// Resumes a job's failed tasks from the stage that failed: those runs are
-/// queued again with fresh attempts; finished stages and their artifacts
-/// stay as they are. Returns the dispatches to send.
-pub async fn retry(db: &Db, tenant: TenantId, id: JobId) -> Result<Vec<Dispatch>, DbError> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    tx.query_opt(
-        "SELECT 1 FROM jobs WHERE id = $1 AND tenant_id = $2 FOR UPDATE",
-        &[&id.0, &tenant.0],
-    )
-    .await?
-    .ok_or(DbError::NotFound)?;
-    let failed = tx
-        .query(
-            "UPDATE stage_runs SET status = 'queued', failures = 0, error_code = NULL, error_message = NULL,
-                    run_after = now(), finished_at = NULL
-             WHERE job_id = $1 AND status = 'failed'
-             RETURNING id, stage, attempt",
-            &[&id.0],
-        )
-        .await?;
-    if failed.is_empty() {
-        return Err(DbError::Conflict(
-            "the job has no failed stage to retry".into(),
-        ));
-    }
-    let mut dispatch = Vec::with_capacity(failed.len());
-    for row in &failed {
-        let stage = Stage::parse(row.get(1))?;
-        dispatch.push(
-            outbox::push(
-                &tx,
-                voxline_core::StageRunId(row.get(0)),
-                stage,
-                row.get(2),
-                chrono::Utc::now(),
-            )
-            .await?,
-        );
-    }
-    tx.execute(
-        "UPDATE tasks SET status = 'running', error_code = NULL, error_message = NULL, message = 'retrying',
-                          finished_at = NULL, updated_at = now(), credit_round = credit_round + 1
-         WHERE job_id = $1 AND status = 'failed'",
-        &[&id.0],
-    )
-    .await?;
-    crate::credits::reserve(&tx, tenant, id).await?;
-    events::record(
-        &tx,
-        id,
-        "job_retried",
-        None,
-        None,
-        serde_json::json!({ "stages": failed.len() }),
-    )
-    .await?;
-    refresh_status(&tx, id).await?;
-    tx.commit().await?;
-    Ok(dispatch)
 }
 
 /// Cancelled jobs whose files have not been deleted yet, cancelled more than
 /// `grace_s` seconds ago (long enough for any stage that was running to have
 /// noticed and stopped writing).
 pub async fn cancelled_uncleaned(db: &Db, grace_s: f64, limit: i64) -> Result<Vec<JobId>, DbError> {
-    let rows = db
-        .client()
-        .await?
-        .query(
-            "SELECT id FROM jobs
-             WHERE status = 'cancelled' AND cleaned_at IS NULL
-               AND finished_at < now() - $1::float8 * interval '1 second'
-             ORDER BY finished_at LIMIT $2",
-            &[&grace_s, &limit],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| JobId(r.get(0))).collect())
+    db.rows(
+        &query!("jobs/cancelled_uncleaned"),
+        &[&grace_s, &limit, &JobStatus::Cancelled],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get("id")?))
+    .collect()
 }
 
 /// Records that a cancelled job's files are gone, and forgets its artifacts.
 pub async fn mark_cleaned(db: &Db, id: JobId) -> Result<(), DbError> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    tx.execute("DELETE FROM artifacts WHERE job_id = $1", &[&id.0])
-        .await?;
-    tx.execute("UPDATE jobs SET cleaned_at = now() WHERE id = $1", &[&id.0])
-        .await?;
-    tx.commit().await?;
+    db.execute(&query!("jobs/mark_cleaned"), &[&id]).await?;
     Ok(())
 }

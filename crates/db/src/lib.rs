@@ -1,9 +1,16 @@
 //! PostgreSQL, Voxline's source of truth: the connection pool, the
-//! migrations, and one module of SQL per table family. Nothing outside this
-//! crate writes SQL.
+//! migrations, and one module per table family applying the state
+//! machine's plans (`voxline_core::state`). Every query is a `.sql` file
+//! under `queries/`; nothing outside this crate writes SQL.
+
+#[macro_use]
+mod query;
 
 mod error;
+mod lock;
+mod outcomes;
 mod pool;
+mod rows;
 
 pub mod api_keys;
 pub mod artifacts;
@@ -14,11 +21,14 @@ pub mod edits;
 pub mod events;
 pub mod jobs;
 pub mod ops;
-pub mod outbox;
 pub mod runs;
 pub mod social;
 pub mod uploads;
 pub mod usage;
+pub mod workers;
 
-pub use error::DbError;
+pub use error::{
+    CancelError, CommitError, CreateJobError, DbError, DeleteJobError, EditError, RetryError,
+};
+pub use outcomes::apply;
 pub use pool::Db;

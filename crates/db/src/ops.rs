@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::Serialize;
-use voxline_core::{JobId, JobKind, JobStatus, Stage};
+use voxline_core::{JobId, JobKind, JobStatus, Stage, StageRunStatus, TaskStatus};
 
 use crate::{Db, DbError};
 
@@ -27,18 +27,9 @@ pub struct QueueStat {
 /// One row per stage, every stage present, in the order of [`Stage::ALL`].
 pub async fn queue_stats(db: &Db) -> Result<Vec<QueueStat>, DbError> {
     let rows = db
-        .client()
-        .await?
-        .query(
-            "SELECT stage,
-                    count(*) FILTER (WHERE status = 'queued' AND run_after <= now()),
-                    count(*) FILTER (WHERE status = 'queued' AND run_after > now()),
-                    count(*) FILTER (WHERE status = 'running'),
-                    coalesce(extract(epoch FROM now() - min(run_after)
-                                     FILTER (WHERE status = 'queued' AND run_after <= now())), 0)::float8
-             FROM stage_runs WHERE status IN ('queued', 'running')
-             GROUP BY stage",
-            &[],
+        .rows(
+            &query!("ops/queue_stats"),
+            &[&StageRunStatus::Queued, &StageRunStatus::Running],
         )
         .await?;
     let mut stats: Vec<QueueStat> = Stage::ALL
@@ -52,31 +43,15 @@ pub async fn queue_stats(db: &Db) -> Result<Vec<QueueStat>, DbError> {
         })
         .collect();
     for row in &rows {
-        let stage = Stage::parse(row.get(0))?;
+        let stage: Stage = row.try_get("stage")?;
         if let Some(stat) = stats.iter_mut().find(|s| s.stage == stage) {
-            stat.queued_due = row.get(1);
-            stat.scheduled = row.get(2);
-            stat.running = row.get(3);
-            stat.oldest_due_seconds = row.get(4);
+            stat.queued_due = row.try_get("queued_due")?;
+            stat.scheduled = row.try_get("scheduled")?;
+            stat.running = row.try_get("running")?;
+            stat.oldest_due_seconds = row.try_get("oldest_due_seconds")?;
         }
     }
     Ok(stats)
-}
-
-/// The workers holding a live lease on a run of `stage`: busy workers,
-/// which may not be heartbeating to Redis while their stage runs.
-pub async fn lease_holders(db: &Db, stage: Stage) -> Result<Vec<String>, DbError> {
-    let rows = db
-        .client()
-        .await?
-        .query(
-            "SELECT DISTINCT lease_owner FROM stage_runs
-             WHERE status = 'running' AND stage = $1 AND lease_expires_at > now()
-               AND lease_owner IS NOT NULL",
-            &[&stage.as_str()],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Jobs counted by their state.
@@ -129,16 +104,7 @@ pub async fn job_history(db: &Db, hours: u32) -> Result<JobHistory, DbError> {
         .duration_trunc(Duration::hours(1))
         .map_err(|e| DbError::Corrupt(format!("the clock cannot be rounded to the hour: {e}")))?;
     let first = current - Duration::hours(i64::from(hours) - 1);
-    let rows = db
-        .client()
-        .await?
-        .query(
-            "SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', status, count(*)
-             FROM jobs WHERE created_at >= $1
-             GROUP BY 1, 2",
-            &[&first],
-        )
-        .await?;
+    let rows = db.rows(&query!("ops/job_history"), &[&first]).await?;
     let mut history = JobHistory {
         hours: (0..hours)
             .map(|i| HourOfJobs {
@@ -149,9 +115,9 @@ pub async fn job_history(db: &Db, hours: u32) -> Result<JobHistory, DbError> {
         totals: StatusCounts::default(),
     };
     for row in &rows {
-        let hour: DateTime<Utc> = row.get(0);
-        let status = JobStatus::parse(row.get(1))?;
-        let n: i64 = row.get(2);
+        let hour: DateTime<Utc> = row.try_get("hour")?;
+        let status: JobStatus = row.try_get("status")?;
+        let n: i64 = row.try_get("jobs")?;
         let index = (hour - first).num_hours();
         if let Some(slot) = usize::try_from(index)
             .ok()
@@ -180,30 +146,19 @@ pub struct FailedTask {
 
 /// The `limit` most recently failed tasks of every tenant, newest first.
 pub async fn failed_tasks(db: &Db, limit: i64) -> Result<Vec<FailedTask>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("ops/failed_tasks"), &[&limit, &TaskStatus::Failed])
         .await?
-        .query(
-            "SELECT t.job_id, n.name, j.kind, t.language, t.stage, t.error_code, t.error_message,
-                    coalesce(t.finished_at, t.updated_at)
-             FROM tasks t JOIN jobs j ON j.id = t.job_id JOIN tenants n ON n.id = j.tenant_id
-             WHERE t.status = 'failed'
-             ORDER BY t.finished_at DESC, t.job_id, t.language
-             LIMIT $1",
-            &[&limit],
-        )
-        .await?;
-    rows.iter()
+        .iter()
         .map(|r| {
             Ok(FailedTask {
-                job_id: JobId(r.get(0)),
-                tenant: r.get(1),
-                kind: JobKind::parse(r.get(2))?,
-                language: r.get(3),
-                stage: Stage::parse(r.get(4))?,
-                error_code: r.get(5),
-                error_message: r.get(6),
-                failed_at: r.get(7),
+                job_id: r.try_get("job_id")?,
+                tenant: r.try_get("tenant")?,
+                kind: r.try_get("kind")?,
+                language: r.try_get("language")?,
+                stage: r.try_get("stage")?,
+                error_code: r.try_get("error_code")?,
+                error_message: r.try_get("error_message")?,
+                failed_at: r.try_get("failed_at")?,
             })
         })
         .collect()
@@ -232,44 +187,35 @@ pub struct ActiveJobs {
 }
 
 pub async fn active_jobs(db: &Db, limit: i64) -> Result<ActiveJobs, DbError> {
-    let client = db.client().await?;
-    let counts = client
-        .query_one(
-            "SELECT count(*) FILTER (WHERE status = 'queued'), count(*) FILTER (WHERE status = 'running')
-             FROM jobs WHERE status IN ('queued', 'running')",
-            &[],
+    let rows = db
+        .rows(
+            &query!("ops/active_jobs"),
+            &[&JobStatus::Queued, &JobStatus::Running, &limit],
         )
         .await?;
-    let rows = client
-        .query(
-            "SELECT j.id, n.name, j.kind, j.status, j.target_languages, j.created_at,
-                    coalesce((SELECT 100 * avg(t.progress) FROM tasks t WHERE t.job_id = j.id), 0)::float8
-             FROM jobs j JOIN tenants n ON n.id = j.tenant_id
-             WHERE j.status IN ('queued', 'running')
-             ORDER BY j.created_at DESC, j.id DESC
-             LIMIT $1",
-            &[&limit],
-        )
-        .await?;
-    let jobs = rows
-        .iter()
-        .map(|r| {
-            Ok(ActiveJob {
-                id: JobId(r.get(0)),
-                tenant: r.get(1),
-                kind: JobKind::parse(r.get(2))?,
-                status: JobStatus::parse(r.get(3))?,
-                target_languages: r.get(4),
-                created_at: r.get(5),
-                progress: r.get(6),
-            })
-        })
-        .collect::<Result<_, DbError>>()?;
-    Ok(ActiveJobs {
-        queued: counts.get(0),
-        running: counts.get(1),
-        jobs,
-    })
+    let mut active = ActiveJobs {
+        queued: 0,
+        running: 0,
+        jobs: Vec::with_capacity(rows.len()),
+    };
+    for r in &rows {
+        // Every row carries the counts; with no job in flight, one row has no job.
+        active.queued = r.try_get("queued")?;
+        active.running = r.try_get("running")?;
+        let Some(id) = r.try_get::<_, Option<JobId>>("id")? else {
+            continue;
+        };
+        active.jobs.push(ActiveJob {
+            id,
+            tenant: r.try_get("tenant")?,
+            kind: r.try_get("kind")?,
+            status: r.try_get("status")?,
+            target_languages: r.try_get("target_languages")?,
+            progress: r.try_get("progress")?,
+            created_at: r.try_get("created_at")?,
+        });
+    }
+    Ok(active)
 }
 
 /// What one tenant used in a period.
@@ -290,34 +236,18 @@ pub struct TenantUsage {
 /// Every tenant that created a job or called an engine since `since`, the
 /// most expensive first.
 pub async fn tenant_usage(db: &Db, since: DateTime<Utc>) -> Result<Vec<TenantUsage>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("ops/tenant_usage"), &[&since])
         .await?
-        .query(
-            "WITH j AS (SELECT tenant_id, count(*) AS jobs, sum(duration_s) AS media_seconds
-                        FROM jobs WHERE created_at >= $1 GROUP BY tenant_id),
-                  u AS (SELECT tenant_id, sum(calls) AS calls,
-                               sum(calls) FILTER (WHERE NOT ok) AS failed_calls,
-                               sum(cost_usd) AS cost_usd
-                        FROM usage_records WHERE created_at >= $1 GROUP BY tenant_id)
-             SELECT n.name, coalesce(j.jobs, 0)::bigint, coalesce(j.media_seconds, 0)::float8,
-                    coalesce(u.calls, 0)::bigint, coalesce(u.failed_calls, 0)::bigint,
-                    coalesce(u.cost_usd, 0)::float8 AS cost
-             FROM j FULL JOIN u ON u.tenant_id = j.tenant_id
-             JOIN tenants n ON n.id = coalesce(j.tenant_id, u.tenant_id)
-             ORDER BY cost DESC, 2 DESC, n.name",
-            &[&since],
-        )
-        .await?;
-    Ok(rows
         .iter()
-        .map(|r| TenantUsage {
-            tenant: r.get(0),
-            jobs: r.get(1),
-            media_seconds: r.get(2),
-            engine_calls: r.get(3),
-            failed_calls: r.get(4),
-            cost_usd: r.get(5),
+        .map(|r| {
+            Ok(TenantUsage {
+                tenant: r.try_get("tenant")?,
+                jobs: r.try_get("jobs")?,
+                media_seconds: r.try_get("media_seconds")?,
+                engine_calls: r.try_get("engine_calls")?,
+                failed_calls: r.try_get("failed_calls")?,
+                cost_usd: r.try_get("cost_usd")?,
+            })
         })
-        .collect())
+        .collect()
 }

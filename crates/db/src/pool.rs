@@ -1,10 +1,12 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
 
 use crate::DbError;
+use crate::query::Query;
 
 mod embedded {
     refinery::embed_migrations!("../../migrations");
@@ -44,7 +46,8 @@ impl Db {
         Ok(Self { pool })
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool. Its prepared statements stay with it, so
+    /// each query is parsed and planned once per connection.
     pub async fn client(&self) -> Result<deadpool_postgres::Object, DbError> {
         Ok(self.pool.get().await?)
     }
@@ -64,7 +67,14 @@ impl Db {
         client
             .execute("SELECT pg_advisory_unlock(7262737001)", &[])
             .await?;
-        Ok(result?.applied_migrations().len())
+        let applied = result?.applied_migrations().len();
+        if applied > 0 {
+            // Enum types made by the migrations are unknown to connections
+            // opened before them; start afresh.
+            drop(client);
+            self.pool.retain(|_, _| false);
+        }
+        Ok(applied)
     }
 
     /// Whether PostgreSQL answers.
@@ -72,4 +82,61 @@ impl Db {
         self.client().await?.execute("SELECT 1", &[]).await?;
         Ok(())
     }
+
+    /// Runs `query` on a pooled connection: every row it answers.
+    pub(crate) async fn rows(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, DbError> {
+        rows(&self.client().await?, query, params).await
+    }
+
+    /// Runs `query` on a pooled connection: its one row, or `None`.
+    pub(crate) async fn row(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, DbError> {
+        row(&self.client().await?, query, params).await
+    }
+
+    /// Runs `query` on a pooled connection: how many rows it changed.
+    pub(crate) async fn execute(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, DbError> {
+        execute(&self.client().await?, query, params).await
+    }
+}
+
+/// Runs `query` (prepared once per connection) on `client`.
+pub(crate) async fn rows(
+    client: &impl GenericClient,
+    query: &Query,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<Row>, DbError> {
+    let statement = client.prepare_cached(query.sql).await?;
+    Ok(client.query(&statement, params).await?)
+}
+
+/// Runs `query` on `client`: its one row, or `None`.
+pub(crate) async fn row(
+    client: &impl GenericClient,
+    query: &Query,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<Row>, DbError> {
+    let statement = client.prepare_cached(query.sql).await?;
+    Ok(client.query_opt(&statement, params).await?)
+}
+
+/// Runs `query` on `client`: how many rows it changed.
+pub(crate) async fn execute(
+    client: &impl GenericClient,
+    query: &Query,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64, DbError> {
+    let statement = client.prepare_cached(query.sql).await?;
+    Ok(client.execute(&statement, params).await?)
 }

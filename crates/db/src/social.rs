@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use voxline_core::JobId;
 
+use crate::pool::row;
 use crate::{Db, DbError};
 
 /// What an earlier attempt left for a language's post.
@@ -41,34 +42,28 @@ pub async fn prior(
     let client = db.client().await?;
     // The same statement decides and marks, so two attempts looking at
     // once cannot both see `posting` turn into `Unknown`.
-    let lapsed = client
-        .query_opt(
-            "UPDATE social_posts SET status = 'unconfirmed'
-             WHERE job_id = $1 AND language = $2 AND status = 'posting'
-               AND started_at < now() - $3::float8 * interval '1 second'
-             RETURNING started_at",
-            &[&job.0, &language, &in_flight.as_secs_f64()],
-        )
-        .await?;
-    if let Some(row) = lapsed {
-        return Ok(Some(Prior::Unknown { since: row.get(0) }));
+    let lapsed = row(
+        &client,
+        &query!("social/lapse"),
+        &[&job, &language, &in_flight.as_secs_f64()],
+    )
+    .await?;
+    if let Some(r) = lapsed {
+        return Ok(Some(Prior::Unknown {
+            since: r.try_get("started_at")?,
+        }));
     }
-    let Some(row) = client
-        .query_opt(
-            "SELECT status, posts, channels, started_at FROM social_posts
-             WHERE job_id = $1 AND language = $2",
-            &[&job.0, &language],
-        )
-        .await?
-    else {
+    let Some(r) = row(&client, &query!("social/prior"), &[&job, &language]).await? else {
         return Ok(None);
     };
-    let status: String = row.get(0);
-    let since = row.get(3);
+    let status: String = r.try_get("status")?;
+    let since = r.try_get("started_at")?;
     Ok(Some(match status.as_str() {
         "posted" => Prior::Posted {
-            posts: row.get::<_, Option<Value>>(1).unwrap_or(Value::Null),
-            channels: row.get(2),
+            posts: r
+                .try_get::<_, Option<Value>>("posts")?
+                .unwrap_or(Value::Null),
+            channels: r.try_get("channels")?,
         },
         "unconfirmed" => Prior::Acknowledged { since },
         _ => Prior::InFlight { since },
@@ -85,12 +80,9 @@ pub async fn claim(
     channels: &Value,
 ) -> Result<bool, DbError> {
     let inserted = db
-        .client()
-        .await?
         .execute(
-            "INSERT INTO social_posts (job_id, language, vendor, status, channels)
-             VALUES ($1, $2, $3, 'posting', $4) ON CONFLICT (job_id, language) DO NOTHING",
-            &[&job.0, &language, &vendor, channels],
+            &query!("social/claim"),
+            &[&job, &language, &vendor, channels],
         )
         .await?;
     Ok(inserted == 1)
@@ -98,26 +90,14 @@ pub async fn claim(
 
 /// Records what the vendor answered to the post.
 pub async fn posted(db: &Db, job: JobId, language: &str, posts: &Value) -> Result<(), DbError> {
-    db.client()
-        .await?
-        .execute(
-            "UPDATE social_posts SET status = 'posted', posts = $3, posted_at = now()
-             WHERE job_id = $1 AND language = $2",
-            &[&job.0, &language, posts],
-        )
+    db.execute(&query!("social/posted"), &[&job, &language, posts])
         .await?;
     Ok(())
 }
 
 /// Marks a sent post whose outcome is unknown, as told to the user.
 pub async fn unconfirmed(db: &Db, job: JobId, language: &str) -> Result<(), DbError> {
-    db.client()
-        .await?
-        .execute(
-            "UPDATE social_posts SET status = 'unconfirmed'
-             WHERE job_id = $1 AND language = $2 AND status = 'posting'",
-            &[&job.0, &language],
-        )
+    db.execute(&query!("social/unconfirmed"), &[&job, &language])
         .await?;
     Ok(())
 }
@@ -125,12 +105,7 @@ pub async fn unconfirmed(db: &Db, job: JobId, language: &str) -> Result<(), DbEr
 /// Forgets a claim whose post certainly did not happen (the vendor refused
 /// it), so a retry may post.
 pub async fn abandon(db: &Db, job: JobId, language: &str) -> Result<(), DbError> {
-    db.client()
-        .await?
-        .execute(
-            "DELETE FROM social_posts WHERE job_id = $1 AND language = $2 AND status = 'posting'",
-            &[&job.0, &language],
-        )
+    db.execute(&query!("social/abandon"), &[&job, &language])
         .await?;
     Ok(())
 }

@@ -21,74 +21,50 @@ pub struct Upload {
 
 /// Records an upload; recording the same id twice keeps the first.
 pub async fn insert(db: &Db, u: &Upload) -> Result<(), DbError> {
-    db.client()
-        .await?
-        .execute(
-            "INSERT INTO uploads (id, tenant_id, object_key, file_name, content_type,
-                                  size_bytes, duration_s, media, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (id) DO NOTHING",
-            &[
-                &u.id.0,
-                &u.tenant_id.0,
-                &u.object_key,
-                &u.file_name,
-                &u.content_type,
-                &u.size_bytes,
-                &u.duration,
-                &u.media,
-                &u.created_at,
-            ],
-        )
-        .await?;
+    db.execute(
+        &query!("uploads/insert"),
+        &[
+            &u.id,
+            &u.tenant_id,
+            &u.object_key,
+            &u.file_name,
+            &u.content_type,
+            &u.size_bytes,
+            &u.duration,
+            &u.media,
+            &u.created_at,
+        ],
+    )
+    .await?;
     Ok(())
 }
 
 /// An upload of `tenant`; another tenant's upload is simply not found.
 pub async fn get(db: &Db, tenant: TenantId, id: UploadId) -> Result<Upload, DbError> {
-    let row = db
-        .client()
-        .await?
-        .query_opt(
-            "SELECT id, tenant_id, object_key, file_name, content_type, size_bytes,
-                    duration_s, media, created_at
-             FROM uploads WHERE id = $1 AND tenant_id = $2",
-            &[&id.0, &tenant.0],
-        )
+    let r = db
+        .row(&query!("uploads/get"), &[&id, &tenant])
         .await?
         .ok_or(DbError::NotFound)?;
     Ok(Upload {
-        id: UploadId(row.get(0)),
-        tenant_id: TenantId(row.get(1)),
-        object_key: row.get(2),
-        file_name: row.get(3),
-        content_type: row.get(4),
-        size_bytes: row.get(5),
-        duration: row.get(6),
-        media: row.get(7),
-        created_at: row.get(8),
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        object_key: r.try_get("object_key")?,
+        file_name: r.try_get("file_name")?,
+        content_type: r.try_get("content_type")?,
+        size_bytes: r.try_get("size_bytes")?,
+        duration: r.try_get("duration_s")?,
+        media: r.try_get("media")?,
+        created_at: r.try_get("created_at")?,
     })
 }
 
 /// Forgets an upload of `tenant` unless a job uses it. Returns whether it
 /// is unused (gone, or never recorded): only then may its object go too.
 pub async fn delete_unused(db: &Db, tenant: TenantId, id: UploadId) -> Result<bool, DbError> {
-    let mut client = db.client().await?;
-    let tx = client.transaction().await?;
-    let used: bool = tx
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM jobs WHERE source_upload_id = $1 OR background_upload_id = $1)",
-            &[&id.0],
-        )
+    let used: bool = db
+        .row(&query!("uploads/delete_unused"), &[&id, &tenant])
         .await?
-        .get(0);
-    if !used {
-        tx.execute(
-            "DELETE FROM uploads WHERE id = $1 AND tenant_id = $2",
-            &[&id.0, &tenant.0],
-        )
-        .await?;
-    }
-    tx.commit().await?;
+        .ok_or(DbError::NotFound)?
+        .try_get("used")?;
     Ok(!used)
 }

@@ -43,32 +43,37 @@ pub struct Total {
     pub cost_usd: f64,
 }
 
+impl GroupBy {
+    /// The word `queries/usage/totals.sql` groups by.
+    fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Engine => "engine",
+            GroupBy::Stage => "stage",
+            GroupBy::Day => "day",
+        }
+    }
+}
+
 pub async fn for_job(db: &Db, job: JobId) -> Result<Vec<Record>, DbError> {
-    let rows = db
-        .client()
+    db.rows(&query!("usage/for_job"), &[&job])
         .await?
-        .query(
-            "SELECT stage, language, engine, unit, units, cost_usd, latency_ms, ok, error, created_at, calls
-             FROM usage_records WHERE job_id = $1 ORDER BY id",
-            &[&job.0],
-        )
-        .await?;
-    Ok(rows
         .iter()
-        .map(|r| Record {
-            stage: r.get(0),
-            language: r.get(1),
-            engine: r.get(2),
-            unit: r.get(3),
-            units: r.get(4),
-            cost_usd: r.get(5),
-            latency_ms: r.get(6),
-            ok: r.get(7),
-            error: r.get(8),
-            created_at: r.get(9),
-            calls: r.get(10),
+        .map(|r| {
+            Ok(Record {
+                calls: r.try_get("calls")?,
+                stage: r.try_get("stage")?,
+                language: r.try_get("language")?,
+                engine: r.try_get("engine")?,
+                unit: r.try_get("unit")?,
+                units: r.try_get("units")?,
+                cost_usd: r.try_get("cost_usd")?,
+                latency_ms: r.try_get("latency_ms")?,
+                ok: r.try_get("ok")?,
+                error: r.try_get("error")?,
+                created_at: r.try_get("created_at")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// A tenant's usage in `[from, to)`, summed per group and unit.
@@ -79,35 +84,21 @@ pub async fn totals(
     to: DateTime<Utc>,
     group_by: GroupBy,
 ) -> Result<Vec<Total>, DbError> {
-    let key = match group_by {
-        GroupBy::Engine => "u.engine",
-        GroupBy::Stage => "coalesce(u.stage, '')",
-        GroupBy::Day => "to_char(u.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-    };
-    let rows = db
-        .client()
-        .await?
-        .query(
-            &format!(
-                "SELECT {key} AS k, u.unit, coalesce(sum(u.calls), 0)::bigint,
-                        coalesce(sum(u.calls) FILTER (WHERE NOT u.ok), 0)::bigint,
-                        coalesce(sum(u.units), 0), coalesce(sum(u.cost_usd), 0)
-                 FROM usage_records u
-                 WHERE u.tenant_id = $1 AND u.created_at >= $2 AND u.created_at < $3
-                 GROUP BY k, u.unit ORDER BY k, u.unit"
-            ),
-            &[&tenant.0, &from, &to],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .map(|r| Total {
-            key: r.get(0),
-            unit: r.get(1),
-            calls: r.get(2),
-            failed_calls: r.get(3),
-            units: r.get(4),
-            cost_usd: r.get(5),
+    db.rows(
+        &query!("usage/totals"),
+        &[&tenant, &from, &to, &group_by.as_str()],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(Total {
+            key: r.try_get("key")?,
+            unit: r.try_get("unit")?,
+            calls: r.try_get("calls")?,
+            failed_calls: r.try_get("failed_calls")?,
+            units: r.try_get("units")?,
+            cost_usd: r.try_get("cost_usd")?,
         })
-        .collect())
+    })
+    .collect()
 }

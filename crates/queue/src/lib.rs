@@ -1,28 +1,26 @@
-//! The one crate that talks to apalis: queue names, typed dispatch to Redis,
-//! and the stage runner every worker shares (claim with a lease, heartbeat,
-//! run, commit if still the owner, dispatch what comes next).
+//! The queue: each stage's runs on Redis, and the apalis backend the
+//! workers pull them through.
 //!
-//! apalis-redis delivers at least once and re-runs messages a dead worker had
-//! fetched, even finished ones; it also retries any `Err` on its own. So the
-//! runner answers apalis `Ok` for everything it has recorded in PostgreSQL,
-//! and PostgreSQL alone decides whether a delivery is work or a duplicate.
+//! A stage's queue serves tenants in turn, and within a tenant the
+//! highest priority first (ageing so that nothing starves); a run is put
+//! on it once however often it is sent; a consumer blocks until work is
+//! made ready and takes only as much as it has places for; what a consumer
+//! took is handed to others if the consumer falls silent. Redis only
+//! dispatches: PostgreSQL decides whether a delivery is work or a
+//! duplicate, and the janitor re-sends whatever Redis lost. `lua/` holds
+//! the scripts (every change of the queue is one atomic script), and
+//! `docs/pipeline.md` the reasons for this design over apalis-redis's.
 
-mod backoff;
-mod dispatch;
+pub mod batch;
+mod client;
+mod consumer;
+mod error;
 mod message;
 mod names;
-mod pool;
-pub mod rate;
-mod runner;
-mod service;
-mod vendor_gate;
+mod scripts;
 
-pub use dispatch::{Dispatcher, QueueError, queue_config};
-pub use message::{StageJob, run_of, stage_job};
+pub use client::{Queue, QueueStats};
+pub use consumer::{Consumer, Delivered, Settle, SettleLayer, StageQueue};
+pub use error::QueueError;
+pub use message::{StageJob, priority_of, run_of, stage_job};
 pub use names::queue_name;
-pub use pool::run_worker_pool;
-pub use runner::{Outcome, Runner, StageContext, StageError, StageHandler};
-pub use service::{Connections, run_service, run_stage, shutdown_on_signals};
-pub use service::{engines, vendor_gate};
-pub use tokio_util::sync::CancellationToken;
-pub use vendor_gate::RedisGate;

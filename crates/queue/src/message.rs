@@ -1,18 +1,20 @@
 //! What travels through Redis: the `voxline.v1.StageJob` message of
 //! `proto/` (ids and numbers, never media or state; PostgreSQL holds the
-//! rest), JSON-encoded by apalis.
+//! rest), as JSON.
 
-use voxline_core::StageRunId;
-use voxline_db::outbox::Dispatch;
+use voxline_core::{Dispatch, Priority, StageRunId};
 pub use voxline_proto::v1::StageJob;
 
-/// The message for one dispatch.
+/// The message for one dispatch, made ready now.
 pub fn stage_job(d: &Dispatch) -> StageJob {
     StageJob {
         run_id: d.run_id.to_string(),
         stage: d.stage.as_str().to_owned(),
         attempt: d.attempt,
         traceparent: d.traceparent.clone(),
+        tenant: d.tenant.to_string(),
+        priority: d.priority.as_str().to_owned(),
+        ready_at_ms: chrono::Utc::now().timestamp_millis(),
     }
 }
 
@@ -21,18 +23,24 @@ pub fn run_of(job: &StageJob) -> Option<StageRunId> {
     StageRunId::parse(&job.run_id).ok()
 }
 
+/// A message's priority (`normal` when it says none it knows).
+pub fn priority_of(job: &StageJob) -> Priority {
+    Priority::parse(&job.priority).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use voxline_core::Stage;
+    use voxline_core::{Stage, TenantId};
 
     #[test]
     fn the_wire_form_is_the_schema_in_json() {
         let d = Dispatch {
-            outbox_id: None,
             run_id: StageRunId::new(),
             stage: Stage::Render,
             attempt: 2,
+            tenant: TenantId::new(),
+            priority: Priority::High,
             not_before: chrono::Utc::now(),
             traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
         };
@@ -40,9 +48,11 @@ mod tests {
         let json = serde_json::to_value(&job).unwrap();
         assert_eq!(json["stage"], "render");
         assert_eq!(json["attempt"], 2);
+        assert_eq!(json["priority"], "high");
         assert_eq!(json["traceparent"], d.traceparent);
         let back: StageJob = serde_json::from_value(json).unwrap();
         assert_eq!(run_of(&back), Some(d.run_id));
+        assert_eq!(priority_of(&back), Priority::High);
         assert_eq!(run_of(&StageJob::default()), None);
     }
 }

@@ -74,6 +74,10 @@ fn describe() {
         "voxline_stage_duration_seconds",
         "Time one stage attempt took, by stage and outcome"
     );
+    describe_histogram!(
+        "voxline_stage_wait_seconds",
+        "Time a stage waited from becoming ready to being claimed, by stage"
+    );
     describe_counter!(
         "voxline_stage_retries_total",
         "Stage attempts that failed and were scheduled again, by stage and error code"
@@ -151,6 +155,13 @@ pub fn known_method(method: &str) -> &'static str {
 pub fn stage_attempt(stage: &str, outcome: &str, took: Duration) {
     histogram!("voxline_stage_duration_seconds", "stage" => stage.to_owned(), "outcome" => outcome.to_owned())
         .record(took.as_secs_f64());
+}
+
+/// How long a stage waited from becoming ready (the previous stage's
+/// commit, or the job's creation) to being claimed.
+pub fn stage_wait(stage: &str, waited: Duration) {
+    histogram!("voxline_stage_wait_seconds", "stage" => stage.to_owned())
+        .record(waited.as_secs_f64());
 }
 
 /// A failed attempt that will run again after its backoff.

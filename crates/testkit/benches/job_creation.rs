@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use voxline_core::Stage;
 use voxline_db::api_keys;
-use voxline_queue::{CancellationToken, Dispatcher};
+use voxline_queue::Queue;
 use voxline_testkit::{TestEnv, sample_clip_saying};
+use voxline_worker::CancellationToken;
 
 struct Client {
     http: reqwest::Client,
@@ -86,11 +87,11 @@ impl Point {
 
 async fn measure(
     client: &Client,
-    dispatcher: &Dispatcher,
+    dispatcher: &Queue,
     label: &str,
     n: usize,
 ) -> anyhow::Result<Point> {
-    let depth = dispatcher.depth(Stage::Transcribe).await?;
+    let depth = dispatcher.stats(Stage::Transcribe).await?.depth();
     let mut samples = Vec::with_capacity(n);
     for _ in 0..n {
         samples.push(client.create().await?);
@@ -139,9 +140,9 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let base = format!("http://{}", listener.local_addr()?);
     env.settings.server.public_url = base.clone();
-    let engines = Arc::new(voxline_queue::engines(&env.settings).await?);
+    let engines = Arc::new(voxline_worker::engines(&env.settings).await?);
     let state = voxline_gateway::state_from(&env.settings, engines).await?;
-    let dispatcher = state.dispatcher.clone();
+    let dispatcher = state.queue.clone();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(voxline_gateway::serve(listener, state, shutdown.clone()));
 

@@ -31,7 +31,19 @@ use serde::{Deserialize, Serialize};
 use voxline_config::Settings;
 use voxline_core::{JobKind, Stage};
 use voxline_db::runs::Completion;
-use voxline_queue::{Dispatcher, StageContext, StageError, StageHandler, queue_config};
+use voxline_worker::{Connections, StageContext, StageError, StageHandler};
+
+/// The bare apalis-redis peer's queue settings: its queues named as
+/// Voxline's were, one message per fetch, a heartbeat a second.
+fn queue_config(namespace: &str, stage: Stage) -> apalis_redis::Config {
+    apalis_redis::Config::default()
+        .queue(format!("{namespace}:stage:{}", stage.as_str()))
+        .batch_size(1)
+        .heartbeat_interval(Duration::from_secs(1))
+        .missed_heartbeats(15)
+        .persist_results(false)
+        .emit_events(false)
+}
 use voxline_testkit::plot::{Group, grouped_bars};
 use voxline_testkit::procfs::{cpu_seconds, cpu_seconds_of_command, redis_cpu_seconds};
 use voxline_testkit::seed::{placeholder_upload, seeded_job};
@@ -111,7 +123,7 @@ async fn child(role: &str) -> anyhow::Result<()> {
             // Traced and metered as in production (no exporter, no scrape).
             let _telemetry = voxline_telemetry::init(&settings, "bench-worker");
             let stage = Stage::parse(stage)?;
-            voxline_queue::run_service(settings, "bench", Arc::new(Noop(stage))).await?;
+            voxline_worker::run_service(settings, "bench", Arc::new(Noop(stage))).await?;
         }
         ["apalis", step, namespace] => floor_step(step.parse()?, namespace).await?,
         _ => anyhow::bail!("unknown role {role}"),
@@ -232,13 +244,13 @@ async fn voxline(jobs: usize, processes: usize) -> anyhow::Result<Run> {
             .spawn()?,
     );
     let children = Processes(children);
-    let dispatcher = Dispatcher::connect(&s.redis, env.db.clone()).await?;
+    let dispatcher = Connections::open(s).await?;
     // Warm: every worker heartbeating.
     let deadline = Instant::now() + Duration::from_secs(60);
     for stage in STAGES {
-        while dispatcher
-            .workers_alive(stage, Duration::from_secs(5))
+        while (voxline_db::workers::alive(&dispatcher.db, stage)
             .await?
+            .len() as u64)
             < processes as u64
         {
             anyhow::ensure!(Instant::now() < deadline, "{stage} workers did not start");
@@ -256,7 +268,7 @@ async fn voxline(jobs: usize, processes: usize) -> anyhow::Result<Run> {
     );
     for _ in 0..jobs {
         let created = seeded_job(&env.db, &upload, JobKind::Dub, &["es"], true, 4).await?;
-        dispatcher.send(&created.dispatch).await?;
+        dispatcher.queue.push(&created.dispatch).await?;
     }
     let client = env.db.client().await?;
     let deadline = Instant::now() + Duration::from_secs(1800);

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 use voxline_config::{EngineSettings, OpenAiSettings, Secret, VendorLimits, VendorSettings};
 use voxline_core::{Language, Segment};
 use voxline_providers::{CallLog, Engines, Unlimited, VendorGate};
-use voxline_queue::RedisGate;
 use voxline_testkit::stats::latency_cells;
 use voxline_testkit::vendors::FakeOpenAi;
+use voxline_vendor_gate::RedisGate;
 
 fn engines(fake: &FakeOpenAi, limits: VendorLimits, gate: Arc<dyn VendorGate>) -> Engines {
     let vendors = [(

@@ -259,5 +259,24 @@ impl Drop for Fleet {
             let _ = p.child.kill();
             let _ = p.child.wait();
         }
+        // A failed test (or any, with VOXLINE_KEEP_LOGS set) keeps its
+        // services' logs: the scratch folder goes.
+        if std::thread::panicking() || std::env::var_os("VOXLINE_KEEP_LOGS").is_some() {
+            let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../target/fleet-logs")
+                .join(format!(
+                    "{}-{}",
+                    std::process::id(),
+                    chrono::Utc::now().format("%H%M%S")
+                ));
+            if std::fs::create_dir_all(&kept).is_ok()
+                && let Ok(entries) = std::fs::read_dir(&self.logs)
+            {
+                for e in entries.flatten() {
+                    let _ = std::fs::copy(e.path(), kept.join(e.file_name()));
+                }
+                eprintln!("service logs kept in {}", kept.display());
+            }
+        }
     }
 }

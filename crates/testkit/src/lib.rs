@@ -122,19 +122,7 @@ impl Drop for TestEnv {
                         .execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), &[])
                         .await;
                 }
-                if let Ok(client) = redis::Client::open(redis_url())
-                    && let Ok(mut c) = client.get_multiplexed_async_connection().await
-                {
-                    let keys: Vec<String> = redis::cmd("KEYS")
-                        .arg(format!("{namespace}*"))
-                        .query_async(&mut c)
-                        .await
-                        .unwrap_or_default();
-                    if !keys.is_empty() {
-                        let _: Result<(), _> =
-                            redis::cmd("DEL").arg(keys).query_async(&mut c).await;
-                    }
-                }
+                let _ = wipe_redis(&namespace).await;
             });
         })
         .join()
@@ -147,10 +135,12 @@ impl Drop for TestEnv {
 pub async fn wipe_redis(namespace: &str) -> anyhow::Result<usize> {
     let client = redis::Client::open(redis_url())?;
     let mut c = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{namespace}*"))
-        .query_async(&mut c)
-        .await?;
+    // Queues are braced for Redis Cluster (`{namespace:stage:S}:...`).
+    let mut keys: Vec<String> = Vec::new();
+    for pattern in [format!("{namespace}*"), format!("{{{namespace}:*")] {
+        let found: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut c).await?;
+        keys.extend(found);
+    }
     if !keys.is_empty() {
         let _: () = redis::cmd("DEL").arg(&keys).query_async(&mut c).await?;
     }

@@ -52,6 +52,7 @@ pub async fn seeded_job(
         options: JobOptions::default(),
         publish,
         duration: 1.0,
+        priority: voxline_core::Priority::Normal,
         idempotency_key: None,
         request_hash: "seeded".into(),
         max_attempts,
@@ -67,7 +68,7 @@ pub async fn job_status(db: &Db, job: JobId) -> anyhow::Result<String> {
     Ok(db
         .client()
         .await?
-        .query_one("SELECT status FROM jobs WHERE id = $1", &[&job.0])
+        .query_one("SELECT status::text FROM jobs WHERE id = $1", &[&job.0])
         .await?
         .get(0))
 }

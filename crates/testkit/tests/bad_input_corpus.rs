@@ -375,9 +375,23 @@ async fn every_bad_input_gets_a_clear_4xx_and_nothing_breaks() -> anyhow::Result
     .await;
     c.check(
         "unknown field",
-        c.job(&dub(json!({"priority": "high"}))).send().await?,
+        c.job(&dub(json!({"prority": "high"}))).send().await?,
         400,
         "invalid_json",
+    )
+    .await;
+    c.check(
+        "unknown priority",
+        c.job(&dub(json!({"priority": "asap"}))).send().await?,
+        422,
+        "invalid_priority",
+    )
+    .await;
+    c.check(
+        "priority above the allowance",
+        c.job(&dub(json!({"priority": "urgent"}))).send().await?,
+        422,
+        "priority_not_allowed",
     )
     .await;
     c.check(

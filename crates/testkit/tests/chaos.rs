@@ -312,7 +312,7 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
 
     for row in db
         .query(
-            "SELECT r.stage, r.error_code, r.error_message, r.failures, r.status FROM stage_runs r
+            "SELECT r.stage::text, r.error_code, r.error_message, r.failures, r.status::text FROM stage_runs r
              WHERE r.status <> 'succeeded' ORDER BY r.stage",
             &[],
         )

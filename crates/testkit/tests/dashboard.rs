@@ -244,13 +244,17 @@ async fn operator_queries_count_what_postgresql_holds() -> anyhow::Result<()> {
         ),
         (
             jobs[2],
-            "UPDATE stage_runs SET status = 'running', lease_owner = 'w-1',
-                          lease_expires_at = now() + interval '1 minute' WHERE job_id = $1",
+            "UPDATE stage_runs SET status = 'running', lease_owner = 'w-1' WHERE job_id = $1",
         ),
-        (jobs[2], "UPDATE jobs SET status = 'running' WHERE id = $1"),
+        (jobs[2], "UPDATE jobs SET started_at = now() WHERE id = $1"),
+        (
+            jobs[2],
+            "INSERT INTO workers (id, stage, host, pid, lease_expires_at)
+             SELECT 'w-1', 'transcribe', 'test', 1, now() + interval '1 minute' WHERE $1::uuid IS NOT NULL",
+        ),
         (
             jobs[3],
-            "UPDATE stage_runs SET status = 'failed' WHERE job_id = $1",
+            "UPDATE stage_runs SET status = 'failed', finished_at = now() WHERE job_id = $1",
         ),
         (
             jobs[3],
@@ -259,7 +263,8 @@ async fn operator_queries_count_what_postgresql_holds() -> anyhow::Result<()> {
         ),
         (
             jobs[3],
-            "UPDATE jobs SET status = 'failed', finished_at = now() WHERE id = $1",
+            "UPDATE jobs SET tasks_open = 0, tasks_failed = 1, started_at = now(), finished_at = now()
+             WHERE id = $1",
         ),
     ];
     let client = db.client().await?;
@@ -289,7 +294,10 @@ async fn operator_queries_count_what_postgresql_holds() -> anyhow::Result<()> {
             .iter()
             .all(|s| s.queued_due + s.scheduled + s.running == 0 && s.oldest_due_seconds == 0.0)
     );
-    assert_eq!(ops::lease_holders(db, Stage::Transcribe).await?, ["w-1"]);
+    assert_eq!(
+        voxline_db::workers::alive(db, Stage::Transcribe).await?,
+        ["w-1".to_owned()].into()
+    );
 
     let history = ops::job_history(db, 24).await?;
     assert_eq!(history.hours.len(), 24);

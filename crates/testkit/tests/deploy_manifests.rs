@@ -1,7 +1,7 @@
 //! The Kubernetes manifests (deploy/k8s) against the system they deploy:
-//! every worker has a KEDA ScaledObject, and the Redis keys those watch are
-//! the keys apalis-redis really fills, shown on real Redis with a real push
-//! and a real worker pool. Also the settings the manifests' numbers rest on
+//! every worker has a KEDA ScaledObject, and the Redis key each watches is
+//! the key its stage's queue really fills, shown on real Redis with a real
+//! push and a real worker. Also the settings the manifests' numbers rest on
 //! (namespace, grace periods, secrets) and the KEDA objects' structure;
 //! scripts/deploy-check.sh validates them against KEDA's types as well.
 
@@ -13,13 +13,12 @@ use std::time::Duration;
 
 use voxline_config::Settings;
 use voxline_core::Stage;
-use voxline_db::outbox::Dispatch;
 use voxline_db::runs::Completion;
-use voxline_queue::{
-    CancellationToken, Connections, StageContext, StageError, StageHandler, run_worker_pool,
-};
 use voxline_testkit::TestEnv;
 use voxline_testkit::seed::transcribe_job;
+use voxline_worker::{
+    CancellationToken, Connections, StageContext, StageError, StageHandler, run_worker_pool,
+};
 use yaml_rust2::{Yaml, YamlLoader};
 
 /// Each worker service and the stage whose queue it pulls.
@@ -174,7 +173,6 @@ fn scaled_objects(docs: &[(PathBuf, Yaml)]) -> Vec<Watched> {
         .into_iter()
         .map(name)
         .collect();
-    let stage_timeout = Settings::default().runner.stage_timeout_seconds as i64;
     let mut watched = Vec::new();
     for so in of_kind(docs, "ScaledObject") {
         let so_name = name(so);
@@ -200,13 +198,8 @@ fn scaled_objects(docs: &[(PathBuf, Yaml)]) -> Vec<Watched> {
             0 <= min && min <= max && max > 0,
             "{so_name}: replicas {min}..{max}"
         );
-        // Messages being worked on are in no key KEDA sees: going to zero must
-        // wait out the longest stage.
         let cooldown = spec["cooldownPeriod"].as_i64().expect("cooldownPeriod");
-        assert!(
-            cooldown > stage_timeout,
-            "{so_name}: cooldownPeriod {cooldown} s <= stage_timeout_seconds {stage_timeout}"
-        );
+        assert!(cooldown > 0, "{so_name}: cooldownPeriod {cooldown}");
         let triggers = spec["triggers"].as_vec().expect("triggers");
         assert!(!triggers.is_empty(), "{so_name}: no triggers");
         let mut keys = Vec::new();
@@ -411,52 +404,48 @@ impl StageHandler for Busy {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn scaled_objects_watch_the_keys_apalis_fills() -> anyhow::Result<()> {
+async fn scaled_objects_watch_the_key_the_queue_fills() -> anyhow::Result<()> {
     let watched = scaled_objects(&documents());
     let env = TestEnv::new().await?;
     let ns = env.settings.redis.namespace.clone();
     let c = Connections::open(&env.settings).await?;
-    let mut conn = c.dispatcher.connection();
+    let mut conn = c.queue.connection();
     let ours = |key: &str| {
         let rest = key
-            .strip_prefix(&format!("{NAMESPACE}:"))
+            .strip_prefix(&format!("{{{NAMESPACE}:"))
             .unwrap_or_else(|| panic!("{key} is not under the namespace `{NAMESPACE}`"));
-        format!("{ns}:{rest}")
+        format!("{{{ns}:{rest}")
     };
 
-    // A message pushed for each stage shows in its ScaledObject's metric:
-    // the larger of its triggers' lengths goes from 0 to 1, as the depth
-    // the system itself reports does.
+    // A run pushed for each stage shows in its ScaledObject's metric, as the
+    // depth the system itself reports does.
     let template = transcribe_job(&c.db, 3).await?.dispatch[0].clone();
     for w in &watched {
+        assert_eq!(w.keys.len(), 1, "{}: one key per stage", w.scaled_object);
         let keys: Vec<String> = w.keys.iter().map(|k| ours(k)).collect();
         let before = lengths(&mut conn, &keys).await;
         assert!(
             before.iter().all(|(_, n)| *n == 0),
             "before the push: {before:?}"
         );
-        let dispatch = Dispatch {
-            outbox_id: None,
+        let dispatch = voxline_core::Dispatch {
             stage: w.stage,
             ..template.clone()
         };
-        c.dispatcher.send(&[dispatch]).await?;
+        c.queue.push(&[dispatch]).await?;
         let lengths = lengths(&mut conn, &keys).await;
-        assert_eq!(c.dispatcher.depth(w.stage).await?, 1);
+        assert_eq!(c.queue.stats(w.stage).await?.depth(), 1);
         assert_eq!(
-            lengths.iter().map(|(_, n)| n).max(),
-            Some(&1),
-            "{} does not see the {} message: {lengths:?}",
+            lengths,
+            vec![(keys[0].clone(), 1)],
+            "{} does not see the {} run",
             w.scaled_object,
             w.stage.as_str()
         );
-        // apalis-redis 1.0 puts every push in the scheduled set first.
-        let scheduled = format!("{ns}:stage:{}:scheduled", w.stage.as_str());
-        assert!(lengths.contains(&(scheduled, 1)), "{lengths:?}");
     }
 
-    // A worker's fetch moves what is due to the active list and takes one:
-    // the other waits there, still seen by the transcriber's ScaledObject.
+    // A run a worker took still counts (a pod must stay for it), and so
+    // does the one waiting.
     let w = watched
         .iter()
         .find(|w| w.stage == Stage::Transcribe)
@@ -465,32 +454,29 @@ async fn scaled_objects_watch_the_keys_apalis_fills() -> anyhow::Result<()> {
     voxline_testkit::wipe_redis(&ns).await?;
     let first = transcribe_job(&c.db, 3).await?;
     let second = transcribe_job(&c.db, 3).await?;
-    c.dispatcher.send(&first.dispatch).await?;
-    c.dispatcher.send(&second.dispatch).await?;
+    c.queue.push(&first.dispatch).await?;
+    c.queue.push(&second.dispatch).await?;
     let handler = Arc::new(Busy(AtomicUsize::new(0)));
     let stop = CancellationToken::new();
     let runner = c.runner(&env.settings, handler.clone(), stop.clone());
-    let pool = tokio::spawn(run_worker_pool(runner, "deploy-test", 1, stop.clone()));
+    let pool = tokio::spawn(run_worker_pool(runner, stop.clone()));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while handler.0.load(Ordering::SeqCst) == 0 {
         anyhow::ensure!(
             tokio::time::Instant::now() < deadline,
-            "the worker took no message"
+            "the worker took no run"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let lengths = lengths(&mut conn, &keys).await;
+    let stats = c.queue.stats(Stage::Transcribe).await?;
     stop.cancel();
     tokio::time::timeout(Duration::from_secs(15), pool).await???;
-    let active = format!("{ns}:stage:transcribe:active");
-    assert!(
-        lengths.contains(&(active.clone(), 1)),
-        "one message in flight, one waiting in {active}: {lengths:?}"
-    );
     assert_eq!(
-        lengths.iter().map(|(_, n)| n).sum::<u64>(),
-        1,
-        "{lengths:?}"
+        lengths,
+        vec![(keys[0].clone(), 2)],
+        "one run in flight, one waiting"
     );
+    assert_eq!((stats.waiting, stats.held), (1, 1), "{stats:?}");
     Ok(())
 }

@@ -3,20 +3,23 @@
 
 use std::time::Duration;
 
-use voxline_queue::{CancellationToken, Connections, run_worker_pool};
 use voxline_testkit::TestEnv;
 use voxline_testkit::seed::{transcribe_job, wait_for_status};
+use voxline_worker::{CancellationToken, Connections, run_worker_pool};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let env = TestEnv::new().await?;
     let c = Connections::open(&env.settings).await?;
     let created = transcribe_job(&c.db, 3).await?;
-    c.dispatcher.send(&created.dispatch).await?;
+    c.queue.push(&created.dispatch).await?;
     assert_eq!(
-        c.dispatcher.depth(voxline_core::Stage::Transcribe).await?,
+        c.queue
+            .stats(voxline_core::Stage::Transcribe)
+            .await?
+            .depth(),
         1,
-        "the message waits on the transcribe queue"
+        "the run waits on the transcribe queue"
     );
     assert!(
         voxline_testkit::wipe_redis(&env.settings.redis.namespace).await? > 0,
@@ -41,7 +44,7 @@ async fn work_lost_with_redis_is_dispatched_again() -> anyhow::Result<()> {
     let handler = std::sync::Arc::new(voxline_transcriber_stand_in::Stub);
     let runner = c.runner(&env.settings, handler, CancellationToken::new());
     let stop = CancellationToken::new();
-    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
+    let pool = tokio::spawn(run_worker_pool(runner, stop.clone()));
     let status =
         wait_for_status(&c.db, created.job.id, "completed", Duration::from_secs(20)).await?;
     stop.cancel();
@@ -58,8 +61,8 @@ async fn expired_artifacts_are_deleted() -> anyhow::Result<()> {
     let handler = std::sync::Arc::new(voxline_transcriber_stand_in::Stub);
     let runner = c.runner(&env.settings, handler, CancellationToken::new());
     assert_eq!(
-        runner.process(created.dispatch[0].run_id, "w").await?,
-        voxline_queue::Outcome::Committed
+        runner.process(created.dispatch[0].run_id).await?,
+        voxline_worker::Outcome::Committed
     );
     let key = format!("jobs/{}/en/transcribe/transcript.json", created.job.id);
     assert!(c.storage.size(&key).await.is_ok());
@@ -95,7 +98,7 @@ async fn expired_artifacts_are_deleted() -> anyhow::Result<()> {
 mod voxline_transcriber_stand_in {
     use voxline_core::Stage;
     use voxline_db::runs::Completion;
-    use voxline_queue::{StageContext, StageError, StageHandler};
+    use voxline_worker::{StageContext, StageError, StageHandler};
 
     pub struct Stub;
 
@@ -126,15 +129,15 @@ mod voxline_transcriber_stand_in {
 struct WritesThenHangs;
 
 #[async_trait::async_trait]
-impl voxline_queue::StageHandler for WritesThenHangs {
+impl voxline_worker::StageHandler for WritesThenHangs {
     fn stage(&self) -> voxline_core::Stage {
         voxline_core::Stage::Transcribe
     }
 
     async fn run(
         &self,
-        ctx: &voxline_queue::StageContext,
-    ) -> Result<voxline_db::runs::Completion, voxline_queue::StageError> {
+        ctx: &voxline_worker::StageContext,
+    ) -> Result<voxline_db::runs::Completion, voxline_worker::StageError> {
         ctx.put_bytes(
             "transcript",
             "partial.json",
@@ -158,7 +161,7 @@ async fn files_of_cancelled_work_are_deleted() -> anyhow::Result<()> {
         CancellationToken::new(),
     );
     let run = created.dispatch[0].run_id;
-    let work = tokio::spawn(async move { runner.process(run, "w").await });
+    let work = tokio::spawn(async move { runner.process(run).await });
     let key = format!("jobs/{}/en/transcribe/partial.json", created.job.id);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while c.storage.size(&key).await.is_err() {
@@ -169,8 +172,8 @@ async fn files_of_cancelled_work_are_deleted() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let tenant = voxline_db::api_keys::ensure_tenant(&c.db, "seeded").await?;
-    voxline_db::jobs::cancel(&c.db, tenant, created.job.id).await?;
-    assert_eq!(work.await??, voxline_queue::Outcome::LeaseLost);
+    voxline_db::jobs::cancel(&c.db, Some(tenant), created.job.id).await?;
+    assert_eq!(work.await??, voxline_worker::Outcome::LeaseLost);
 
     // Not before the grace period; then the job's folder goes.
     assert_eq!(voxline_janitor::clean_cancelled_once(&c, 60.0).await?, 0);

@@ -10,12 +10,12 @@ use std::time::Duration;
 use voxline_core::{Stage, StageRunId};
 use voxline_db::Db;
 use voxline_db::runs::Completion;
-use voxline_queue::{
+use voxline_testkit::TestEnv;
+use voxline_testkit::seed::{job_status, transcribe_job, wait_for_status};
+use voxline_worker::{
     CancellationToken, Connections, Outcome, StageContext, StageError, StageHandler,
     run_worker_pool,
 };
-use voxline_testkit::TestEnv;
-use voxline_testkit::seed::{job_status, transcribe_job, wait_for_status};
 
 /// A transcribe-stage stand-in that counts its runs and behaves as told.
 struct Probe {
@@ -84,15 +84,14 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
     let created = transcribe_job(&c.db, 3).await?;
     let (job, run, dispatch) = (created.job.id, created.dispatch[0].run_id, created.dispatch);
     let handler = probe(Behaviour::Succeed);
-    let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
+    let worker = || c.runner(&env.settings, handler.clone(), CancellationToken::new());
+    let (a, b, late) = (worker(), worker(), worker());
 
-    // Two deliveries at once (what apalis does after a worker dies), then a late one.
-    let (a, b) = tokio::join!(
-        runner.process(run, "worker-a"),
-        runner.process(run, "worker-b")
-    );
-    let mut outcomes = vec![a?, b?];
-    outcomes.push(runner.process(run, "worker-c").await?);
+    // Two deliveries at once to two workers (what a redelivery after a
+    // consumer went silent does), then a late one.
+    let (x, y) = tokio::join!(a.process(run), b.process(run));
+    let mut outcomes = vec![x?, y?];
+    outcomes.push(late.process(run).await?);
     outcomes.sort_by_key(|o| format!("{o:?}"));
     assert_eq!(
         outcomes,
@@ -109,11 +108,13 @@ async fn a_stage_delivered_twice_commits_once() -> anyhow::Result<()> {
         1
     );
 
-    // And through Redis: the same message pushed twice runs once.
-    c.dispatcher.send(&dispatch).await?;
-    c.dispatcher.send(&dispatch).await?;
+    // And through Redis: the same run pushed twice is queued once, and its
+    // delivery, a duplicate of the committed run, does not run again.
+    c.queue.push(&dispatch).await?;
+    c.queue.push(&dispatch).await?;
+    assert_eq!(c.queue.stats(Stage::Transcribe).await?.depth(), 1);
     let stop = CancellationToken::new();
-    let pool = tokio::spawn(run_worker_pool(runner.clone(), "test", 2, stop.clone()));
+    let pool = tokio::spawn(run_worker_pool(a.clone(), stop.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
     stop.cancel();
     pool.await??;
@@ -131,14 +132,14 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
     let created = transcribe_job(&c.db, 3).await?;
     let (job, run) = (created.job.id, created.dispatch[0].run_id);
 
-    // Worker A claims the run and hangs; then it "dies": its task is dropped
-    // mid-stage, so its heartbeats stop.
+    // Worker A claims the run and hangs; then it "dies": its task and the
+    // runner are dropped mid-stage, so its lease is no longer renewed.
     let hanging = c.runner(
         &env.settings,
         probe(Behaviour::Hang),
         CancellationToken::new(),
     );
-    let a = tokio::spawn(async move { hanging.process(run, "worker-a").await });
+    let a = tokio::spawn(async move { hanging.process(run).await });
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(
         count(
@@ -154,9 +155,9 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
     // A late delivery to worker B while A's lease is still live is a no-op.
     let handler = probe(Behaviour::Succeed);
     let healthy = c.runner(&env.settings, handler.clone(), CancellationToken::new());
-    assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Skipped);
+    assert_eq!(healthy.process(run).await?, Outcome::Skipped);
 
-    // Once the lease runs out, the janitor re-queues it and B completes it.
+    // Once A's lease runs out, the janitor re-queues the run and B completes it.
     tokio::time::sleep(Duration::from_secs(env.settings.runner.lease_seconds + 1)).await;
     let repairs = voxline_janitor::reconcile_once(&c, 60.0, 10).await?;
     assert_eq!(repairs.expired_leases, 1);
@@ -165,12 +166,12 @@ async fn work_of_a_worker_killed_mid_stage_is_completed_by_another() -> anyhow::
         metrics.contains(r#"voxline_leases_taken_over_total{stage="transcribe"} 1"#),
         "{metrics}"
     );
-    assert_eq!(healthy.process(run, "worker-b").await?, Outcome::Committed);
+    assert_eq!(healthy.process(run).await?, Outcome::Committed);
     let row =
         c.db.client()
             .await?
             .query_one(
-                "SELECT attempt, lost_leases, failures, status FROM stage_runs WHERE id = $1",
+                "SELECT attempt, lost_leases, failures, status::text FROM stage_runs WHERE id = $1",
                 &[&run.0],
             )
             .await?;
@@ -198,8 +199,8 @@ async fn a_failing_stage_retries_then_fails_with_its_error_kept() -> anyhow::Res
     let handler = probe(Behaviour::FailTransient);
     let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
     let stop = CancellationToken::new();
-    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
-    c.dispatcher.send(&dispatch).await?;
+    let pool = tokio::spawn(run_worker_pool(runner, stop.clone()));
+    c.queue.push(&dispatch).await?;
 
     let status = wait_for_status(&c.db, job, "failed", Duration::from_secs(30)).await?;
     stop.cancel();
@@ -272,7 +273,7 @@ async fn cancelling_a_job_kills_its_running_engine_within_two_seconds() -> anyho
         CancellationToken::new(),
     );
     let run = created.dispatch[0].run_id;
-    let work = tokio::spawn(async move { runner.process(run, "worker-a").await });
+    let work = tokio::spawn(async move { runner.process(run).await });
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !running(&marker) {
         anyhow::ensure!(
@@ -283,7 +284,7 @@ async fn cancelling_a_job_kills_its_running_engine_within_two_seconds() -> anyho
     }
 
     let tenant = voxline_db::api_keys::ensure_tenant(&c.db, "seeded").await?;
-    assert!(voxline_db::jobs::cancel(&c.db, tenant, created.job.id).await?);
+    voxline_db::jobs::cancel(&c.db, Some(tenant), created.job.id).await?;
     let cancelled_at = std::time::Instant::now();
     while running(&marker) {
         anyhow::ensure!(
@@ -331,8 +332,8 @@ async fn a_stopping_worker_hands_back_what_it_cannot_finish() -> anyhow::Result<
         }),
         shutdown.clone(),
     );
-    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, shutdown.clone()));
-    c.dispatcher.send(&created.dispatch).await?;
+    let pool = tokio::spawn(run_worker_pool(runner, shutdown.clone()));
+    c.queue.push(&created.dispatch).await?;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !running(&marker) {
         anyhow::ensure!(
@@ -357,7 +358,7 @@ async fn a_stopping_worker_hands_back_what_it_cannot_finish() -> anyhow::Result<
         c.db.client()
             .await?
             .query_one(
-                "SELECT status, failures, lease_owner FROM stage_runs WHERE id = $1",
+                "SELECT status::text, failures, lease_owner FROM stage_runs WHERE id = $1",
                 &[&run.0],
             )
             .await?;
@@ -376,7 +377,7 @@ async fn a_stopping_worker_hands_back_what_it_cannot_finish() -> anyhow::Result<
     // Another worker finishes it.
     let handler = probe(Behaviour::Succeed);
     let next = c.runner(&env.settings, handler, CancellationToken::new());
-    assert_eq!(next.process(run, "worker-b").await?, Outcome::Committed);
+    assert_eq!(next.process(run).await?, Outcome::Committed);
     assert_eq!(job_status(&c.db, created.job.id).await?, "completed");
     Ok(())
 }
@@ -421,7 +422,7 @@ async fn a_worker_runs_no_more_stages_at_once_than_its_concurrency() -> anyhow::
     let mut jobs = Vec::new();
     for _ in 0..6 {
         let created = transcribe_job(&c.db, 3).await?;
-        c.dispatcher.send(&created.dispatch).await?;
+        c.queue.push(&created.dispatch).await?;
         jobs.push(created.job.id);
     }
     let handler = Arc::new(Overlap {
@@ -430,7 +431,7 @@ async fn a_worker_runs_no_more_stages_at_once_than_its_concurrency() -> anyhow::
     });
     let runner = c.runner(&env.settings, handler.clone(), CancellationToken::new());
     let stop = CancellationToken::new();
-    let pool = tokio::spawn(run_worker_pool(runner, "test", 1, stop.clone()));
+    let pool = tokio::spawn(run_worker_pool(runner, stop.clone()));
     for id in &jobs {
         wait_for_status(&c.db, *id, "completed", Duration::from_secs(60)).await?;
     }

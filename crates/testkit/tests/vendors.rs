@@ -14,9 +14,9 @@ use voxline_config::{
 };
 use voxline_core::{Language, Segment};
 use voxline_providers::{CallLog, Engines, ProviderError};
-use voxline_queue::RedisGate;
 use voxline_testkit::vendors::{FakeDeepgram, FakeElevenLabs, FakeOpenAi, Fault};
 use voxline_testkit::{redis_url, sample_clip_saying};
+use voxline_vendor_gate::RedisGate;
 
 fn lang(code: &str) -> Language {
     Language::parse(code).unwrap()

@@ -4,7 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
-use voxline_db::DbError;
+use voxline_core::Credits;
+use voxline_db::{CancelError, CreateJobError, DbError, DeleteJobError, EditError, RetryError};
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -114,26 +115,119 @@ impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotFound => ApiError::not_found("resource"),
-            DbError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            DbError::InsufficientCredits { needed, available } => ApiError::new(
-                StatusCode::PAYMENT_REQUIRED,
-                "insufficient_credits",
-                format!(
-                    "the job costs {needed} credits and {available} are available; {} more are needed",
-                    voxline_core::Credits(needed.0 - available.0)
-                ),
-            )
-            .with_detail("needed", needed.as_credits())
-            .with_detail("available", available.as_credits())
-            .with_detail("shortfall", (needed.0 - available.0) as f64 / voxline_core::UNITS_PER_CREDIT as f64),
-            DbError::LimitReached(message) => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_jobs", message)
-                    .retry_after(10)
-            }
             e if e.is_transient() => {
                 ApiError::unavailable("the database is unavailable", e).retry_after(5)
             }
             e => ApiError::internal("database error", e),
+        }
+    }
+}
+
+/// The answer to a job or retry that costs more than the balance holds.
+fn insufficient_credits(needed: Credits, available: Credits, what: &str) -> ApiError {
+    let shortfall = Credits(needed.0 - available.0);
+    ApiError::new(
+        StatusCode::PAYMENT_REQUIRED,
+        "insufficient_credits",
+        format!("{what} costs {needed} credits and {available} are available; {shortfall} more are needed"),
+    )
+    .with_detail("needed", needed.as_credits())
+    .with_detail("available", available.as_credits())
+    .with_detail("shortfall", shortfall.as_credits())
+}
+
+impl From<CreateJobError> for ApiError {
+    fn from(e: CreateJobError) -> Self {
+        match e {
+            CreateJobError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request",
+            ),
+            CreateJobError::TooManyInFlight { in_flight, limit } => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_jobs",
+                format!("{in_flight} of your jobs are still queued or running (the limit is {limit}); try again when some have finished"),
+            )
+            .retry_after(10),
+            CreateJobError::InsufficientCredits { needed, available } => {
+                insufficient_credits(needed, available, "the job")
+            }
+            CreateJobError::PriorityNotAllowed { asked, allowed } => ApiError::unprocessable(
+                "priority_not_allowed",
+                format!("priority `{asked}` is above what this account may ask for (`{allowed}` at most); use a lower one, or ask the operator to raise the allowance"),
+            ),
+            CreateJobError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<CancelError> for ApiError {
+    fn from(e: CancelError) -> Self {
+        match e {
+            CancelError::NotFound => ApiError::not_found("job"),
+            CancelError::AlreadyEnded => ApiError::new(
+                StatusCode::CONFLICT,
+                "job_finished",
+                "the job has already ended; there is nothing to cancel",
+            ),
+            CancelError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<RetryError> for ApiError {
+    fn from(e: RetryError) -> Self {
+        match e {
+            RetryError::NotFound => ApiError::not_found("job"),
+            RetryError::NothingToRetry => ApiError::new(
+                StatusCode::CONFLICT,
+                "nothing_to_retry",
+                "the job has no failed stage to retry",
+            ),
+            RetryError::InsufficientCredits { needed, available } => {
+                insufficient_credits(needed, available, "the retry")
+            }
+            RetryError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<DeleteJobError> for ApiError {
+    fn from(e: DeleteJobError) -> Self {
+        match e {
+            DeleteJobError::NotFound => ApiError::not_found("job"),
+            DeleteJobError::StillRunning => ApiError::new(
+                StatusCode::CONFLICT,
+                "job_running",
+                "the job is still running; cancel it first",
+            ),
+            DeleteJobError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<EditError> for ApiError {
+    fn from(e: EditError) -> Self {
+        let busy = |m: String| ApiError::new(StatusCode::CONFLICT, "task_busy", m);
+        match e {
+            EditError::NotFound => ApiError::not_found("task"),
+            EditError::JobCancelled => {
+                busy("the job was cancelled; create a new job to dub it again".into())
+            }
+            EditError::TaskFailed { language } => busy(format!(
+                "the {language} task failed; retry the job (POST /v1/jobs/{{id}}/retry), then edit its lines once it has completed"
+            )),
+            EditError::TaskNotCompleted { language, status } => busy(format!(
+                "the {language} task is {status}; edit its lines once it has completed"
+            )),
+            EditError::NothingUsesEdits => {
+                busy("this job has no stage that uses edited lines".into())
+            }
+            EditError::StageNeverReached { language, stage } => busy(format!(
+                "the {language} task never reached its {stage} stage; retry the job first"
+            )),
+            EditError::Db(e) => e.into(),
         }
     }
 }

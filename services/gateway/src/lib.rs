@@ -23,8 +23,9 @@ use limits::Limiter;
 use voxline_config::Settings;
 use voxline_db::Db;
 use voxline_providers::Engines;
-use voxline_queue::{CancellationToken, Dispatcher};
+use voxline_queue::Queue;
 use voxline_storage::Storage;
+use voxline_worker::CancellationToken;
 
 pub use state::AppState;
 
@@ -32,16 +33,16 @@ pub use state::AppState;
 pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::Result<AppState> {
     let db = Db::connect(settings.database.url.expose(), settings.database.pool_size)?;
     let storage = Storage::open(&settings.storage, &settings.server.public_url)?;
-    let dispatcher = Dispatcher::connect(&settings.redis, db.clone()).await?;
+    let queue = Queue::connect(&settings.redis, &settings.queue).await?;
     let limiter = Limiter::new(
-        dispatcher.connection(),
+        queue.connection(),
         &settings.redis.namespace,
         &settings.rate_limits,
     );
     Ok(AppState {
         db,
         storage,
-        dispatcher,
+        queue,
         engines,
         auth: Arc::new(Authenticator::new(&settings.auth)),
         limiter,
@@ -89,16 +90,16 @@ pub async fn serve(
 
 /// Runs the gateway until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = voxline_queue::shutdown_on_signals();
-    let engines = Arc::new(voxline_queue::engines(&settings).await?);
+    let shutdown = voxline_worker::shutdown_on_signals();
+    let engines = Arc::new(voxline_worker::engines(&settings).await?);
     let state = state_from(&settings, engines).await?;
     if settings.database.migrate_on_start {
         state.db.migrate().await?;
     }
-    let connections = voxline_queue::Connections {
+    let connections = voxline_worker::Connections {
         db: state.db.clone(),
         storage: state.storage.clone(),
-        dispatcher: state.dispatcher.clone(),
+        queue: state.queue.clone(),
     };
     let _ops = connections.serve_ops(&settings)?;
     let listener = TcpListener::bind(&settings.server.bind)?;

@@ -120,7 +120,7 @@ impl Limiter {
         let mut conn = self.conn.clone();
         let answer = tokio::time::timeout(
             Duration::from_millis(250),
-            voxline_queue::rate::take(&mut conn, &key, interval_ms, 60_000),
+            voxline_rate_limit::take(&mut conn, &key, interval_ms, 60_000),
         )
         .await;
         match answer {

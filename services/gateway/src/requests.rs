@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use voxline_core::{JobKind, JobOptions, SocialOptions, SubtitleMode, UploadId};
+use voxline_core::{JobKind, JobOptions, Priority, SocialOptions, SubtitleMode, UploadId};
 
 use crate::error::ApiError;
 
@@ -29,6 +29,13 @@ pub struct CreateJobRequest {
     pub target_languages: Vec<String>,
     #[serde(default)]
     pub options: JobOptionsRequest,
+    /// How soon the job's stages are served, among the account's own jobs:
+    /// `low`, `normal` (the default), `high` or `urgent`, up to the
+    /// account's allowance. Accounts are served in turn whatever their jobs'
+    /// priorities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(low|normal|high|urgent)$")]
+    pub priority: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -170,6 +177,13 @@ impl CreateJobRequest {
     pub fn kind(&self) -> Result<JobKind, ApiError> {
         JobKind::parse(&self.kind)
             .map_err(|e| ApiError::unprocessable("invalid_kind", e.to_string()))
+    }
+
+    pub fn priority(&self) -> Result<Priority, ApiError> {
+        self.priority.as_deref().map_or(Ok(Priority::Normal), |p| {
+            Priority::parse(p)
+                .map_err(|e| ApiError::unprocessable("invalid_priority", e.to_string()))
+        })
     }
 
     pub fn source_upload(&self) -> Result<UploadId, ApiError> {

@@ -4,7 +4,7 @@ use voxline_config::Settings;
 use voxline_db::Db;
 use voxline_providers::Engines;
 use voxline_providers::outbound::OutboundPolicy;
-use voxline_queue::Dispatcher;
+use voxline_queue::Queue;
 use voxline_storage::Storage;
 
 use crate::auth::Authenticator;
@@ -15,7 +15,8 @@ use crate::limits::Limiter;
 pub struct AppState {
     pub db: Db,
     pub storage: Storage,
-    pub dispatcher: Dispatcher,
+    /// The stages' queues: a job's first stage, a retry, an edit's re-run go here.
+    pub queue: Queue,
     pub engines: Arc<Engines>,
     pub auth: Arc<Authenticator>,
     pub limiter: Limiter,

@@ -86,7 +86,7 @@ impl From<&RunSummary> for StageView {
     fn from(r: &RunSummary) -> Self {
         Self {
             stage: r.stage.as_str().into(),
-            status: r.status.clone(),
+            status: r.status.as_str().into(),
             attempts: r.attempts,
             engine: r.engine.clone(),
             error: error_view(&r.error_code, &r.error_message),

@@ -3,14 +3,14 @@
 //! sets them every pass, so one process (not every worker) reports them.
 
 use voxline_db::ops;
-use voxline_queue::{Connections, QueueError};
 use voxline_telemetry::metrics;
+use voxline_worker::{Connections, WorkerError};
 
-/// Reads every stage's queue and sets its gauges. Workers count as alive
-/// as apalis counts them (the dashboard's figure too). When Redis does not
-/// answer, its gauges keep their last value and PostgreSQL's still move.
-pub async fn update_once(c: &Connections) -> Result<(), QueueError> {
-    let alive_within = c.dispatcher.dead_worker_after();
+/// Reads every stage's queue and sets its gauges. A worker counts as alive
+/// while its lease in PostgreSQL is live or its consumer signs of life in
+/// Redis. When Redis does not answer, its gauges keep their last value and
+/// PostgreSQL's still move.
+pub async fn update_once(c: &Connections) -> Result<(), WorkerError> {
     let mut redis_error = None;
     for stat in ops::queue_stats(&c.db).await? {
         let stage = stat.stage.as_str();
@@ -21,15 +21,11 @@ pub async fn update_once(c: &Connections) -> Result<(), QueueError> {
             stat.scheduled,
             stat.running,
         );
-        let redis = async {
-            let pending = c.dispatcher.depth(stat.stage).await?;
-            let alive = c.dispatcher.workers_alive(stat.stage, alive_within).await?;
-            Ok::<_, QueueError>((pending, alive))
-        };
-        match redis.await {
-            Ok((pending, alive)) => metrics::queue_redis(stage, pending, alive),
+        let leased = voxline_db::workers::alive(&c.db, stat.stage).await?.len() as u64;
+        match c.queue.stats(stat.stage).await {
+            Ok(q) => metrics::queue_redis(stage, q.depth(), q.consumers.max(leased)),
             Err(e) => redis_error = Some(e),
         }
     }
-    redis_error.map_or(Ok(()), Err)
+    redis_error.map_or(Ok(()), |e| Err(e.into()))
 }

@@ -3,15 +3,19 @@
 //! replicas at once (claims are guarded in PostgreSQL; deletes are idempotent).
 
 mod gauges;
+mod leases;
 mod reconcile;
+mod resend;
 mod retention;
 
 use std::time::Duration;
 
 use voxline_config::Settings;
-use voxline_queue::{CancellationToken, Connections, shutdown_on_signals};
+use voxline_worker::{CancellationToken, Connections, shutdown_on_signals};
 
-pub use reconcile::{Repairs, reconcile_once};
+pub use leases::{TakenOver, take_over_once};
+pub use reconcile::{Reconciler, Repairs, reconcile_once};
+pub use resend::Sweep;
 pub use retention::{clean_cancelled_once, clean_drafts_once, sweep_once};
 
 /// Runs reconciliation and retention passes until `shutdown`.
@@ -23,18 +27,20 @@ pub async fn run_until(
     let every = Duration::from_secs(settings.runner.reconcile_interval_seconds.max(1));
     let redispatch_after = settings.runner.redispatch_after_seconds as f64;
     let mut passes: u64 = 0;
+    let mut reconciler = Reconciler::default();
     tracing::info!(interval_s = every.as_secs(), "janitor started");
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
             _ = tokio::time::sleep(every) => {}
         }
-        match reconcile_once(
-            &connections,
-            redispatch_after,
-            settings.runner.max_lost_leases,
-        )
-        .await
+        match reconciler
+            .once(
+                &connections,
+                redispatch_after,
+                settings.runner.max_lost_leases,
+            )
+            .await
         {
             Ok(r) if r.total() > 0 => tracing::info!(?r, "reconciled"),
             Ok(_) => {}

@@ -1,7 +1,7 @@
 use std::path::Path;
 
 use voxline_db::artifacts::Artifact;
-use voxline_queue::{StageContext, StageError};
+use voxline_worker::{StageContext, StageError};
 
 /// Copies a language's files to `{folder}/{job_id}/{language}/`, replacing
 /// what an earlier attempt left. Returns the folder written.

@@ -15,7 +15,7 @@ use voxline_db::runs::Completion;
 use voxline_providers::VendorGate;
 use voxline_providers::outbound::OutboundPolicy;
 use voxline_providers::vendor::Postiz;
-use voxline_queue::{StageContext, StageError, StageHandler};
+use voxline_worker::{StageContext, StageError, StageHandler};
 
 pub use webhook::{sign, verify_signature};
 
@@ -116,8 +116,8 @@ impl StageHandler for Publish {
 
 /// Runs the publisher until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let gate = voxline_queue::vendor_gate(&settings).await?;
+    let gate = voxline_worker::vendor_gate(&settings).await?;
     let handler = Arc::new(Publish::new(&settings, gate));
-    voxline_queue::run_service(settings, "publisher", handler).await?;
+    voxline_worker::run_service(settings, "publisher", handler).await?;
     Ok(())
 }

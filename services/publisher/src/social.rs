@@ -11,7 +11,7 @@ use voxline_db::artifacts::Artifact;
 use voxline_db::social::{self, Prior};
 use voxline_providers::ProviderError;
 use voxline_providers::vendor::{Channel, Media, Postiz, post_settings};
-use voxline_queue::{StageContext, StageError};
+use voxline_worker::{StageContext, StageError};
 
 /// Posts `files`' video for the stage's language; returns what the job's
 /// publish output records.

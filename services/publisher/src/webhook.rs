@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use voxline_db::artifacts::Artifact;
 use voxline_db::deliveries::{self, Delivery};
-use voxline_queue::{StageContext, StageError};
+use voxline_worker::{StageContext, StageError};
 
 pub async fn deliver(
     ctx: &StageContext,

@@ -4,7 +4,7 @@ use voxline_config::EngineSettings;
 use voxline_core::{Language, Segment, Stage, SubtitleMode, Synthesis, Translation};
 use voxline_db::runs::Completion;
 use voxline_media::{audio, mix, mux, probe, subtitles, timeline};
-use voxline_queue::{StageContext, StageError};
+use voxline_worker::{StageContext, StageError};
 
 pub async fn render(
     ctx: &StageContext,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use voxline_config::{EngineSettings, Settings};
 use voxline_core::{JobKind, Stage};
 use voxline_db::runs::Completion;
-use voxline_queue::{StageContext, StageError, StageHandler};
+use voxline_worker::{StageContext, StageError, StageHandler};
 
 pub struct Render {
     settings: EngineSettings,
@@ -43,6 +43,6 @@ impl StageHandler for Render {
 /// Runs the renderer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Render::new(settings.engines.clone()));
-    voxline_queue::run_service(settings, "renderer", handler).await?;
+    voxline_worker::run_service(settings, "renderer", handler).await?;
     Ok(())
 }

@@ -4,7 +4,7 @@
 use voxline_core::{SubtitleMode, Translation};
 use voxline_db::runs::Completion;
 use voxline_media::{mux, probe, subtitles};
-use voxline_queue::{StageContext, StageError};
+use voxline_worker::{StageContext, StageError};
 
 use crate::dub::lang;
 

@@ -6,8 +6,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use voxline_config::Settings;
-pub use voxline_queue::CancellationToken;
-use voxline_queue::{Connections, StageHandler, run_stage, shutdown_on_signals};
+pub use voxline_worker::CancellationToken;
+use voxline_worker::{Connections, StageHandler, run_stage, shutdown_on_signals};
 
 /// A running system.
 pub struct Running {
@@ -36,7 +36,7 @@ pub async fn start(
     let connections = Connections::open(&settings).await?;
     // One operations endpoint for every part (none in tests: ops_bind is empty).
     let ops = connections.serve_ops(&settings)?;
-    let engines = Arc::new(voxline_queue::engines(&settings).await?);
+    let engines = Arc::new(voxline_worker::engines(&settings).await?);
     let gateway = voxline_gateway::state_from(&settings, engines.clone()).await?;
     let handlers: Vec<(Arc<dyn StageHandler>, &str)> = vec![
         (
@@ -61,7 +61,7 @@ pub async fn start(
         (
             Arc::new(voxline_publisher::Publish::new(
                 &settings,
-                voxline_queue::vendor_gate(&settings).await?,
+                voxline_worker::vendor_gate(&settings).await?,
             )),
             "publisher",
         ),

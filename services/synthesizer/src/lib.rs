@@ -12,7 +12,7 @@ use voxline_core::{Language, Segment, Stage, Synthesis, SynthesizedLine, Transla
 use voxline_db::runs::Completion;
 use voxline_media::audio;
 use voxline_providers::Engines;
-use voxline_queue::{StageContext, StageError, StageHandler};
+use voxline_worker::{StageContext, StageError, StageHandler};
 
 /// Changes when what a given text sounds like changes (the synthesis
 /// itself, the normalization), so no older audio is reused.
@@ -262,9 +262,9 @@ fn slots(segments: &[Segment], duration: f64) -> Vec<Slot> {
 /// Runs the synthesizer until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Synthesize::new(
-        Arc::new(voxline_queue::engines(&settings).await?),
+        Arc::new(voxline_worker::engines(&settings).await?),
         &settings,
     ));
-    voxline_queue::run_service(settings, "synthesizer", handler).await?;
+    voxline_worker::run_service(settings, "synthesizer", handler).await?;
     Ok(())
 }

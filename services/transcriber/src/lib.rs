@@ -8,7 +8,7 @@ use voxline_core::{Language, Stage};
 use voxline_db::runs::Completion;
 use voxline_media::subtitles;
 use voxline_providers::Engines;
-use voxline_queue::{StageContext, StageError, StageHandler};
+use voxline_worker::{StageContext, StageError, StageHandler};
 
 pub struct Transcribe {
     engines: Arc<Engines>,
@@ -82,8 +82,8 @@ impl StageHandler for Transcribe {
 /// Runs the transcriber until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Transcribe::new(Arc::new(
-        voxline_queue::engines(&settings).await?,
+        voxline_worker::engines(&settings).await?,
     )));
-    voxline_queue::run_service(settings, "transcriber", handler).await?;
+    voxline_worker::run_service(settings, "transcriber", handler).await?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use voxline_config::Settings;
 use voxline_core::{Language, Stage, Transcript, Translation};
 use voxline_db::runs::Completion;
 use voxline_providers::Engines;
-use voxline_queue::{StageContext, StageError, StageHandler};
+use voxline_worker::{StageContext, StageError, StageHandler};
 
 pub struct Translate {
     engines: Arc<Engines>,
@@ -73,8 +73,8 @@ fn language(code: &str) -> Result<Language, StageError> {
 /// Runs the translator until SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let handler = Arc::new(Translate::new(Arc::new(
-        voxline_queue::engines(&settings).await?,
+        voxline_worker::engines(&settings).await?,
     )));
-    voxline_queue::run_service(settings, "translator", handler).await?;
+    voxline_worker::run_service(settings, "translator", handler).await?;
     Ok(())
 }

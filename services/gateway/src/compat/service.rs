@@ -168,6 +168,7 @@ pub async fn create(
         source_language: state.settings.compat.source_language.clone(),
         target_languages: req.languages.clone(),
         options: JobOptionsRequest::default(),
+        priority: None,
     };
     let key = Some(format!("frontend-{id}"));
     let (job, created) = crate::service::jobs::create(state, caller, id, native, key).await?;
@@ -379,7 +380,7 @@ pub async fn delete(state: &AppState, caller: Caller, id: &str) -> Result<(), Ap
     let id = job_id(id)?;
     match jobs::get(&state.db, caller.tenant, id).await {
         Ok(job) if !job.status.is_final() => {
-            jobs::cancel(&state.db, caller.tenant, id).await?;
+            jobs::cancel(&state.db, Some(caller.tenant), id).await?;
             tracing::info!(job_id = %id, "job cancelled by the frontend");
         }
         Ok(_) => {

@@ -13,11 +13,8 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down; the body says which")))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let (db, redis, storage) = tokio::join!(
-        state.db.ping(),
-        state.dispatcher.ping(),
-        state.storage.ping()
-    );
+    let (db, redis, storage) =
+        tokio::join!(state.db.ping(), state.queue.ping(), state.storage.ping());
     let check = |r: Result<(), String>| match r {
         Ok(()) => json!({ "ok": true }),
         Err(e) => json!({ "ok": false, "error": e }),

@@ -60,11 +60,15 @@ pub async fn overview(state: &AppState, q: OverviewQuery) -> Result<OverviewView
 /// Per stage, the messages on its Redis queue and its workers alive. Redis
 /// being down is reported, not fatal: the dashboard matters most then.
 async fn redis_side(state: &AppState) -> (Vec<(Stage, Option<u64>, Option<u64>)>, Vec<String>) {
-    let d = &state.dispatcher;
-    // Alive: heard from since apalis would have declared it dead.
-    let within = d.dead_worker_after();
+    let q = &state.queue;
+    let db = &state.db;
     let answers = join_all(Stage::ALL.iter().map(|&stage| async move {
-        let (pending, alive) = tokio::join!(d.depth(stage), d.workers_alive(stage, within));
+        let (stats, leased) = tokio::join!(q.stats(stage), voxline_db::workers::alive(db, stage));
+        // Alive: a live lease in PostgreSQL, or a consumer heard from lately.
+        let leased = leased.map_or(0, |w| w.len() as u64);
+        let stats = stats.map_err(|e| e.to_string());
+        let pending = stats.as_ref().map(|s| s.depth()).map_err(Clone::clone);
+        let alive = stats.map(|s| s.consumers.max(leased));
         (stage, pending, alive)
     }))
     .await;
@@ -72,17 +76,14 @@ async fn redis_side(state: &AppState) -> (Vec<(Stage, Option<u64>, Option<u64>)>
     let mut faults: Vec<(String, Vec<&str>)> = Vec::new();
     let mut rows = Vec::with_capacity(answers.len());
     for (stage, pending, alive) in answers {
-        let mut read = |answer: Result<u64, voxline_queue::QueueError>| {
+        let mut read = |answer: Result<u64, String>| {
             answer
-                .map_err(|e| {
-                    let e = e.to_string();
-                    match faults.iter_mut().find(|(seen, _)| *seen == e) {
-                        Some((_, stages)) if !stages.contains(&stage.as_str()) => {
-                            stages.push(stage.as_str())
-                        }
-                        Some(_) => {}
-                        None => faults.push((e, vec![stage.as_str()])),
+                .map_err(|e| match faults.iter_mut().find(|(seen, _)| *seen == e) {
+                    Some((_, stages)) if !stages.contains(&stage.as_str()) => {
+                        stages.push(stage.as_str())
                     }
+                    Some(_) => {}
+                    None => faults.push((e, vec![stage.as_str()])),
                 })
                 .ok()
         };
@@ -115,8 +116,7 @@ pub async fn cancel(state: &AppState, id: JobId) -> Result<JobView, ApiError> {
 }
 
 async fn owner_of(state: &AppState, id: JobId) -> Result<Caller, ApiError> {
-    let client = state.db.client().await?;
-    let job = jobs::get_any(&client, id)
+    let job = jobs::get_any(&state.db, id)
         .await
         .map_err(service::jobs::not_found_job)?;
     Ok(Caller {

@@ -2,7 +2,6 @@
 
 use std::collections::HashSet;
 
-use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use voxline_core::{Credits, JobId, JobKind, JobOptions, JobStatus, Language};
@@ -96,6 +95,7 @@ pub async fn create(
             duration: source.duration,
             idempotency_key,
             request_hash,
+            priority: req.priority()?,
             max_attempts: state.settings.runner.max_attempts,
             max_in_flight: Some(i64::from(state.settings.server.max_jobs_in_flight)),
             // The request's span: every stage of the job traces under it.
@@ -103,14 +103,8 @@ pub async fn create(
             prices,
         },
     )
-    .await
-    .map_err(|e| match e {
-        voxline_db::DbError::Conflict(m) => {
-            ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", m)
-        }
-        e => e.into(),
-    })?;
-    if let Err(e) = state.dispatcher.send(&created.dispatch).await {
+    .await?;
+    if let Err(e) = state.queue.push(&created.dispatch).await {
         // The outbox keeps the dispatch; the reconciler will send it.
         tracing::warn!(error = %e, job_id = %created.job.id, "dispatch deferred to the reconciler");
     }
@@ -382,16 +376,7 @@ fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, JobId), ApiError> {
 }
 
 pub async fn cancel(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
-    let changed = jobs::cancel(&state.db, caller.tenant, id)
-        .await
-        .map_err(not_found_job)?;
-    if !changed {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "job_finished",
-            "the job has already ended; there is nothing to cancel",
-        ));
-    }
+    jobs::cancel(&state.db, Some(caller.tenant), id).await?;
     tracing::info!(job_id = %id, "job cancelled");
     view(state, caller, id).await
 }
@@ -405,16 +390,8 @@ pub(crate) fn not_found_job(e: voxline_db::DbError) -> ApiError {
 
 /// Resumes the failed tasks of a job from their failed stage.
 pub async fn retry(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
-    let dispatch = jobs::retry(&state.db, caller.tenant, id)
-        .await
-        .map_err(|e| match e {
-            voxline_db::DbError::NotFound => ApiError::not_found("job"),
-            voxline_db::DbError::Conflict(m) => {
-                ApiError::new(StatusCode::CONFLICT, "nothing_to_retry", m)
-            }
-            e => e.into(),
-        })?;
-    if let Err(e) = state.dispatcher.send(&dispatch).await {
+    let dispatch = jobs::retry(&state.db, Some(caller.tenant), id).await?;
+    if let Err(e) = state.queue.push(&dispatch).await {
         tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the reconciler");
     }
     tracing::info!(job_id = %id, stages = dispatch.len(), "job retried");

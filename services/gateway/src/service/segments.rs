@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use voxline_core::edits::{self, Edits};
 use voxline_core::{JobId, JobKind, Stage, Transcript, Translation};
-use voxline_db::DbError;
 use voxline_db::jobs::Job;
 use voxline_storage::{StorageError, keys};
 
@@ -79,14 +78,8 @@ pub async fn edit(
         return Ok((view(state, caller, id).await?, false));
     }
     let all = edits::merge(&earlier, &changes);
-    let dispatch = voxline_db::edits::apply(&state.db, caller.tenant, id, language, &all)
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::not_found("task"),
-            DbError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "task_busy", m),
-            e => e.into(),
-        })?;
-    if let Err(e) = state.dispatcher.send(&[dispatch]).await {
+    let dispatch = voxline_db::edits::apply(&state.db, caller.tenant, id, language, &all).await?;
+    if let Err(e) = state.queue.push(&[dispatch]).await {
         tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the reconciler");
     }
     tracing::info!(job_id = %id, language, lines = changes.len(), "segments edited");

@@ -1,0 +1,3 @@
+-- Revokes key $1 of tenant $2 (revoking twice keeps the first time).
+UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())
+WHERE id = $1 AND tenant_id = $2

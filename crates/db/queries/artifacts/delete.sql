@@ -1,0 +1,2 @@
+-- Forgets an artifact whose object was deleted.
+DELETE FROM artifacts WHERE id = $1

@@ -1,0 +1,22 @@
+-- Runs held by a worker whose lease ran out (or that never announced
+-- itself): one row per (run, open task it serves), as a claim answers
+-- them, for the janitor to queue again or fail.
+WITH orphans AS (
+    SELECT r.id, r.job_id, r.language, r.stage, r.attempt, r.failures, r.max_attempts,
+           r.lost_leases, r.lease_owner, row_number() OVER (ORDER BY r.id) AS idx
+    FROM stage_runs r
+    WHERE r.status = $1
+      AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = r.lease_owner AND w.lease_expires_at > now())
+    ORDER BY r.id LIMIT $2
+)
+SELECT o.idx, o.id AS run_id, o.language, o.stage, o.attempt, o.failures, o.max_attempts,
+       o.lost_leases, o.lease_owner, '' AS earlier_span,
+       j.id, j.tenant_id, j.kind, j.status, j.source_upload_id, j.background_upload_id,
+       j.source_language, j.target_languages, j.options, j.publish, j.duration_s, j.priority,
+       j.traceparent, j.created_at, j.updated_at, j.started_at, j.finished_at,
+       t.id AS task_id, t.language AS task_language, t.stages AS task_stages, t.status AS task_status
+FROM orphans o
+JOIN jobs j ON j.id = o.job_id
+LEFT JOIN tasks t ON t.job_id = o.job_id AND t.status = ANY($3::task_status[])
+     AND (o.stage = ANY($4::stage[]) OR t.language = o.language)
+ORDER BY o.idx, t.language
