@@ -116,4 +116,15 @@ if [ "${1:-}" = "--bench" ]; then
     need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${bench_missing[@]}" >/dev/null
   fi
   "$(dirname "$0")/../bench/peers/setup.sh"
+  # The benchmarks count PostgreSQL's statements per job with
+  # pg_stat_statements, which the server must load at start: once.
+  preload=$(psql "postgres://postgres@127.0.0.1:5432/postgres" -tAc 'SHOW shared_preload_libraries' 2>/dev/null || true)
+  if [[ "$preload" != *pg_stat_statements* ]]; then
+    echo "setup: loading pg_stat_statements into PostgreSQL (a restart, once)"
+    libraries="pg_stat_statements${preload:+,$preload}"
+    psql "postgres://postgres@127.0.0.1:5432/postgres" -qc "ALTER SYSTEM SET shared_preload_libraries = '$libraries'"
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    need_root pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+  fi
 fi

@@ -8,12 +8,17 @@
 // Each step reads the value its child returned (job.getChildrenValues(), the
 // way a BullMQ flow hands data upwards), checks it came from the step before
 // and returns a tiny value of its own. Each queue is served by P child
-// processes (child_process.fork), each running one Worker with concurrency 1.
+// processes (child_process.fork), each running one Worker of concurrency C
+// (--concurrency, 1 by default: BullMQ's default).
 // The program submits N flows as fast as it can (FlowProducer.add, 32 in
 // flight), waits for every last step and prints one JSON line on stdout
 // (human lines go to stderr):
 //
 //   node bullmq_flow.mjs --redis-url redis://127.0.0.1:6379 --prefix bench-x --jobs 2000 --processes 1
+//
+// --pace burst (the default) submits every job at once; --pace serial submits
+// one, waits until it is done, then the next (end-to-end latency of a lone
+// job); --pace N submits N jobs a second, steadily.
 //
 // Fairness choices (see README.md): BullMQ's defaults throughout. A job is
 // locked while its processor runs and is moved to completed (the
@@ -72,7 +77,7 @@ function connectionOptions(url) {
 
 // ---- worker process: one Worker, concurrency 1 -------------------------------
 
-async function workerMain(step, url, prefix) {
+async function workerMain(step, url, prefix, concurrency) {
   const i = STEPS.indexOf(step);
   const redis = new IORedis(connectionOptions(url));
   const worker = new Worker(
@@ -87,7 +92,7 @@ async function workerMain(step, url, prefix) {
       if (i === STEPS.length - 1) await redis.rpush(`${prefix}:bench:done`, `${job.data.job} ${nowMs().toFixed(3)}`);
       return [job.data.job, i + 1];
     },
-    { connection: connectionOptions(url), prefix, concurrency: 1 },
+    { connection: connectionOptions(url), prefix, concurrency },
   );
   worker.on('error', (e) => log(`${step} worker: ${e.message}`));
   worker.on('failed', (job, e) => log(`${step} job ${job?.data?.job} failed: ${e.message}`));
@@ -165,7 +170,8 @@ function startWorkers(args, logdir) {
     for (let k = 0; k < args.processes; k++) {
       const out = openSync(join(logdir, `${step}-${k}.log`), 'w');
       const child = fork(fileURLToPath(import.meta.url),
-        ['--worker', step, '--redis-url', args.redisUrl, '--prefix', args.prefix],
+        ['--worker', step, '--redis-url', args.redisUrl, '--prefix', args.prefix,
+          '--concurrency', String(args.concurrency)],
         { stdio: ['ignore', out, out, 'ipc'] });
       closeSync(out);
       child.readyP = new Promise((res, rej) => {
@@ -195,12 +201,12 @@ function checkAlive(procs, logdir) {
   throw new Error(`a worker exited (${dead.exited}); logs:\n${tail}`);
 }
 
-async function waitFor(predicate, timeoutS, procs, logdir, what) {
+async function waitFor(predicate, timeoutS, procs, logdir, what, pollMs = POLL_MS) {
   const deadline = Date.now() + timeoutS * 1000;
   while (!(await predicate())) {
     checkAlive(procs, logdir);
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutS} s waiting for ${what()}`);
-    await sleep(POLL_MS);
+    await sleep(pollMs);
   }
 }
 
@@ -221,6 +227,29 @@ async function submit(flow, jobs, submitted) {
   await Promise.all(Array.from({ length: Math.min(SUBMIT_WINDOW, jobs.length) }, lane));
 }
 
+// Submits one job at a time, each once the one before is done.
+async function submitSerially(flow, jobs, submitted, r, doneKey, procs, logdir) {
+  for (let k = 0; k < jobs.length; k++) {
+    submitted.set(jobs[k], nowMs());
+    await flow.add(flowOf(jobs[k]));
+    await waitFor(async () => (await r.llen(doneKey)) > k, 60, procs, logdir, () => `job ${jobs[k]}`, 1);
+  }
+}
+
+// Submits `rate` jobs a second, on a fixed schedule.
+async function submitPaced(flow, jobs, submitted, rate) {
+  const start = nowMs();
+  const adds = [];
+  for (let k = 0; k < jobs.length; k++) {
+    const due = start + (k * 1000) / rate;
+    const wait = due - nowMs();
+    if (wait > 0) await sleep(wait);
+    submitted.set(jobs[k], nowMs());
+    adds.push(flow.add(flowOf(jobs[k])));
+  }
+  await Promise.all(adds);
+}
+
 async function run(args, r, logdir) {
   const doneKey = `${args.prefix}:bench:done`;
   const errKey = `${args.prefix}:bench:errors`;
@@ -237,7 +266,7 @@ async function run(args, r, logdir) {
       new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timed out waiting for workers to be ready')), 120000); }),
     ]).finally(() => clearTimeout(timer));
     await flow.waitUntilReady();
-    log(`${procs.length} workers ready (1 Worker of concurrency 1 per process); warming up with ${args.warmup} jobs`);
+    log(`${procs.length} workers ready (1 Worker of concurrency ${args.concurrency} per process); warming up with ${args.warmup} jobs`);
 
     const warm = Array.from({ length: args.warmup }, (_, k) => `w${k}`);
     await submit(flow, warm, new Map());
@@ -247,7 +276,9 @@ async function run(args, r, logdir) {
 
     [cpu0, redis0, self0] = [treeCpuS(pids()), await redisCpuS(r), process.cpuUsage()];
     t0 = nowMs();
-    await submit(flow, jobs, submitted);
+    if (args.pace === 'serial') await submitSerially(flow, jobs, submitted, r, doneKey, procs, logdir);
+    else if (args.pace === 'burst') await submit(flow, jobs, submitted);
+    else await submitPaced(flow, jobs, submitted, Number(args.pace));
     log(`submitted ${args.jobs} flows in ${((nowMs() - t0) / 1000).toFixed(2)} s`);
     let done = 0;
     await waitFor(async () => (done = await r.llen(doneKey)) >= args.jobs, args.timeoutS, procs, logdir,
@@ -285,6 +316,8 @@ async function run(args, r, logdir) {
     jobs: n,
     steps: STEPS.length,
     processes_per_step: args.processes,
+    concurrency: args.concurrency,
+    pace: args.pace,
     seconds: round(seconds, 4),
     jobs_per_s: round(n / seconds, 2),
     stage_execs_per_s: round((n * STEPS.length) / seconds, 2),
@@ -301,14 +334,18 @@ async function main() {
       'redis-url': { type: 'string' }, prefix: { type: 'string' }, jobs: { type: 'string' },
       processes: { type: 'string' }, warmup: { type: 'string', default: '50' },
       'timeout-s': { type: 'string', default: '600' }, worker: { type: 'string' },
+      concurrency: { type: 'string', default: '1' }, pace: { type: 'string', default: 'burst' },
     },
   });
   if (!v['redis-url'] || !v.prefix) die('usage: bullmq_flow.mjs --redis-url URL --prefix PREFIX --jobs N --processes P');
-  if (v.worker) return workerMain(v.worker, v['redis-url'], v.prefix);
+  if (v.worker) return workerMain(v.worker, v['redis-url'], v.prefix, Number(v.concurrency));
   const args = {
     redisUrl: v['redis-url'], prefix: v.prefix, jobs: Number(v.jobs), processes: Number(v.processes),
     warmup: Number(v.warmup), timeoutS: Number(v['timeout-s']),
+    concurrency: Number(v.concurrency), pace: v.pace,
   };
+  if (!(args.concurrency >= 1)) die('--concurrency must be at least 1');
+  if (!['burst', 'serial'].includes(args.pace) && !(Number(args.pace) > 0)) die('--pace is burst, serial or jobs a second');
   if (!(args.jobs >= 1 && args.processes >= 1)) die('--jobs and --processes must be at least 1');
   if (args.prefix.replace(/:/g, '').length < 3) die('--prefix must be at least 3 characters (PREFIX* keys are deleted)');
 

@@ -42,6 +42,18 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batcher<Req, Resp> {
                     return;
                 };
                 let mut batch = vec![first];
+                // Requests made in the same moment (the deliveries of one
+                // fetch finishing together) join this batch: let the tasks
+                // about to send theirs run once, then take what came.
+                for _ in 0..2 {
+                    while batch.len() < max.max(1) {
+                        match rx.try_recv() {
+                            Ok(next) => batch.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    tokio::task::yield_now().await;
+                }
                 while batch.len() < max.max(1) {
                     match rx.try_recv() {
                         Ok(next) => batch.push(next),

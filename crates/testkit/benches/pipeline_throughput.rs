@@ -2,17 +2,29 @@
 //! a job is five chained stages whose engines do nothing, one target
 //! language, N jobs submitted at once, on the same Redis:
 //!
-//! - Voxline: the real runner (lease, heartbeat, fenced commit, outbox)
-//!   with no-op stage handlers, each stage its own worker processes, and
-//!   the janitor; every transition durable in PostgreSQL;
+//! - Voxline: the real runner (a claim and a fenced outcome per stage, in
+//!   batches, under the process's lease) with no-op stage handlers, each
+//!   stage its own worker processes running up to `VOXLINE_BENCH_CONCURRENCY`
+//!   (64) stages at once, and the janitor; every transition durable in
+//!   PostgreSQL (`synchronous_commit` on) before its delivery is settled;
 //! - bare apalis-redis: the same five queues and apalis settings, each step
 //!   pushing the next, nothing else (the floor of Voxline's overhead);
 //! - a Celery chain and a BullMQ flow of five no-op steps
-//!   (bench/peers/, installed from PyPI and npm by bench/peers/setup.sh).
+//!   (bench/peers/, installed from PyPI and npm by bench/peers/setup.sh);
+//!   BullMQ twice: with its default concurrency of 1 per worker, and with
+//!   Voxline's.
+//!
+//! Jobs are submitted by 32 concurrent clients (as the BullMQ peer does),
+//! and each job's end is told by its last step on a Redis list (as the
+//! peers tell theirs). PostgreSQL's work per job is counted:
+//! pg_stat_statements' calls (BEGIN and COMMIT included) and
+//! pg_stat_database's commits, for Voxline's database only (scripts/setup.sh
+//! --bench loads pg_stat_statements).
 //!
 //! Each runs with 1, 2 and 4 processes per stage. Reported: completed
 //! jobs/s, stage executions/s, p50/p99 end-to-end latency, and CPU per job
-//! (the workers', Redis's and PostgreSQL's). The table goes to stdout, the
+//! (the workers', Redis's and PostgreSQL's), and statements and commits per
+//! job. The table goes to stdout, the
 //! figures to target/bench/pipeline.json, and the plots to docs/plots/.
 //!
 //! `make bench` (it builds the release binaries first), or
@@ -28,10 +40,7 @@ use apalis::layers::WorkerBuilderExt;
 use apalis::prelude::{BoxDynError, Data, TaskSink, WorkerBuilder};
 use apalis_redis::{ConnectionManager, RedisStorage};
 use serde::{Deserialize, Serialize};
-use voxline_config::Settings;
-use voxline_core::{JobKind, Stage};
-use voxline_db::runs::Completion;
-use voxline_worker::{Connections, StageContext, StageError, StageHandler};
+use voxline_core::{Priority, Stage};
 
 /// The bare apalis-redis peer's queue settings: its queues named as
 /// Voxline's were, one message per fetch, a heartbeat a second.
@@ -44,21 +53,17 @@ fn queue_config(namespace: &str, stage: Stage) -> apalis_redis::Config {
         .persist_results(false)
         .emit_events(false)
 }
+use voxline_testkit::pipeline::{self, Fleet, PgWork, STAGES, Shape};
 use voxline_testkit::plot::{Group, grouped_bars};
-use voxline_testkit::procfs::{cpu_seconds, cpu_seconds_of_command, redis_cpu_seconds};
-use voxline_testkit::seed::{placeholder_upload, seeded_job};
+use voxline_testkit::procfs::{cpu_seconds, redis_cpu_seconds};
+use voxline_testkit::redis_url;
 use voxline_testkit::stats::percentile_ms;
-use voxline_testkit::{TestEnv, binary, redis_url};
 
-const STAGES: [Stage; 5] = [
-    Stage::Transcribe,
-    Stage::Translate,
-    Stage::Synthesize,
-    Stage::Render,
-    Stage::Publish,
-];
-/// Set in the child processes: which worker this process is.
-const ROLE: &str = "VOXLINE_BENCH_ROLE";
+/// Clients submitting jobs at once, as the BullMQ peer's submitter does.
+const LANES: usize = 32;
+
+/// Set in the floor's child processes: which step this process is.
+const FLOOR: &str = "VOXLINE_BENCH_FLOOR";
 
 /// One system's run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,20 +82,16 @@ struct Run {
     redis_cpu_s_per_job: f64,
     #[serde(default)]
     db_cpu_s_per_job: f64,
+    #[serde(default = "one")]
+    concurrency: usize,
+    #[serde(default)]
+    statements_per_job: Option<f64>,
+    #[serde(default)]
+    commits_per_job: Option<f64>,
 }
 
-/// A stage that does nothing: what is left is Voxline's own path.
-struct Noop(Stage);
-
-#[async_trait::async_trait]
-impl StageHandler for Noop {
-    fn stage(&self) -> Stage {
-        self.0
-    }
-
-    async fn run(&self, _ctx: &StageContext) -> Result<Completion, StageError> {
-        Ok(Completion::default())
-    }
+fn one() -> usize {
+    1
 }
 
 /// The floor's message: the job and when it was submitted.
@@ -107,28 +108,22 @@ fn now_ms() -> u64 {
 }
 
 fn main() -> anyhow::Result<()> {
+    if pipeline::child_main()? {
+        return Ok(());
+    }
     let runtime = tokio::runtime::Runtime::new()?;
-    match std::env::var(ROLE) {
-        Ok(role) => runtime.block_on(child(&role)),
+    match std::env::var(FLOOR) {
+        Ok(role) => runtime.block_on(floor_child(&role)),
         Err(_) => runtime.block_on(compare()),
     }
 }
 
-/// A worker process: `voxline <stage>` or `apalis <step> <namespace>`.
-async fn child(role: &str) -> anyhow::Result<()> {
-    let words: Vec<&str> = role.split_whitespace().collect();
-    match words.as_slice() {
-        ["voxline", stage] => {
-            let settings = Settings::load(None)?;
-            // Traced and metered as in production (no exporter, no scrape).
-            let _telemetry = voxline_telemetry::init(&settings, "bench-worker");
-            let stage = Stage::parse(stage)?;
-            voxline_worker::run_service(settings, "bench", Arc::new(Noop(stage))).await?;
-        }
-        ["apalis", step, namespace] => floor_step(step.parse()?, namespace).await?,
+/// A process of the floor: `<step> <namespace>`.
+async fn floor_child(role: &str) -> anyhow::Result<()> {
+    match role.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [step, namespace] => floor_step(step.parse()?, namespace).await,
         _ => anyhow::bail!("unknown role {role}"),
     }
-    Ok(())
 }
 
 /// One step of the bare apalis-redis chain: take a message, push it to the
@@ -205,112 +200,76 @@ impl Drop for Processes {
     }
 }
 
-fn spawn_role(role: &str, vars: &[(String, String)]) -> anyhow::Result<Child> {
+fn spawn_floor(role: &str) -> anyhow::Result<Child> {
     Ok(Command::new(std::env::current_exe()?)
-        .env(ROLE, role)
-        .envs(vars.iter().cloned())
+        .env(FLOOR, role)
         .stdout(std::process::Stdio::null())
         .spawn()?)
 }
 
 /// Voxline with `processes` no-op workers per stage and the janitor.
-async fn voxline(jobs: usize, processes: usize) -> anyhow::Result<Run> {
-    let env = TestEnv::new().await?;
-    let s = &env.settings;
-    let vars: Vec<(String, String)> = [
-        ("VOXLINE__DATABASE__URL", s.database.url.expose().to_owned()),
-        ("VOXLINE__DATABASE__POOL_SIZE", "4".to_owned()),
-        ("VOXLINE__DATABASE__MIGRATE_ON_START", "false".to_owned()),
-        ("VOXLINE__REDIS__NAMESPACE", s.redis.namespace.clone()),
-        (
-            "VOXLINE__STORAGE__LOCAL_ROOT",
-            s.storage.local_root.display().to_string(),
-        ),
-        ("VOXLINE__TELEMETRY__OPS_BIND", String::new()),
-        ("VOXLINE__TELEMETRY__LOG_FILTER", "warn".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let mut children = Vec::new();
-    for stage in STAGES {
-        for _ in 0..processes {
-            children.push(spawn_role(&format!("voxline {}", stage.as_str()), &vars)?);
-        }
-    }
-    children.push(
-        Command::new(binary("voxline-janitor"))
-            .envs(vars.iter().cloned())
-            .spawn()?,
+async fn voxline(jobs: usize, processes: usize, concurrency: usize) -> anyhow::Result<Run> {
+    let shape = Shape {
+        processes,
+        concurrency,
+        stage_work: Duration::ZERO,
+        extra: vec![],
+    };
+    let mut fleet = Fleet::start(&shape).await?;
+    let counted = PgWork::available(&fleet.env).await;
+    // Warm: every connection open, every statement prepared.
+    pipeline::submit(&fleet.connections, "bench", Priority::Normal, 50, LANES).await?;
+    fleet.wait_done(50, Duration::from_secs(60)).await?;
+    fleet.clear_done().await?;
+    // Statistics of busy backends reach PostgreSQL's counters within a second.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (cpu0, redis0, pg0) = (
+        fleet.cpu_seconds(),
+        fleet.redis_cpu_seconds().await,
+        PgWork::now(&fleet.env).await?,
     );
-    let children = Processes(children);
-    let dispatcher = Connections::open(s).await?;
-    // Warm: every worker heartbeating.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for stage in STAGES {
-        while (voxline_db::workers::alive(&dispatcher.db, stage)
-            .await?
-            .len() as u64)
-            < processes as u64
-        {
-            anyhow::ensure!(Instant::now() < deadline, "{stage} workers did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-    let upload = placeholder_upload(&env.db, "bench").await?;
-    let mut redis = redis::Client::open(redis_url())?
-        .get_multiplexed_async_connection()
-        .await?;
-    let (cpu0, redis0, db0) = (
-        children.cpu_seconds(),
-        redis_cpu_seconds(&mut redis).await,
-        cpu_seconds_of_command("postgres"),
+    let submitted =
+        pipeline::submit(&fleet.connections, "bench", Priority::Normal, jobs, LANES).await?;
+    fleet.wait_done(jobs, Duration::from_secs(1800)).await?;
+    let (cpu, redis_cpu) = (
+        fleet.cpu_seconds() - cpu0,
+        fleet.redis_cpu_seconds().await - redis0,
     );
-    for _ in 0..jobs {
-        let created = seeded_job(&env.db, &upload, JobKind::Dub, &["es"], true, 4).await?;
-        dispatcher.queue.push(&created.dispatch).await?;
-    }
-    let client = env.db.client().await?;
-    let deadline = Instant::now() + Duration::from_secs(1800);
-    loop {
-        let row = client
-            .query_one(
-                "SELECT count(*) FILTER (WHERE status = 'completed'),
-                        count(*) FILTER (WHERE status IN ('failed', 'cancelled'))
-                 FROM jobs",
-                &[],
-            )
-            .await?;
-        let (completed, failed): (i64, i64) = (row.get(0), row.get(1));
-        anyhow::ensure!(failed == 0, "{failed} jobs failed");
-        if completed as usize == jobs {
-            break;
-        }
-        anyhow::ensure!(Instant::now() < deadline, "the jobs did not finish");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let (cpu, redis_cpu, db_cpu) = (
-        children.cpu_seconds() - cpu0,
-        redis_cpu_seconds(&mut redis).await - redis0,
-        cpu_seconds_of_command("postgres") - db0,
-    );
-    let rows = client
-        .query(
-            "SELECT extract(epoch FROM finished_at - created_at)::float8,
-                    extract(epoch FROM max(finished_at) OVER () - min(created_at) OVER ())::float8
-             FROM jobs",
-            &[],
-        )
-        .await?;
-    let latencies: Vec<Duration> = rows
+    let done = fleet.done().await?;
+    // The workers' connections close: PostgreSQL has counted all they did.
+    fleet.stop();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pg = PgWork::now(&fleet.env).await?.since(pg0);
+    let start = submitted.values().copied().fold(f64::INFINITY, f64::min);
+    let end = done.iter().map(|(_, at)| *at).fold(0.0, f64::max);
+    let latencies: Vec<Duration> = done
         .iter()
-        .map(|r| Duration::from_secs_f64(r.get::<_, f64>(0).max(0.0)))
+        .filter_map(|(job, at)| {
+            let from = submitted.get(job)?;
+            Some(Duration::from_secs_f64(((at - from) / 1000.0).max(0.0)))
+        })
         .collect();
-    let seconds: f64 = rows.first().map_or(0.0, |r| r.get(1));
-    drop(children);
-    Ok(run(
-        "voxline", processes, jobs, seconds, &latencies, cpu, redis_cpu, db_cpu,
-    ))
+    anyhow::ensure!(
+        latencies.len() == jobs,
+        "{} of {jobs} jobs done",
+        latencies.len()
+    );
+    let mut r = run(
+        "voxline",
+        processes,
+        jobs,
+        (end - start) / 1000.0,
+        &latencies,
+        cpu,
+        redis_cpu,
+        pg.cpu_seconds,
+    );
+    r.concurrency = concurrency;
+    if counted {
+        r.statements_per_job = Some(pg.statements / jobs as f64);
+        r.commits_per_job = Some(pg.commits / jobs as f64);
+    }
+    Ok(r)
 }
 
 /// Bare apalis-redis: the same queues and settings, no PostgreSQL.
@@ -322,7 +281,7 @@ async fn apalis_floor(jobs: usize, processes: usize) -> anyhow::Result<Run> {
     let mut children = Vec::new();
     for step in 0..STAGES.len() {
         for _ in 0..processes {
-            children.push(spawn_role(&format!("apalis {step} {namespace}"), &[])?);
+            children.push(spawn_floor(&format!("{step} {namespace}"))?);
         }
     }
     let children = Processes(children);
@@ -414,14 +373,18 @@ async fn apalis_floor(jobs: usize, processes: usize) -> anyhow::Result<Run> {
 }
 
 /// A peer system's program under bench/peers, which prints one JSON line.
-fn peer(system: &str, jobs: usize, processes: usize) -> anyhow::Result<Run> {
+/// A peer system's program under bench/peers. `bullmq-c` is BullMQ with
+/// Voxline's concurrency per worker process (`bullmq`, its default of 1).
+fn peer(system: &str, jobs: usize, processes: usize, concurrency: usize) -> anyhow::Result<Run> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (program, script) = match system {
+    let (program, script, concurrency) = match system {
         "celery" => (
             "target/tools/bench-venv/bin/python",
             "bench/peers/celery_chain.py",
+            None,
         ),
-        "bullmq" => ("node", "bench/peers/bullmq_flow.mjs"),
+        "bullmq" => ("node", "bench/peers/bullmq_flow.mjs", Some(1)),
+        "bullmq-c" => ("node", "bench/peers/bullmq_flow.mjs", Some(concurrency)),
         _ => anyhow::bail!("unknown peer {system}"),
     };
     let prefix = format!(
@@ -438,12 +401,18 @@ fn peer(system: &str, jobs: usize, processes: usize) -> anyhow::Result<Run> {
             "--processes",
             &processes.to_string(),
         ])
+        .args(
+            concurrency
+                .map(|c| vec!["--concurrency".to_owned(), c.to_string()])
+                .unwrap_or_default(),
+        )
         .stderr(std::process::Stdio::inherit())
         .output()?;
     anyhow::ensure!(output.status.success(), "{script} failed");
     let line = String::from_utf8(output.stdout)?;
     let mut run: Run = serde_json::from_str(line.lines().last().unwrap_or_default())?;
     run.system = system.to_owned();
+    run.concurrency = concurrency.unwrap_or(1);
     Ok(run)
 }
 
@@ -475,6 +444,9 @@ fn run(
         cpu_s_per_job: per_job(cpu),
         redis_cpu_s_per_job: per_job(redis_cpu),
         db_cpu_s_per_job: per_job(db_cpu),
+        concurrency: 1,
+        statements_per_job: None,
+        commits_per_job: None,
     }
 }
 
@@ -496,8 +468,15 @@ async fn compare() -> anyhow::Result<()> {
         .iter()
         .filter_map(|p| p.parse().ok())
         .collect();
-    let systems = env_list("VOXLINE_BENCH_SYSTEMS", "voxline,apalis,celery,bullmq");
-    if systems.iter().any(|s| s == "celery" || s == "bullmq") {
+    let systems = env_list(
+        "VOXLINE_BENCH_SYSTEMS",
+        "voxline,apalis,celery,bullmq,bullmq-c",
+    );
+    let concurrency: usize = std::env::var("VOXLINE_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64);
+    if systems.iter().any(|s| s != "voxline" && s != "apalis") {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let setup = Command::new("bash")
             .arg(root.join("bench/peers/setup.sh"))
@@ -509,9 +488,9 @@ async fn compare() -> anyhow::Result<()> {
         for system in &systems {
             eprintln!("pipeline_throughput: {system}, {p} process(es) per step, {jobs} jobs");
             let run = match system.as_str() {
-                "voxline" => voxline(jobs, p).await?,
+                "voxline" => voxline(jobs, p, concurrency).await?,
                 "apalis" => apalis_floor(jobs, p).await?,
-                peer_system => peer(peer_system, jobs, p)?,
+                peer_system => peer(peer_system, jobs, p, concurrency)?,
             };
             runs.push(run);
         }
@@ -521,21 +500,25 @@ async fn compare() -> anyhow::Result<()> {
 
 fn report(runs: &[Run], systems: &[String], processes: &[usize]) -> anyhow::Result<()> {
     println!(
-        "| system | processes per step | jobs/s | stage executions/s | p50 ms | p99 ms | worker CPU s/job | Redis CPU s/job | PostgreSQL CPU s/job |"
+        "| system | processes per step | concurrency | jobs/s | stage executions/s | p50 ms | p99 ms | worker CPU s/job | Redis CPU s/job | PostgreSQL CPU s/job | statements/job | commits/job |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let count = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.2}"));
     for r in runs {
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.4} | {:.4} | {:.4} |",
-            r.system,
+            "| {} | {} | {} | {:.1} | {:.1} | {:.0} | {:.0} | {:.4} | {:.4} | {:.4} | {} | {} |",
+            display_name(&r.system),
             r.processes_per_step,
+            r.concurrency,
             r.jobs_per_s,
             r.stage_execs_per_s,
             r.p50_ms,
             r.p99_ms,
             r.cpu_s_per_job,
             r.redis_cpu_s_per_job,
-            r.db_cpu_s_per_job
+            r.db_cpu_s_per_job,
+            count(r.statements_per_job),
+            count(r.commits_per_job),
         );
     }
     // Voxline against each other system, at each process count.
@@ -610,6 +593,10 @@ fn report(runs: &[Run], systems: &[String], processes: &[usize]) -> anyhow::Resu
 fn display_name(system: &str) -> &str {
     match system {
         "apalis" | "apalis-redis" => "apalis-redis",
+        "bullmq-c" => "BullMQ (Voxline's concurrency)",
+        "bullmq" => "BullMQ",
+        "celery" => "Celery",
+        "voxline" => "Voxline",
         other => other,
     }
 }

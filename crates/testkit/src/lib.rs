@@ -5,6 +5,7 @@
 pub mod auth;
 mod fleet;
 mod media;
+pub mod pipeline;
 pub mod plot;
 pub mod procfs;
 pub mod recordings;
@@ -74,7 +75,7 @@ impl TestEnv {
         settings.runner.backoff_max_seconds = 1.0;
         settings.runner.reconcile_interval_seconds = 1;
         settings.runner.redispatch_after_seconds = 3;
-        settings.runner.shutdown_grace_seconds = 3;
+        settings.runner.shutdown_grace_seconds = 1;
         settings.server.max_upload_bytes = 20 * 1024 * 1024;
         // Suites send bursts no client would; the security suite turns
         // limits on where it tests them. Fake receivers listen on loopback.

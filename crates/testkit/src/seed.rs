@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use voxline_core::{JobId, JobKind, JobOptions, UploadId};
+use voxline_core::{JobId, JobKind, JobOptions, Priority, UploadId};
 use voxline_db::jobs::{self, Created, NewJob};
 use voxline_db::{Db, api_keys, uploads};
 
@@ -41,6 +41,28 @@ pub async fn seeded_job(
     publish: bool,
     max_attempts: u32,
 ) -> anyhow::Result<Created> {
+    seeded_job_at(
+        db,
+        upload,
+        kind,
+        targets,
+        publish,
+        max_attempts,
+        Priority::Normal,
+    )
+    .await
+}
+
+/// Like [`seeded_job`], at `priority`.
+pub async fn seeded_job_at(
+    db: &Db,
+    upload: &uploads::Upload,
+    kind: JobKind,
+    targets: &[&str],
+    publish: bool,
+    max_attempts: u32,
+    priority: Priority,
+) -> anyhow::Result<Created> {
     let new = NewJob {
         id: JobId::new(),
         tenant_id: upload.tenant_id,
@@ -52,7 +74,7 @@ pub async fn seeded_job(
         options: JobOptions::default(),
         publish,
         duration: 1.0,
-        priority: voxline_core::Priority::Normal,
+        priority,
         idempotency_key: None,
         request_hash: "seeded".into(),
         max_attempts,

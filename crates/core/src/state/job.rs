@@ -25,8 +25,8 @@ pub struct JobCounts {
 impl JobStatus {
     /// The job's state from its counts: queued until a stage starts, running
     /// while any task is open, then failed if any task failed, cancelled if
-    /// any was cancelled, else completed. The schema's `job_status_of`
-    /// computes the same (a test holds them equal).
+    /// any was cancelled, else completed. The schema's generated
+    /// `jobs.status` computes the same (a test holds them equal).
     pub fn from_counts(c: JobCounts) -> Self {
         if c.open > 0 {
             if c.started {

@@ -8,5 +8,5 @@ SELECT stage,
        coalesce(extract(epoch FROM now() - min(run_after)
                         FILTER (WHERE status = $1 AND run_after <= now())), 0)::float8
            AS oldest_due_seconds
-FROM stage_runs WHERE status IN ($1, $2)
+FROM stage_runs WHERE finished_at IS NULL AND status IN ($1, $2)
 GROUP BY stage

@@ -30,7 +30,10 @@ fenced AS (
         output = coalesce(i.output, r.output),
         engine = coalesce(i.engine, r.engine)
     FROM runs_in i
-    WHERE r.id = i.id AND r.attempt = i.attempt AND r.lease_owner = i.owner
+    -- `= ANY(...)` as well as the join: PostgreSQL then finds the runs by
+    -- their key rather than scanning the table for a batch it cannot size.
+    WHERE r.id = ANY(ARRAY(SELECT id FROM runs_in)) AND r.id = i.id
+      AND r.attempt = i.attempt AND r.lease_owner = i.owner
       AND r.status = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb->'from'))::run_status[])
     RETURNING r.id, r.job_id, r.language, r.stage, r.attempt, i.idx, i.commit, i.owner
 ),

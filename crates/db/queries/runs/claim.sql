@@ -24,7 +24,9 @@ claimed AS (
     SET status = $5, attempt = r.attempt + 1, lease_owner = $3,
         started_at = coalesce(r.started_at, now()), attempt_span = i.span
     FROM input i, jobs j
-    WHERE r.id = i.run_id AND r.status = ANY($4::run_status[])
+    -- `= ANY($1)` as well as the join: PostgreSQL then finds the runs by
+    -- their key rather than scanning the table for a batch it cannot size.
+    WHERE r.id = ANY($1::uuid[]) AND r.id = i.run_id AND r.status = ANY($4::run_status[])
       AND r.run_after <= now() + interval '1 second'
       AND j.id = r.job_id AND j.tasks_open > 0
     RETURNING r.id, r.job_id, r.language, r.stage, r.attempt, r.failures, r.max_attempts,

@@ -3,7 +3,7 @@
 -- queue holds (Redis lost them, or a crash came between commit and send).
 SELECT r.id, r.stage, r.attempt, r.run_after, j.tenant_id, j.priority, j.traceparent
 FROM stage_runs r JOIN jobs j ON j.id = r.job_id
-WHERE r.status = $5 AND r.run_after <= now() - $1::float8 * interval '1 second'
+WHERE r.finished_at IS NULL AND r.status = $5 AND r.run_after <= now() - $1::float8 * interval '1 second'
   AND ($3::timestamptz IS NULL OR (r.run_after, r.id) > ($3, $4))
 ORDER BY r.run_after, r.id
 LIMIT $2

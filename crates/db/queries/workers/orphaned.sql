@@ -5,7 +5,7 @@ WITH orphans AS (
     SELECT r.id, r.job_id, r.language, r.stage, r.attempt, r.failures, r.max_attempts,
            r.lost_leases, r.lease_owner, row_number() OVER (ORDER BY r.id) AS idx
     FROM stage_runs r
-    WHERE r.status = $1
+    WHERE r.finished_at IS NULL AND r.status = $1
       AND NOT EXISTS (SELECT 1 FROM workers w WHERE w.id = r.lease_owner AND w.lease_expires_at > now())
     ORDER BY r.id LIMIT $2
 )

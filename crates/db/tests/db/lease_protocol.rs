@@ -429,3 +429,31 @@ async fn a_batch_claims_and_records_many_runs_in_one_statement_each() {
         .await;
     assert_eq!(translations, 20);
 }
+
+#[tokio::test]
+async fn deleting_a_job_leaves_nothing_of_it() {
+    let t = TestDb::new().await;
+    let job = dub_job(&t.db, "acme", &["es"], false).await;
+    workers::register(&t.db, "w1", None, LEASE).await.unwrap();
+    let c = claim_one(&t.db, "w1", job.dispatch[0].run_id)
+        .await
+        .unwrap();
+    assert!(succeed(&t.db, &c).await.held);
+    jobs::cancel(&t.db, Some(job.job.tenant_id), job.job.id)
+        .await
+        .unwrap();
+    jobs::delete_ended(&t.db, job.job.tenant_id, job.job.id)
+        .await
+        .unwrap();
+    for table in ["stage_runs", "job_events", "tasks"] {
+        let left: i64 = t
+            .one(
+                &format!("SELECT count(*) FROM {table} WHERE job_id = $1"),
+                &[&job.job.id],
+            )
+            .await;
+        assert_eq!(left, 0, "{table}");
+    }
+    let commits: i64 = t.one("SELECT count(*) FROM stage_commits", &[]).await;
+    assert_eq!(commits, 0);
+}

@@ -1,15 +1,16 @@
-//! A job's status is a generated column over its task counts
-//! (`job_status_of` in the schema); the state machine has the same rule
-//! (`JobStatus::from_counts`). They must agree on every count.
+//! A job's status is a generated column over its task counts (migration
+//! V14); the state machine has the same rule (`JobStatus::from_counts`).
+//! They must agree on every count.
 
 use voxline_core::JobStatus;
 use voxline_core::state::JobCounts;
 
-use crate::common::TestDb;
+use crate::common::{TestDb, dub_job};
 
 #[tokio::test]
 async fn the_schemas_roll_up_is_the_state_machines() {
     let t = TestDb::new().await;
+    let job = dub_job(&t.db, "acme", &["es"], false).await.job.id;
     let client = t.db.client().await.unwrap();
     for open in 0..3 {
         for failed in 0..3 {
@@ -17,8 +18,11 @@ async fn the_schemas_roll_up_is_the_state_machines() {
                 for started in [false, true] {
                     let sql: JobStatus = client
                         .query_one(
-                            "SELECT job_status_of($1, $2, $3, $4)",
-                            &[&open, &failed, &cancelled, &started],
+                            "UPDATE jobs SET tasks_open = $2, tasks_failed = $3, tasks_cancelled = $4,
+                                    started_at = CASE WHEN $5 THEN now() END,
+                                    finished_at = CASE WHEN $2 = 0 THEN now() END
+                             WHERE id = $1 RETURNING status",
+                            &[&job, &open, &failed, &cancelled, &started],
                         )
                         .await
                         .unwrap()

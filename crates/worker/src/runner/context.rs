@@ -13,7 +13,8 @@ use voxline_storage::{Storage, keys};
 use crate::StageError;
 
 /// What a stage works with: the claimed run, the database and storage, and
-/// a private scratch folder that is removed when the stage ends.
+/// a private scratch folder (made when first asked for) that is removed when
+/// the stage ends.
 pub struct StageContext {
     pub claimed: Claimed,
     pub db: Db,
@@ -24,7 +25,7 @@ pub struct StageContext {
     /// When the run became ready (the previous stage's commit), if the
     /// delivery said.
     pub ready_at: Option<chrono::DateTime<chrono::Utc>>,
-    workdir: tempfile::TempDir,
+    workdir: std::sync::OnceLock<Result<tempfile::TempDir, String>>,
 }
 
 impl StageContext {
@@ -34,19 +35,15 @@ impl StageContext {
         storage: Storage,
         calls: CallLog,
         ready_at: Option<chrono::DateTime<chrono::Utc>>,
-    ) -> Result<Self, StageError> {
-        let workdir = tempfile::Builder::new()
-            .prefix("voxline-stage-")
-            .tempdir()
-            .map_err(|e| StageError::transient("io_error", format!("no scratch folder: {e}")))?;
-        Ok(Self {
+    ) -> Self {
+        Self {
             claimed,
             db,
             storage,
             calls,
             ready_at,
-            workdir,
-        })
+            workdir: std::sync::OnceLock::new(),
+        }
     }
 
     pub fn job(&self) -> &Job {
@@ -62,9 +59,26 @@ impl StageContext {
         self.claimed.stage
     }
 
-    /// A path inside the scratch folder.
+    /// A path inside the scratch folder. A stage that never asks has none
+    /// made (a folder made and removed per stage costs the file system more
+    /// than a no-op stage costs anything else).
     pub fn scratch(&self, name: &str) -> PathBuf {
-        self.workdir.path().join(name)
+        let dir = self.workdir.get_or_init(|| {
+            tempfile::Builder::new()
+                .prefix("voxline-stage-")
+                .tempdir()
+                .map_err(|e| e.to_string())
+        });
+        match dir {
+            Ok(dir) => dir.path().join(name),
+            Err(e) => {
+                // Writing there fails with the file system's own error.
+                tracing::error!(error = %e, "no scratch folder for the stage");
+                std::env::temp_dir()
+                    .join("voxline-no-scratch-folder")
+                    .join(name)
+            }
+        }
     }
 
     /// Reports progress within the stage (0.0–1.0) with a message for people.

@@ -83,7 +83,7 @@ impl Leases {
         while !*self.registered.borrow() {
             match workers::register(&self.db, &self.worker, Some(self.stage), self.lease).await {
                 Ok(()) => {
-                    let _ = self.registered.send(true);
+                    self.registered.send_replace(true);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "worker not announced yet; retrying");

@@ -166,7 +166,7 @@ impl Runner {
         ));
         let claims = {
             let (db, leases, owner) = (db.clone(), leases.clone(), consumer.id().to_owned());
-            Batcher::spawn(BATCH, 2, move |batch: Vec<(StageRunId, String)>| {
+            Batcher::spawn(BATCH, 1, move |batch: Vec<(StageRunId, String)>| {
                 let (db, leases, owner) = (db.clone(), leases.clone(), owner.clone());
                 async move {
                     leases.registered().await;
@@ -184,7 +184,7 @@ impl Runner {
         let records = {
             let db = db.clone();
             let ttl = settings.storage.artifact_ttl_hours as f64;
-            Batcher::spawn(BATCH, 2, move |batch: Vec<Pending>| {
+            Batcher::spawn(BATCH, 1, move |batch: Vec<Pending>| {
                 let db = db.clone();
                 async move { record(&db, ttl, batch).await }
             })
@@ -445,16 +445,13 @@ impl Runner {
         calls: &CallLog,
         ready_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> Guarded {
-        let ctx = match StageContext::new(
+        let ctx = StageContext::new(
             claimed.clone(),
             self.inner.db.clone(),
             self.inner.storage.clone(),
             calls.clone(),
             ready_at,
-        ) {
-            Ok(ctx) => ctx,
-            Err(e) => return Guarded::Done(Err(e)),
-        };
+        );
         let grace = Duration::from_secs(self.inner.settings.shutdown_grace_seconds);
         let shutdown_deadline = async {
             self.inner.shutdown.cancelled().await;
