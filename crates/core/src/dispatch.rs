@@ -16,6 +16,9 @@ pub struct Dispatch {
     pub priority: Priority,
     /// Not to be run before this (a retry's backoff).
     pub not_before: DateTime<Utc>,
+    /// When the job was made: its stages are served by the job's age (less
+    /// their priority's steps), so an older job goes first at every stage.
+    pub since: DateTime<Utc>,
     /// The W3C trace context of the request that created the job: the
     /// stage's span is its child. Empty when the job was made untraced.
     pub traceparent: String,

@@ -2,11 +2,11 @@
 //!
 //! Each stage's queue serves tenants in turn (one stage of each tenant with
 //! work waiting, round after round), and within a tenant the stage with the
-//! lowest rank: its arrival time, less a step for each level above
-//! `normal`. A higher level therefore jumps ahead of what arrived up to
-//! that many steps before it, never further: a stage waiting longer than
-//! the steps between two levels outranks newer work of any level, so
-//! nothing starves.
+//! lowest rank: its job's age (when the job was made), less a step for each
+//! level above `normal`. A higher level therefore goes ahead of jobs made up
+//! to that many steps before it, never further, and the oldest job goes
+//! first at every stage: a job older than the steps between two levels
+//! outranks newer work of any level, so nothing starves.
 
 text_enum!(
     /// A job's priority, lowest first (PostgreSQL orders the enum the same way).
@@ -31,11 +31,12 @@ impl Priority {
         }
     }
 
-    /// The rank of a stage of this priority that became ready at `ready_ms`
-    /// (milliseconds since the epoch), each level worth `step_ms`: lower
-    /// ranks are served first within a tenant.
-    pub fn rank(self, ready_ms: i64, step_ms: i64) -> i64 {
-        ready_ms - self.level() * step_ms
+    /// The rank of a stage of this priority whose job was made at
+    /// `since_ms` (milliseconds since the epoch), each level worth
+    /// `step_ms`: lower ranks are served first within a tenant. (The queue's
+    /// push script computes the same, `lua/push.lua`.)
+    pub fn rank(self, since_ms: i64, step_ms: i64) -> i64 {
+        since_ms - self.level() * step_ms
     }
 
     /// Whether a tenant allowed `allowance` may ask for this priority.

@@ -6,6 +6,7 @@
 #[macro_use]
 mod query;
 
+mod creation;
 mod error;
 mod lock;
 mod outcomes;

@@ -40,6 +40,7 @@ impl Locked {
             tenant: self.job.tenant_id,
             priority: self.job.priority,
             not_before: chrono::Utc::now(),
+            since: self.job.created_at,
             traceparent: self.job.traceparent.clone(),
         }
     }

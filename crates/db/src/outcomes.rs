@@ -373,6 +373,7 @@ fn dispatch(
         tenant: claimed.job.tenant_id,
         priority: claimed.job.priority,
         not_before: at,
+        since: claimed.job.created_at,
         traceparent: claimed.job.traceparent.clone(),
     }
 }

@@ -320,6 +320,7 @@ pub async fn unqueued(
             tenant: r.try_get("tenant_id")?,
             priority: r.try_get("priority")?,
             not_before: run_after,
+            since: r.try_get("created_at")?,
             traceparent: r.try_get("traceparent")?,
         });
     }

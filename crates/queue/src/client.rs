@@ -276,6 +276,7 @@ impl Queue {
                         .arg(d.tenant.to_string())
                         .arg(d.priority.level())
                         .arg(delay)
+                        .arg(d.since.timestamp_millis())
                         .arg(body);
                 }
                 push

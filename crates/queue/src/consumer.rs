@@ -26,9 +26,9 @@ use tokio_util::sync::CancellationToken;
 use voxline_core::{Dispatch, Stage, StageRunId};
 
 use crate::QueueError;
-use crate::batch::Batcher;
 use crate::client::Queue;
 use crate::message::{StageJob, run_of};
+use voxline_batch::Batcher;
 
 /// What a worker's service answers for a delivery: what to put on the
 /// queues along with the delivery's acknowledgement.

@@ -11,7 +11,6 @@
 //! the scripts (every change of the queue is one atomic script), and
 //! `docs/pipeline.md` the reasons for this design over apalis-redis's.
 
-pub mod batch;
 mod client;
 mod consumer;
 mod error;

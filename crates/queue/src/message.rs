@@ -42,6 +42,7 @@ mod tests {
             tenant: TenantId::new(),
             priority: Priority::High,
             not_before: chrono::Utc::now(),
+            since: chrono::Utc::now(),
             traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
         };
         let job = stage_job(&d);

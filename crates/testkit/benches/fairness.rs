@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use voxline_core::{JobId, Priority};
-use voxline_testkit::pipeline::{self, Fleet, STAGES, Shape};
+use voxline_testkit::pipeline::{self, Fleet, STAGES, Shape, Submitter};
 
 #[derive(Debug, Clone, Serialize)]
 struct Case {
@@ -61,7 +61,10 @@ async fn fleet(step_seconds: f64) -> anyhow::Result<Fleet> {
 
 /// Submits one job of `tenant` at `priority` and waits for its end: seconds.
 async fn one(fleet: &mut Fleet, tenant: &str, priority: Priority) -> anyhow::Result<f64> {
-    let submitted = pipeline::submit(&fleet.connections, tenant, priority, 1, 1).await?;
+    let submitted = Submitter::new(&fleet.connections, tenant)
+        .await?
+        .submit(priority, 1, 1)
+        .await?;
     let (job, at) = submitted.into_iter().next().expect("one job");
     finished(fleet, job, at, Duration::from_secs(600)).await
 }
@@ -104,7 +107,8 @@ async fn measure() -> anyhow::Result<()> {
     let bound = 2.0 * idle + STAGES.len() as f64 * stage_ms() as f64 / 1000.0;
 
     eprintln!("fairness: tenant A queues {backlog} jobs; tenant B submits one");
-    pipeline::submit(&f.connections, "tenant-a", Priority::Normal, backlog, 32).await?;
+    let a = Submitter::new(&f.connections, "tenant-a").await?;
+    a.submit(Priority::Normal, backlog, 32).await?;
     let b = one(&mut f, "tenant-b", Priority::Normal).await?;
     cases.push(Case {
         case: format!("another tenant's job behind {backlog} of tenant A"),
@@ -117,7 +121,7 @@ async fn measure() -> anyhow::Result<()> {
     f.wait_done(expected, Duration::from_secs(600)).await?;
 
     eprintln!("fairness: tenant A queues {backlog} jobs, then one at high priority");
-    pipeline::submit(&f.connections, "tenant-a", Priority::Normal, backlog, 32).await?;
+    a.submit(Priority::Normal, backlog, 32).await?;
     let high = one(&mut f, "tenant-a", Priority::High).await?;
     cases.push(Case {
         case: format!("tenant A's high-priority job behind {backlog} of its own"),
@@ -137,7 +141,7 @@ async fn measure() -> anyhow::Result<()> {
     let capacity = 1000.0 / stage_ms() as f64;
     let flood_rate = capacity * 1.5;
     eprintln!("fairness: tenant A floods high-priority jobs at {flood_rate:.0}/s; one low job");
-    let c = f.connections.clone();
+    let flooder = Submitter::new(&f.connections, "tenant-a").await?;
     let flood = tokio::spawn(async move {
         let started = Instant::now();
         let mut k = 0u32;
@@ -146,7 +150,7 @@ async fn measure() -> anyhow::Result<()> {
                 (started + Duration::from_secs_f64(k as f64 / flood_rate)).into(),
             )
             .await;
-            pipeline::submit(&c, "tenant-a", Priority::High, 1, 1).await?;
+            flooder.submit(Priority::High, 1, 1).await?;
             k += 1;
         }
         anyhow::Ok(k)

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use voxline_core::{JobId, Priority};
-use voxline_testkit::pipeline::{self, Fleet, PgWork, Shape};
+use voxline_testkit::pipeline::{self, Fleet, PgWork, Shape, Submitter};
 use voxline_testkit::plot::{Group, grouped_bars};
 use voxline_testkit::redis_url;
 use voxline_testkit::stats::percentile_ms;
@@ -91,7 +91,8 @@ async fn voxline(jobs: usize, rate: Option<usize>) -> anyhow::Result<Phase> {
     };
     let mut fleet = Fleet::start(&shape).await?;
     let counted = PgWork::available(&fleet.env).await;
-    pipeline::submit(&fleet.connections, "bench", Priority::Normal, 20, 1).await?;
+    let submitter = Submitter::new(&fleet.connections, "bench").await?;
+    submitter.submit(Priority::Normal, 20, 1).await?;
     fleet.wait_done(20, Duration::from_secs(60)).await?;
     fleet.clear_done().await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -100,9 +101,7 @@ async fn voxline(jobs: usize, rate: Option<usize>) -> anyhow::Result<Phase> {
     match rate {
         None => {
             for k in 0..jobs {
-                submitted.extend(
-                    pipeline::submit(&fleet.connections, "bench", Priority::Normal, 1, 1).await?,
-                );
+                submitted.extend(submitter.submit(Priority::Normal, 1, 1).await?);
                 fleet.wait_done(k + 1, Duration::from_secs(60)).await?;
             }
         }
@@ -112,10 +111,8 @@ async fn voxline(jobs: usize, rate: Option<usize>) -> anyhow::Result<Phase> {
             let mut lanes = tokio::task::JoinSet::new();
             for k in 0..jobs {
                 tokio::time::sleep_until((started + every * k as u32).into()).await;
-                let c = fleet.connections.clone();
-                lanes.spawn(
-                    async move { pipeline::submit(&c, "bench", Priority::Normal, 1, 1).await },
-                );
+                let s = submitter.clone();
+                lanes.spawn(async move { s.submit(Priority::Normal, 1, 1).await });
             }
             while let Some(done) = lanes.join_next().await {
                 submitted.extend(done??);

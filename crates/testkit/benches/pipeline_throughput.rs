@@ -53,7 +53,7 @@ fn queue_config(namespace: &str, stage: Stage) -> apalis_redis::Config {
         .persist_results(false)
         .emit_events(false)
 }
-use voxline_testkit::pipeline::{self, Fleet, PgWork, STAGES, Shape};
+use voxline_testkit::pipeline::{self, Fleet, PgWork, STAGES, Shape, Submitter};
 use voxline_testkit::plot::{Group, grouped_bars};
 use voxline_testkit::procfs::{cpu_seconds, redis_cpu_seconds};
 use voxline_testkit::redis_url;
@@ -218,7 +218,8 @@ async fn voxline(jobs: usize, processes: usize, concurrency: usize) -> anyhow::R
     let mut fleet = Fleet::start(&shape).await?;
     let counted = PgWork::available(&fleet.env).await;
     // Warm: every connection open, every statement prepared.
-    pipeline::submit(&fleet.connections, "bench", Priority::Normal, 50, LANES).await?;
+    let submitter = Submitter::new(&fleet.connections, "bench").await?;
+    submitter.submit(Priority::Normal, 50, LANES).await?;
     fleet.wait_done(50, Duration::from_secs(60)).await?;
     fleet.clear_done().await?;
     // Statistics of busy backends reach PostgreSQL's counters within a second.
@@ -228,8 +229,7 @@ async fn voxline(jobs: usize, processes: usize, concurrency: usize) -> anyhow::R
         fleet.redis_cpu_seconds().await,
         PgWork::now(&fleet.env).await?,
     );
-    let submitted =
-        pipeline::submit(&fleet.connections, "bench", Priority::Normal, jobs, LANES).await?;
+    let submitted = submitter.submit(Priority::Normal, jobs, LANES).await?;
     fleet.wait_done(jobs, Duration::from_secs(1800)).await?;
     let (cpu, redis_cpu) = (
         fleet.cpu_seconds() - cpu0,

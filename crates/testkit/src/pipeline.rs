@@ -275,46 +275,62 @@ impl Drop for Fleet {
     }
 }
 
-/// Creates jobs as `lanes` concurrent clients would, each job of `tenant`
-/// at `priority`, and puts their first stage on the queue. Answers when each
-/// was submitted (ms since the epoch).
-pub async fn submit(
-    c: &Connections,
-    tenant: &str,
-    priority: Priority,
-    n: usize,
-    lanes: usize,
-) -> anyhow::Result<HashMap<JobId, f64>> {
-    let upload = Arc::new(crate::seed::placeholder_upload(&c.db, tenant).await?);
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..lanes.max(1).min(n.max(1)) {
-        let (c, upload, next) = (c.clone(), upload.clone(), next.clone());
-        tasks.spawn(async move {
-            let mut submitted = Vec::new();
-            while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < n {
-                let at = now_ms();
-                let created = crate::seed::seeded_job_at(
-                    &c.db,
-                    &upload,
-                    JobKind::Dub,
-                    &["es"],
-                    true,
-                    4,
-                    priority,
-                )
-                .await?;
-                c.queue.push(&created.dispatch).await?;
-                submitted.push((created.job.id, at));
-            }
-            anyhow::Ok(submitted)
-        });
+/// Creates jobs as concurrent clients would, for one tenant, over one
+/// upload (made once, so making jobs is all it does afterwards).
+#[derive(Clone)]
+pub struct Submitter {
+    c: Connections,
+    creator: voxline_db::jobs::Creator,
+    upload: Arc<voxline_db::uploads::Upload>,
+}
+
+impl Submitter {
+    pub async fn new(c: &Connections, tenant: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            c: c.clone(),
+            creator: voxline_db::jobs::Creator::new(c.db.clone()),
+            upload: Arc::new(crate::seed::placeholder_upload(&c.db, tenant).await?),
+        })
     }
-    let mut all = HashMap::new();
-    while let Some(done) = tasks.join_next().await {
-        all.extend(done??);
+
+    /// Creates `n` jobs at `priority` from `lanes` clients at once, and puts
+    /// their first stage on the queue. Answers when each was submitted (ms
+    /// since the epoch).
+    pub async fn submit(
+        &self,
+        priority: Priority,
+        n: usize,
+        lanes: usize,
+    ) -> anyhow::Result<HashMap<JobId, f64>> {
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..lanes.max(1).min(n.max(1)) {
+            let (this, next) = (self.clone(), next.clone());
+            tasks.spawn(async move {
+                let mut submitted = Vec::new();
+                while next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < n {
+                    let at = now_ms();
+                    let new = crate::seed::new_job(
+                        &this.upload,
+                        JobKind::Dub,
+                        &["es"],
+                        true,
+                        4,
+                        priority,
+                    );
+                    let created = this.creator.create(&new).await?;
+                    this.c.queue.push(&created.dispatch).await?;
+                    submitted.push((created.job.id, at));
+                }
+                anyhow::Ok(submitted)
+            });
+        }
+        let mut all = HashMap::new();
+        while let Some(done) = tasks.join_next().await {
+            all.extend(done??);
+        }
+        Ok(all)
     }
-    Ok(all)
 }
 
 /// What PostgreSQL did in one database: statements (pg_stat_statements'
@@ -418,14 +434,14 @@ pub async fn stage_times(c: &Connections) -> anyhow::Result<HashMap<JobId, Vec<(
         c.db.client()
             .await?
             .query(
-                "SELECT job_id, stage::text, output FROM stage_runs WHERE output IS NOT NULL
-             ORDER BY job_id, stage",
+                "SELECT r.job_id, r.output FROM stage_runs r WHERE r.output IS NOT NULL
+             ORDER BY r.job_id, r.stage",
                 &[],
             )
             .await?;
     let mut out: HashMap<JobId, Vec<(f64, f64, f64)>> = HashMap::new();
     for r in rows {
-        let output: serde_json::Value = r.get(2);
+        let output: serde_json::Value = r.get(1);
         let f = |k: &str| output[k].as_f64().unwrap_or(f64::NAN);
         out.entry(JobId(r.get(0))).or_default().push((
             f("ready_ms"),

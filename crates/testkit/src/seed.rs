@@ -63,7 +63,20 @@ pub async fn seeded_job_at(
     max_attempts: u32,
     priority: Priority,
 ) -> anyhow::Result<Created> {
-    let new = NewJob {
+    let new = new_job(upload, kind, targets, publish, max_attempts, priority);
+    Ok(jobs::create(db, &new).await?)
+}
+
+/// What [`seeded_job_at`] asks for.
+pub fn new_job(
+    upload: &uploads::Upload,
+    kind: JobKind,
+    targets: &[&str],
+    publish: bool,
+    max_attempts: u32,
+    priority: Priority,
+) -> NewJob {
+    NewJob {
         id: JobId::new(),
         tenant_id: upload.tenant_id,
         kind,
@@ -81,8 +94,7 @@ pub async fn seeded_job_at(
         max_in_flight: None,
         prices: None,
         traceparent: String::new(),
-    };
-    Ok(jobs::create(db, &new).await?)
+    }
 }
 
 /// A job's status word.

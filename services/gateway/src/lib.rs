@@ -40,6 +40,7 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
         &settings.rate_limits,
     );
     Ok(AppState {
+        creator: voxline_db::jobs::Creator::new(db.clone()),
         db,
         storage,
         queue,

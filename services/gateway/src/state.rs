@@ -14,6 +14,8 @@ use crate::limits::Limiter;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Makes jobs, those of concurrent requests in one statement.
+    pub creator: voxline_db::jobs::Creator,
     pub storage: Storage,
     /// The stages' queues: a job's first stage, a retry, an edit's re-run go here.
     pub queue: Queue,

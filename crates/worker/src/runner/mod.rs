@@ -17,13 +17,13 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use voxline_batch::Batcher;
 use voxline_config::{PriceTable, RunnerSettings, Settings};
 use voxline_core::state::{Verdict, on_failure, on_success};
 use voxline_core::{Dispatch, Stage, StageRunId};
 use voxline_db::runs::{self, Applied, Claimed, Completion, Failure, Outcomes, Usage};
 use voxline_db::{Db, DbError};
 use voxline_providers::CallLog;
-use voxline_queue::batch::Batcher;
 use voxline_queue::{Consumer, Delivered, StageJob};
 use voxline_storage::Storage;
 use voxline_telemetry::{metrics, trace_context};

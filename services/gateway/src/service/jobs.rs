@@ -80,9 +80,9 @@ pub async fn create(
             })
             .collect()
     });
-    let created = jobs::create(
-        &state.db,
-        &NewJob {
+    let created = state
+        .creator
+        .create(&NewJob {
             id,
             tenant_id: caller.tenant,
             kind,
@@ -101,12 +101,11 @@ pub async fn create(
             // The request's span: every stage of the job traces under it.
             traceparent: voxline_telemetry::trace_context::current_traceparent(),
             prices,
-        },
-    )
-    .await?;
+        })
+        .await?;
     if let Err(e) = state.queue.push(&created.dispatch).await {
-        // The outbox keeps the dispatch; the reconciler will send it.
-        tracing::warn!(error = %e, job_id = %created.job.id, "dispatch deferred to the reconciler");
+        // The queued run is in PostgreSQL; the janitor's sweep sends it.
+        tracing::warn!(error = %e, job_id = %created.job.id, "dispatch deferred to the janitor's sweep");
     }
     if created.created {
         tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
@@ -392,7 +391,7 @@ pub(crate) fn not_found_job(e: voxline_db::DbError) -> ApiError {
 pub async fn retry(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
     let dispatch = jobs::retry(&state.db, Some(caller.tenant), id).await?;
     if let Err(e) = state.queue.push(&dispatch).await {
-        tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the reconciler");
+        tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the janitor's sweep");
     }
     tracing::info!(job_id = %id, stages = dispatch.len(), "job retried");
     view(state, caller, id).await

@@ -80,7 +80,7 @@ pub async fn edit(
     let all = edits::merge(&earlier, &changes);
     let dispatch = voxline_db::edits::apply(&state.db, caller.tenant, id, language, &all).await?;
     if let Err(e) = state.queue.push(&[dispatch]).await {
-        tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the reconciler");
+        tracing::warn!(error = %e, job_id = %id, "dispatch deferred to the janitor's sweep");
     }
     tracing::info!(job_id = %id, language, lines = changes.len(), "segments edited");
     Ok((view(state, caller, id).await?, true))

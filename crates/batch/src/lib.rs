@@ -1,7 +1,7 @@
-//! Group commit for callers of one round trip: requests that arrive while a
-//! batch is being carried out wait together and go as the next batch, so
-//! a lone request goes at once and a crowd goes in few trips. Nothing is
-//! ever held back to wait for company.
+//! Group commit for whatever costs a round trip (a PostgreSQL statement, a
+//! Redis call): requests that arrive while a batch is being carried out
+//! wait together and go as the next batch, so a lone request goes at once
+//! and a crowd goes in few trips. Nothing is held back to wait for company.
 
 use std::future::Future;
 use std::sync::Arc;
