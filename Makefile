@@ -33,10 +33,11 @@ test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) an
 	  $(CARGO) test --workspace --no-fail-fast $(FEATURES); \
 	fi
 
-chaos: ## The full fault suite (200 jobs; restarts PostgreSQL and stalls Redis: run it alone)
+chaos: ## The full fault suite (200 jobs; restarts PostgreSQL, stalls and stops Redis: run it alone)
 	@scripts/setup.sh --test
 	$(CARGO) build --workspace --bins $(FEATURES)
-	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos $(FEATURES) -- --nocapture
+	@# One test at a time: each stops or restarts the shared PostgreSQL and Redis.
+	VOXLINE_CHAOS_FULL=1 $(CARGO) test -p voxline-testkit --test chaos $(FEATURES) -- --nocapture --test-threads=1
 
 bench: ## Benchmarks, with the peers side by side (release build; figures in docs/benchmarks.md)
 	@scripts/setup.sh --bench

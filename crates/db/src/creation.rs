@@ -5,7 +5,7 @@
 //! in the same transaction, under its creation lock; a job that reserves
 //! credits goes alone (its reservation may refuse it).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
@@ -152,11 +152,26 @@ async fn try_batch(db: &Db, batch: &[NewJob]) -> Result<Vec<Answer>, DbError> {
             (r.try_get("in_flight")?, allowance),
         );
     }
+    // A repeated request is answered the job it made, whatever the limits.
+    let (key_tenants, keys): (Vec<TenantId>, Vec<&str>) = batch
+        .iter()
+        .filter_map(|j| Some((j.tenant_id, j.idempotency_key.as_deref()?)))
+        .unzip();
+    let mut used = HashSet::new();
+    for r in rows(&tx, &query!("jobs/used_keys"), &[&key_tenants, &keys]).await? {
+        let key: String = r.try_get("idempotency_key")?;
+        used.insert((r.try_get::<_, TenantId>("tenant_id")?, key));
+    }
     // Each job is admitted against its tenant's jobs in flight, those
     // admitted before it in this batch included.
     let mut refused: HashMap<usize, CreateJobError> = HashMap::new();
     let mut admitted = Vec::new();
     for (i, new) in batch.iter().enumerate() {
+        if let Some(key) = &new.idempotency_key
+            && used.contains(&(new.tenant_id, key.clone()))
+        {
+            continue;
+        }
         let (in_flight, allowance) = load.get(&new.tenant_id).copied().unwrap_or_default();
         if let Some(limit) = new.max_in_flight
             && in_flight >= limit

@@ -141,6 +141,11 @@ impl TestSystem {
         }
     }
 
+    /// Whether every part of the system still runs (none stopped on its own).
+    pub fn is_running(&self) -> bool {
+        self.running.as_ref().is_some_and(|r| !r.task.is_finished())
+    }
+
     /// Stops the system and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(r) = self.running.take() {

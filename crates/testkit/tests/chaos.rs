@@ -9,13 +9,18 @@
 //! Then: every job completed (none lost), no stage committed twice, no
 //! duplicate usage rows or jobs, no orphaned files, every webhook delivered
 //! with one event id per language, and every killed process restarted.
+//!
+//! Also with `VOXLINE_CHAOS_FULL=1`: Redis stopped for 30 s while stages
+//! run, under separate processes and under the standalone system. The
+//! running stages finish and commit to PostgreSQL while Redis is away, no
+//! process stops, and every job completes once Redis is back (empty).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use voxline_db::api_keys;
-use voxline_testkit::{Fleet, TestEnv, WebhookReceiver, sample_clip_saying};
+use voxline_testkit::{Fleet, TestEnv, WebhookReceiver, sample_clip_saying, spawn_system};
 
 const WORKERS: &[&str] = &[
     "voxline-transcriber",
@@ -357,10 +362,21 @@ async fn no_job_is_lost_under_faults() -> anyhow::Result<()> {
 /// Stops Redis without saving and starts it again empty, as the project's
 /// machines run it (nothing kept on disk).
 fn restart_redis() -> anyhow::Result<()> {
+    stop_redis()?;
+    std::thread::sleep(Duration::from_millis(500));
+    start_redis()
+}
+
+/// Stops Redis without saving (what a crash or a restart does to its data).
+fn stop_redis() -> anyhow::Result<()> {
     std::process::Command::new("redis-cli")
         .args(["-p", "6379", "shutdown", "nosave"])
         .status()?;
-    std::thread::sleep(Duration::from_millis(500));
+    Ok(())
+}
+
+/// Starts Redis as the project's machines run it (nothing kept on disk).
+fn start_redis() -> anyhow::Result<()> {
     let started = std::process::Command::new("redis-server")
         .args([
             "--daemonize",
@@ -398,4 +414,138 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// The runs of a database in a state, by id.
+async fn runs_in(db: &voxline_db::Db, status: &str) -> anyhow::Result<HashSet<uuid::Uuid>> {
+    Ok(db
+        .client()
+        .await?
+        .query(
+            "SELECT id FROM stage_runs WHERE status::text = $1",
+            &[&status],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_outage_pauses_dispatch_and_kills_nothing() -> anyhow::Result<()> {
+    if !plan().full {
+        eprintln!(
+            "skipped: stopping the shared Redis runs only in the full fault suite (make chaos)"
+        );
+        return Ok(());
+    }
+    let outage = Duration::from_secs(30);
+    // Separate processes, as operators run them.
+    let env = TestEnv::new().await?;
+    let services = [
+        ("voxline-gateway", 1),
+        ("voxline-transcriber", 1),
+        ("voxline-translator", 1),
+        ("voxline-synthesizer", 1),
+        ("voxline-renderer", 1),
+        ("voxline-janitor", 1),
+    ];
+    let extra = [("VOXLINE__REDIS__RESPONSE_TIMEOUT_SECONDS", "3".to_owned())];
+    let mut fleet = Fleet::start(&env, &services, &extra)?;
+    fleet.ready().await?;
+    let tenant = api_keys::ensure_tenant(&env.db, "outage").await?;
+    let key = api_keys::create(&env.db, tenant, "outage").await?.secret;
+    // And the standalone system, every part in one process.
+    let standalone = spawn_system(TestEnv::new().await?).await?;
+    let clip = sample_clip_saying(&env.path("media"), Some("Welcome to the show."))?;
+    let mut fleet_jobs = Vec::new();
+    for _ in 0..6 {
+        let body = json!({"kind": "dub", "target_languages": ["es"]});
+        fleet_jobs.push(fleet.submit(&key, &clip, body).await?);
+    }
+    let mut standalone_jobs = Vec::new();
+    for _ in 0..2 {
+        standalone_jobs.push(
+            standalone.dub(&clip, &["es"]).await?["id"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned(),
+        );
+    }
+    // Stop Redis once stages run in both.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while runs_in(&env.db, "running").await?.is_empty()
+        || runs_in(&standalone.env.db, "running").await?.is_empty()
+    {
+        anyhow::ensure!(Instant::now() < deadline, "no stage started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop_redis()?;
+    let stopped = Instant::now();
+    let running_then: Vec<_> = [&env.db, &standalone.env.db]
+        .into_iter()
+        .map(|db| async move { runs_in(db, "running").await })
+        .collect();
+    let mut interrupted = Vec::new();
+    for r in running_then {
+        interrupted.push(r.await?);
+    }
+    eprintln!(
+        "Redis stopped with {} and {} stages running",
+        interrupted[0].len(),
+        interrupted[1].len()
+    );
+    while stopped.elapsed() < outage {
+        anyhow::ensure!(
+            fleet.supervise()? == 0,
+            "a process stopped while Redis was away"
+        );
+        anyhow::ensure!(
+            standalone.is_running(),
+            "the standalone system stopped while Redis was away"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // The stages running when Redis went away finished, and are in PostgreSQL.
+    let mut finished_while_away = 0;
+    for (db, runs) in [&env.db, &standalone.env.db].into_iter().zip(&interrupted) {
+        let done = runs_in(db, "succeeded").await?;
+        finished_while_away += runs.iter().filter(|r| done.contains(r)).count();
+    }
+    start_redis()?;
+    eprintln!(
+        "Redis back after {:.1?}; {finished_while_away} interrupted stages had committed meanwhile",
+        stopped.elapsed()
+    );
+    anyhow::ensure!(
+        finished_while_away == interrupted.iter().map(HashSet::len).sum::<usize>(),
+        "every stage running when Redis went away finished while it was away"
+    );
+    for id in &fleet_jobs {
+        let job = fleet
+            .wait_for_job(&key, id, Duration::from_secs(240))
+            .await?;
+        assert_eq!(job["status"], "completed", "{job:#}");
+    }
+    for id in &standalone_jobs {
+        let job = standalone
+            .wait_for_job(id, Duration::from_secs(240))
+            .await?;
+        assert_eq!(job["status"], "completed", "{job:#}");
+    }
+    assert_eq!(fleet.restarts, 0, "no process was restarted");
+    assert!(standalone.is_running());
+    for db in [&env.db, &standalone.env.db] {
+        let double: i64 = db
+            .client()
+            .await?
+            .query_one(
+                "SELECT count(*) FROM (SELECT stage_run_id FROM stage_commits GROUP BY 1 HAVING count(*) > 1) d",
+                &[],
+            )
+            .await?
+            .get(0);
+        assert_eq!(double, 0, "no stage committed twice");
+    }
+    standalone.stop().await
 }
