@@ -1,12 +1,13 @@
 //! Tenants and their API keys. A key is shown once at creation; only the
 //! SHA-256 of its secret is stored, found again by its short public prefix.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use voxline_core::{ApiKeyId, TenantId};
 
-use crate::pool::{execute, row};
 use crate::{Db, DbError};
 
 /// Every key starts with this, so leaked keys are easy to recognize and scan for.
@@ -94,30 +95,50 @@ pub async fn create(db: &Db, tenant: TenantId, name: &str) -> Result<CreatedKey,
     })
 }
 
-/// The tenant a presented key belongs to, or `None` for an unknown,
-/// malformed or revoked key. Records when the key was last used.
-pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<TenantId>, DbError> {
-    if !presented.starts_with(KEY_PREFIX) || presented.len() < KEY_PREFIX.len() + PREFIX_LEN {
-        return Ok(None);
+/// Who a presented key speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub key: ApiKeyId,
+    pub tenant: TenantId,
+}
+
+/// The owner of each presented key, in order: `None` for an unknown,
+/// malformed or revoked key. One statement for them all (the gateway
+/// gathers the keys of requests that arrive together).
+pub async fn authenticate(db: &Db, presented: &[&str]) -> Result<Vec<Option<KeyOwner>>, DbError> {
+    let well_formed =
+        |p: &str| p.starts_with(KEY_PREFIX) && p.len() >= KEY_PREFIX.len() + PREFIX_LEN;
+    let mut prefixes: Vec<String> = presented
+        .iter()
+        .filter(|p| well_formed(p))
+        .map(|p| prefix_of(p))
+        .collect();
+    // The requests of a batch mostly carry the same few keys.
+    prefixes.sort_unstable();
+    prefixes.dedup();
+    let mut stored: HashMap<String, (String, KeyOwner)> = HashMap::new();
+    if !prefixes.is_empty() {
+        for r in db.rows(&query!("api_keys/by_prefix"), &[&prefixes]).await? {
+            let owner = KeyOwner {
+                key: r.try_get("id")?,
+                tenant: r.try_get("tenant_id")?,
+            };
+            stored.insert(r.try_get("prefix")?, (r.try_get("secret_hash")?, owner));
+        }
     }
-    let client = db.client().await?;
-    let Some(key) = row(
-        &client,
-        &query!("api_keys/by_prefix"),
-        &[&prefix_of(presented)],
-    )
-    .await?
-    else {
-        return Ok(None);
-    };
-    let stored: String = key.try_get("secret_hash")?;
-    if !constant_time_eq(stored.as_bytes(), hash(presented).as_bytes()) {
-        return Ok(None);
-    }
-    let id: ApiKeyId = key.try_get("id")?;
-    // Last-used is informational: at most one write a minute per key.
-    execute(&client, &query!("api_keys/used"), &[&id]).await?;
-    Ok(Some(key.try_get("tenant_id")?))
+    Ok(presented
+        .iter()
+        .map(|p| {
+            let (secret_hash, owner) = stored.get(&prefix_of(p)).filter(|_| well_formed(p))?;
+            constant_time_eq(secret_hash.as_bytes(), hash(p).as_bytes()).then_some(*owner)
+        })
+        .collect())
+}
+
+/// Records that `key` was used (informational: at most one write a minute).
+pub async fn record_use(db: &Db, key: ApiKeyId) -> Result<(), DbError> {
+    db.execute(&query!("api_keys/used"), &[&key]).await?;
+    Ok(())
 }
 
 fn prefix_of(secret: &str) -> String {

@@ -89,13 +89,19 @@ pub async fn expired(db: &Db, limit: i64) -> Result<Vec<Artifact>, DbError> {
         .collect()
 }
 
-/// Forgets an artifact whose object was deleted.
+/// Forgets an artifact whose object was deleted (an event tells the job's
+/// readers).
 pub async fn delete(db: &Db, id: uuid::Uuid) -> Result<(), DbError> {
-    db.execute(&query!("artifacts/delete"), &[&id]).await?;
+    db.execute(
+        &query!("artifacts/delete"),
+        &[&id, &voxline_core::state::EventKind::FilesRemoved],
+    )
+    .await?;
     Ok(())
 }
 
-fn from_row(r: &Row) -> Result<Artifact, DbError> {
+/// An artifact from a row holding its columns under their own names.
+pub(crate) fn from_row(r: &Row) -> Result<Artifact, DbError> {
     Ok(Artifact {
         id: r.try_get("id")?,
         job_id: r.try_get("job_id")?,

@@ -48,18 +48,6 @@ pub async fn list(
         .collect()
 }
 
-/// The tasks of a job, in the order the client listed the languages.
-pub async fn tasks(
-    client: &impl deadpool_postgres::GenericClient,
-    job: JobId,
-) -> Result<Vec<Task>, DbError> {
-    rows(client, &query!("jobs/tasks"), &[&job])
-        .await?
-        .iter()
-        .map(crate::rows::task)
-        .collect()
-}
-
 /// The tasks of several jobs at once (listings).
 pub async fn tasks_of(db: &Db, jobs: &[JobId]) -> Result<Vec<Task>, DbError> {
     db.rows(&query!("jobs/tasks_of"), &[&jobs])
@@ -301,6 +289,10 @@ pub async fn cancelled_uncleaned(db: &Db, grace_s: f64, limit: i64) -> Result<Ve
 
 /// Records that a cancelled job's files are gone, and forgets its artifacts.
 pub async fn mark_cleaned(db: &Db, id: JobId) -> Result<(), DbError> {
-    db.execute(&query!("jobs/mark_cleaned"), &[&id]).await?;
+    db.execute(
+        &query!("jobs/mark_cleaned"),
+        &[&id, &EventKind::FilesRemoved],
+    )
+    .await?;
     Ok(())
 }

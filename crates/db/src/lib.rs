@@ -23,6 +23,7 @@ pub mod events;
 pub mod jobs;
 pub mod ops;
 pub mod runs;
+pub mod snapshots;
 pub mod social;
 pub mod uploads;
 pub mod usage;

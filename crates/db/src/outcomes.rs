@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use voxline_core::state::{
-    EventKind, FailurePlan, NewEvent, RunEvent, SuccessPlan, TaskEvent, TaskStep,
+    EventKind, FailurePlan, NewEvent, RunEvent, SuccessPlan, TaskEvent, TaskStep, on_release,
 };
 use voxline_core::{Dispatch, JobStatus, Stage, StageRunId, StageRunStatus, TaskStatus};
 
@@ -273,9 +273,11 @@ impl Outcomes {
     }
 
     /// A run handed back without counting a failure (a worker stopping):
-    /// queued again at once.
-    pub fn released(&mut self, claimed: &Claimed) -> usize {
+    /// queued again at once, with the usage its attempt made.
+    pub fn released(&mut self, claimed: &Claimed, usage: &[Usage]) -> usize {
         let idx = self.run(claimed, RunEvent::Release, |r| r.delay_ms = Some(0.0));
+        self.events(idx, &[on_release(&claimed.snapshot())]);
+        self.usage(idx, usage);
         let d = dispatch(
             claimed,
             claimed.lease.run_id,
@@ -337,7 +339,14 @@ impl Outcomes {
         }
     }
 
+    /// The events of run `idx`'s change. Every change a job's views show
+    /// records at least one (the gateway's kept views are served only while
+    /// the job's event count is unchanged: `queries/snapshots/versions.sql`).
     fn events(&mut self, idx: usize, events: &[NewEvent]) {
+        assert!(
+            !events.is_empty(),
+            "a run's outcome must record an event for the job's readers"
+        );
         for e in events {
             self.doc.events.push(EventIn {
                 idx,

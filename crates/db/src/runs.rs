@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 use voxline_core::state::{ClaimedRun, EventKind, RunEvent, TaskEvent, TaskSnapshot, doing};
-use voxline_core::{JobId, Stage, StageRunId, StageRunStatus, TaskStatus};
+use voxline_core::{Stage, StageRunId, StageRunStatus, TaskStatus};
 
 pub use crate::outcomes::{Applied, Outcomes};
 use crate::rows::Job;
@@ -245,47 +245,11 @@ pub async fn record_unfinished_usage(
             &claimed.language,
             &claimed.stage.as_str(),
             &usage,
+            &EventKind::UsageRecorded,
         ],
     )
     .await?;
     Ok(())
-}
-
-/// A stage run as the job view shows it.
-#[derive(Debug, Clone)]
-pub struct RunSummary {
-    pub language: String,
-    pub stage: Stage,
-    pub status: StageRunStatus,
-    pub attempts: i32,
-    pub failures: i32,
-    pub engine: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub started_at: Option<DateTime<Utc>>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
-/// Every stage run of a job, in creation order.
-pub async fn for_job(db: &Db, job: JobId) -> Result<Vec<RunSummary>, DbError> {
-    db.rows(&query!("runs/for_job"), &[&job])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(RunSummary {
-                language: r.try_get("language")?,
-                stage: r.try_get("stage")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempt")?,
-                failures: r.try_get("failures")?,
-                engine: r.try_get("engine")?,
-                error_code: r.try_get("error_code")?,
-                error_message: r.try_get("error_message")?,
-                started_at: r.try_get("started_at")?,
-                finished_at: r.try_get("finished_at")?,
-            })
-        })
-        .collect()
 }
 
 /// Where the janitor's sweep of queued runs left off.

@@ -2,7 +2,7 @@
 //! cost, per job and per tenant over a period.
 
 use chrono::{DateTime, Utc};
-use voxline_core::{JobId, TenantId};
+use voxline_core::TenantId;
 
 use crate::{Db, DbError};
 
@@ -54,26 +54,21 @@ impl GroupBy {
     }
 }
 
-pub async fn for_job(db: &Db, job: JobId) -> Result<Vec<Record>, DbError> {
-    db.rows(&query!("usage/for_job"), &[&job])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Record {
-                calls: r.try_get("calls")?,
-                stage: r.try_get("stage")?,
-                language: r.try_get("language")?,
-                engine: r.try_get("engine")?,
-                unit: r.try_get("unit")?,
-                units: r.try_get("units")?,
-                cost_usd: r.try_get("cost_usd")?,
-                latency_ms: r.try_get("latency_ms")?,
-                ok: r.try_get("ok")?,
-                error: r.try_get("error")?,
-                created_at: r.try_get("created_at")?,
-            })
-        })
-        .collect()
+/// A usage record from a row holding its columns under their own names.
+pub(crate) fn record(r: &tokio_postgres::Row) -> Result<Record, DbError> {
+    Ok(Record {
+        calls: r.try_get("calls")?,
+        stage: r.try_get("stage")?,
+        language: r.try_get("language")?,
+        engine: r.try_get("engine")?,
+        unit: r.try_get("unit")?,
+        units: r.try_get("units")?,
+        cost_usd: r.try_get("cost_usd")?,
+        latency_ms: r.try_get("latency_ms")?,
+        ok: r.try_get("ok")?,
+        error: r.try_get("error")?,
+        created_at: r.try_get("created_at")?,
+    })
 }
 
 /// A tenant's usage in `[from, to)`, summed per group and unit.

@@ -8,6 +8,8 @@ text_enum!(
         StageProgress => "stage_progress",
         StageSucceeded => "stage_succeeded",
         StageRetrying => "stage_retrying",
+        /// A worker stopping handed the stage back; it is queued again.
+        StageReleased => "stage_released",
         StageFailed => "stage_failed",
         TaskCompleted => "task_completed",
         JobCompleted => "job_completed",
@@ -15,6 +17,12 @@ text_enum!(
         JobCancelled => "job_cancelled",
         JobRetried => "job_retried",
         SegmentsEdited => "segments_edited",
+        /// Engine calls of an attempt that ended without an outcome of its
+        /// own (its lease was lost) were recorded.
+        UsageRecorded => "usage_recorded",
+        /// Files of the job were deleted: their lifetime ran out, or the
+        /// job was cancelled.
+        FilesRemoved => "files_removed",
     }
 );
 

@@ -15,7 +15,7 @@ pub use event::EventKind;
 pub use job::{JobCounts, JobDelta};
 pub use plan::{
     ClaimedRun, FailurePlan, FailureStep, NewEvent, NewRun, SuccessPlan, TaskSnapshot, TaskStep,
-    Verdict, doing, on_failure, on_success,
+    Verdict, doing, on_failure, on_release, on_success,
 };
 pub use run::RunEvent;
 pub use task::TaskEvent;

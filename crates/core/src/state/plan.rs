@@ -96,6 +96,17 @@ pub struct Verdict<'a> {
     pub note: Option<&'a str>,
 }
 
+/// The event of `run` handed back by a worker that stops: the run is queued
+/// again with its attempt and failures as they were, its tasks unmoved.
+pub fn on_release(run: &ClaimedRun) -> NewEvent {
+    NewEvent {
+        kind: EventKind::StageReleased,
+        language: Some(run.language.clone()),
+        stage: Some(run.stage),
+        data: json!({ "attempt": run.attempt }),
+    }
+}
+
 /// The plan for `run` having succeeded at `now`: each task it served moves to
 /// its next stage (scheduling that stage's run) or completes.
 pub fn on_success(run: &ClaimedRun, verdict: Verdict<'_>, now: DateTime<Utc>) -> SuccessPlan {

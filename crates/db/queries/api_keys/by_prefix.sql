@@ -1,3 +1,4 @@
--- The unrevoked key with public prefix $1, with its tenant and secret's hash.
-SELECT id, tenant_id, secret_hash FROM api_keys
-WHERE prefix = $1 AND revoked_at IS NULL
+-- The unrevoked keys with the public prefixes $1, with their tenants and
+-- secrets' hashes.
+SELECT id, tenant_id, prefix, secret_hash FROM api_keys
+WHERE prefix = ANY($1::text[]) AND revoked_at IS NULL

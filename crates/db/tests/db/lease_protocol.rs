@@ -246,7 +246,7 @@ async fn a_released_run_is_queued_again_without_a_failure() {
     workers::register(&t.db, "w1", None, LEASE).await.unwrap();
     let c = claim_one(&t.db, "w1", run).await.unwrap();
     let mut batch = Outcomes::new(48.0);
-    batch.released(&c);
+    batch.released(&c, &[]);
     let applied = apply(&t.db, batch).await.unwrap().pop().unwrap();
     assert!(applied.held);
     assert_eq!(applied.dispatch[0].run_id, run);

@@ -8,3 +8,4 @@ mod common;
 mod lease_protocol;
 mod queries;
 mod rollup;
+mod snapshots;

@@ -100,7 +100,7 @@ impl Delivered for Delivery {
 enum Pending {
     Success(Box<Claimed>, Box<Completion>),
     Failure(Box<Claimed>, Failure, Duration, Vec<Usage>),
-    Release(Box<Claimed>),
+    Release(Box<Claimed>, Vec<Usage>),
 }
 
 type Claims = Batcher<(StageRunId, String), Result<Option<Claimed>, Arc<DbError>>>;
@@ -345,14 +345,19 @@ impl Runner {
                 )
             }
             Guarded::LeaseLost => (None, Outcome::LeaseLost),
-            Guarded::ShuttingDown => (Some(Pending::Release(claimed.clone())), Outcome::Released),
+            Guarded::ShuttingDown => (
+                Some(Pending::Release(claimed.clone(), usage.clone())),
+                Outcome::Released,
+            ),
         };
         let delivery = match pending {
             Some(pending) => self.record_until_done(pending, kind, &holding.lost).await?,
             None => Delivery::only(kind),
         };
         drop(holding);
-        if matches!(delivery.outcome, Outcome::LeaseLost | Outcome::Released)
+        // A released run's usage went with its release; a lost lease's
+        // attempt still made its calls.
+        if delivery.outcome == Outcome::LeaseLost
             && let Err(e) = runs::record_unfinished_usage(&self.inner.db, &claimed, &usage).await
         {
             tracing::warn!(error = %e, "usage of an unfinished attempt not recorded");
@@ -529,8 +534,8 @@ async fn record(
                 );
                 outcomes.failed(claimed, failure, &plan, *delay, usage, false);
             }
-            Pending::Release(claimed) => {
-                outcomes.released(claimed);
+            Pending::Release(claimed, usage) => {
+                outcomes.released(claimed, usage);
             }
         }
     }
