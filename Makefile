@@ -47,6 +47,8 @@ bench: ## Benchmarks, with the peers side by side (release build; figures in doc
 	$(CARGO) bench -p voxline-testkit --bench vendor_calls $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench worker_profile $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench pipeline_throughput $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench handoff_latency $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench fairness $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench status_reads $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench media_overhead $(FEATURES)
 

@@ -1,17 +1,32 @@
 //! Status reads: how many `GET /v1/jobs/{id}` the gateway answers, under
 //! wrk, next to the practical limit of the same PostgreSQL, pgbench's
-//! select-only rate. The job read is a real dub's view (tasks, stages,
-//! artifacts with signed links); the gateway is the one of the standalone
-//! system, with its workers idle.
+//! select-only rate, in the same run and at the same connections.
+//!
+//! Two loads. *One job*: a real dub's view (tasks, stages, artifacts with
+//! signed links) read over and over, the job unchanged. *Half changed*: many
+//! jobs (`VOXLINE_BENCH_JOBS`, 10,000), each read once per pass in a shuffled
+//! order; before each pass a random half of them reports progress through
+//! the runner's own call (`runs::progress`, under a lease), so half of the
+//! reads are of jobs whose state changed since they were last read. The first
+//! pass, when nothing has been read yet, is reported on its own (cold). The
+//! gateway is the standalone system's, its workers idle.
 //!
 //! `make bench`, or `cargo bench -p voxline-testkit --bench status_reads`
 //! (wrk and pgbench come from Debian: `apt-get install wrk postgresql-client`).
-//! `VOXLINE_BENCH_SECONDS` (15) and `VOXLINE_BENCH_CONNECTIONS` (32) set the load.
+//! `VOXLINE_BENCH_SECONDS` (15), `VOXLINE_BENCH_CONNECTIONS` (32),
+//! `VOXLINE_BENCH_JOBS` (10000) and `VOXLINE_BENCH_PASSES` (8) set the load.
 
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use futures::{StreamExt, stream};
+use rand::seq::SliceRandom;
 use serde::Serialize;
+use voxline_core::JobKind;
+use voxline_db::runs::{self, Claimed};
+use voxline_db::{Db, workers};
+use voxline_testkit::seed::{placeholder_upload, seeded_job};
 use voxline_testkit::{TestEnv, pg_base, sample_clip, spawn_system};
 
 #[derive(Debug, Serialize)]
@@ -44,16 +59,28 @@ fn wrk_ms(value: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-fn wrk(url: &str, key: &str, seconds: u64, connections: u32) -> anyhow::Result<Rate> {
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-        ])
-        .args(["-H", &format!("Authorization: Bearer {key}"), url])
-        .output()?;
+/// wrk against `url` for at most `seconds`, with `script` choosing the
+/// paths when given.
+fn wrk(
+    what: &str,
+    url: &str,
+    key: &str,
+    seconds: u64,
+    connections: u32,
+    script: Option<&Path>,
+) -> anyhow::Result<Rate> {
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ])
+    .args(["-H", &format!("Authorization: Bearer {key}")]);
+    if let Some(script) = script {
+        cmd.arg("-s").arg(script);
+    }
+    let out = cmd.arg(url).output()?;
     anyhow::ensure!(
         out.status.success(),
         "wrk failed: {}",
@@ -65,7 +92,7 @@ fn wrk(url: &str, key: &str, seconds: u64, connections: u32) -> anyhow::Result<R
         "the gateway answered errors or dropped connections under load:\n{text}"
     );
     Ok(Rate {
-        what: "GET /v1/jobs/{id} (wrk)".into(),
+        what: what.into(),
         per_second: figure_after(&text, "Requests/sec:")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0.0),
@@ -130,16 +157,111 @@ fn pgbench(database: &str, seconds: u64, connections: u32) -> anyhow::Result<Rat
     })
 }
 
+/// Each wrk thread reads its share of the paths in `paths` once, in the
+/// file's order, then stops.
+const ONE_PASS: &str = r#"
+local threads = 0
+function setup(thread)
+  thread:set("id", threads)
+  threads = threads + 1
+end
+function init(args)
+  local id, n = wrk.thread:get("id"), 2
+  paths = {}
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % n == id then paths[#paths + 1] = line end
+    i = i + 1
+  end
+  next_path, answered = 0, 0
+end
+function request()
+  next_path = next_path % #paths + 1
+  return wrk.format("GET", paths[next_path])
+end
+function response(status)
+  answered = answered + 1
+  if answered >= #paths then wrk.thread:stop() end
+end
+"#;
+
+/// Jobs of the API key's tenant, each with its first run held by `owner`
+/// (so none is dispatched, and each can report progress).
+async fn held_jobs(db: &Db, owner: &str, n: usize) -> anyhow::Result<Vec<Claimed>> {
+    workers::register(db, owner, None, Duration::from_secs(24 * 3600)).await?;
+    let upload = placeholder_upload(db, "tenant-a").await?;
+    let created: Vec<_> = stream::iter(0..n)
+        .map(|_| seeded_job(db, &upload, JobKind::Dub, &["es", "fr"], false, 3))
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let mut held = Vec::with_capacity(n);
+    for chunk in created.chunks(256) {
+        let deliveries: Vec<_> = chunk
+            .iter()
+            .map(|c| (c.dispatch[0].run_id, String::new()))
+            .collect();
+        held.extend(
+            runs::claim(db, owner, &deliveries)
+                .await?
+                .into_iter()
+                .flatten(),
+        );
+    }
+    anyhow::ensure!(held.len() == n, "{} of {n} runs claimed", held.len());
+    Ok(held)
+}
+
+/// A random half of `held` reports progress (the `round`th message).
+async fn change_half(db: &Db, held: &[Claimed], round: usize) -> anyhow::Result<()> {
+    let mut half: Vec<&Claimed> = held.iter().collect();
+    half.shuffle(&mut rand::rng());
+    half.truncate(held.len() / 2);
+    let message = format!("round {round}");
+    let moved = stream::iter(half)
+        .map(|c| runs::progress(db, c, 0.5, &message))
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await;
+    for m in moved {
+        anyhow::ensure!(m?, "a held lease was lost");
+    }
+    Ok(())
+}
+
+/// The passes after the first, as one figure: every request over the time
+/// they took; the median pass's p50 and the worst pass's p99.
+fn mixed(passes: &[Rate], requests: &[f64]) -> Rate {
+    let seconds: f64 = passes
+        .iter()
+        .zip(requests)
+        .map(|(p, n)| n / p.per_second)
+        .sum();
+    let mut p50: Vec<f64> = passes.iter().map(|p| p.p50_ms).collect();
+    p50.sort_by(f64::total_cmp);
+    Rate {
+        what: "GET /v1/jobs/{id}, half changed since last read".into(),
+        per_second: requests.iter().sum::<f64>() / seconds,
+        p50_ms: p50[p50.len() / 2],
+        p99_ms: passes.iter().map(|p| p.p99_ms).fold(0.0, f64::max),
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = std::env::var("VOXLINE_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(15);
-    let connections: u32 = std::env::var("VOXLINE_BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
+    let seconds: u64 = env_or("VOXLINE_BENCH_SECONDS", 15);
+    let connections: u32 = env_or("VOXLINE_BENCH_CONNECTIONS", 32);
+    let jobs: usize = env_or("VOXLINE_BENCH_JOBS", 10_000);
+    let passes: usize = env_or("VOXLINE_BENCH_PASSES", 8).max(2);
     let mut env = TestEnv::new().await?;
     env.settings.database.pool_size = 16;
     env.settings.telemetry.log_filter = "warn".into();
@@ -149,8 +271,58 @@ async fn main() -> anyhow::Result<()> {
     let clip = sample_clip(&sys.env.path("media"))?;
     let job = sys.dub(&clip, &["es"]).await?;
     let id = job["id"].as_str().unwrap_or_default().to_owned();
-    let url = sys.url(&format!("/v1/jobs/{id}"));
-    let reads = wrk(&url, &sys.api_key, seconds, connections)?;
+    let one = wrk(
+        "GET /v1/jobs/{id}, one job unchanged",
+        &sys.url(&format!("/v1/jobs/{id}")),
+        &sys.api_key,
+        seconds,
+        connections,
+        None,
+    )?;
+
+    let db = &sys.env.db;
+    let held = held_jobs(db, "bench-changer", jobs).await?;
+    let script = sys.env.path("one_pass.lua");
+    std::fs::write(&script, ONE_PASS)?;
+    let paths = sys.env.path("paths.txt");
+    let mut cold = None;
+    let (mut rounds, mut requests) = (Vec::new(), Vec::new());
+    for pass in 0..passes {
+        if pass > 0 {
+            change_half(db, &held, pass).await?;
+        }
+        let mut order: Vec<String> = held
+            .iter()
+            .map(|c| format!("/v1/jobs/{}", c.job.id))
+            .collect();
+        order.shuffle(&mut rand::rng());
+        std::fs::write(&paths, order.join("\n") + "\n")?;
+        let url = format!("{} {}", sys.url("/"), paths.display());
+        let rate = wrk(
+            &format!("pass {pass}"),
+            &url,
+            &sys.api_key,
+            seconds.max(60),
+            connections,
+            Some(&script),
+        )?;
+        eprintln!(
+            "pass {pass}: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+            rate.per_second, rate.p50_ms, rate.p99_ms
+        );
+        if pass == 0 {
+            cold = Some(Rate {
+                what: "GET /v1/jobs/{id}, every job read the first time".into(),
+                ..rate
+            });
+        } else {
+            rounds.push(rate);
+            requests.push(jobs as f64);
+        }
+    }
+    let half_changed = mixed(&rounds, &requests);
+    let cold = cold.expect("a first pass");
+
     // pgbench's tables in a database of their own, on the same server.
     let bench_db = TestEnv::new().await?;
     let database = bench_db
@@ -163,23 +335,27 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_default()
         .to_owned();
     let limit = pgbench(&database, seconds, connections)?;
-    println!("| what | per second | p50 ms | p99 ms |");
-    println!("|---|---|---|---|");
-    for r in [&reads, &limit] {
+    println!("| what | per second | p50 ms | p99 ms | of pgbench -S |");
+    println!("|---|---|---|---|---|");
+    for r in [&one, &half_changed, &cold, &limit] {
         println!(
-            "| {} | {:.0} | {:.2} | {:.2} |",
-            r.what, r.per_second, r.p50_ms, r.p99_ms
+            "| {} | {:.0} | {:.2} | {:.2} | {:.1} % |",
+            r.what,
+            r.per_second,
+            r.p50_ms,
+            r.p99_ms,
+            r.per_second / limit.per_second * 100.0
         );
     }
     println!(
-        "status reads reach {:.1} % of PostgreSQL's select-only rate ({connections} connections, {seconds} s each)",
-        reads.per_second / limit.per_second * 100.0
+        "{jobs} jobs, {} passes after the first, {connections} connections; one job and pgbench {seconds} s each",
+        passes - 1
     );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::fs::create_dir_all(root.join("target/bench"))?;
     std::fs::write(
         root.join("target/bench/status_reads.json"),
-        serde_json::to_string_pretty(&[reads, limit])?,
+        serde_json::to_string_pretty(&[one, half_changed, cold, limit])?,
     )?;
     Ok(())
 }

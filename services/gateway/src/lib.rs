@@ -10,6 +10,7 @@ mod openapi;
 mod requests;
 mod routes;
 mod service;
+mod snapshots;
 pub use openapi::ApiDoc;
 pub mod state;
 mod views;
@@ -41,11 +42,12 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
     );
     Ok(AppState {
         creator: voxline_db::jobs::Creator::new(db.clone()),
+        snapshots: snapshots::Snapshots::new(db.clone()),
+        auth: Arc::new(Authenticator::new(&settings.auth, db.clone())),
         db,
         storage,
         queue,
         engines,
-        auth: Arc::new(Authenticator::new(&settings.auth)),
         limiter,
         outbound: voxline_providers::outbound::OutboundPolicy::from_settings(&settings.outbound),
         settings: Arc::new(settings.clone()),

@@ -9,6 +9,7 @@ use voxline_storage::Storage;
 
 use crate::auth::Authenticator;
 use crate::limits::Limiter;
+use crate::snapshots::Snapshots;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub db: Db,
     /// Makes jobs, those of concurrent requests in one statement.
     pub creator: voxline_db::jobs::Creator,
+    /// Jobs as their views show them, kept between polls.
+    pub snapshots: Snapshots,
     pub storage: Storage,
     /// The stages' queues: a job's first stage, a retry, an edit's re-run go here.
     pub queue: Queue,

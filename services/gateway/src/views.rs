@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use voxline_core::Language;
 use voxline_db::artifacts::Artifact;
 use voxline_db::jobs::{Job, Task};
-use voxline_db::runs::RunSummary;
+use voxline_db::snapshots::RunSummary;
 use voxline_db::uploads::Upload;
 
 pub mod admin;

@@ -6,14 +6,19 @@
 mod jwks;
 pub mod jwt;
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
+use voxline_batch::Batcher;
 use voxline_config::AuthSettings;
-use voxline_core::TenantId;
-use voxline_db::{Db, api_keys};
+use voxline_core::{ApiKeyId, TenantId};
+use voxline_db::api_keys::{self, KeyOwner};
+use voxline_db::{Db, DbError};
 
 use crate::error::ApiError;
 use crate::limits::RouteClass;
@@ -31,28 +36,82 @@ pub struct Authenticator {
     jwt: Option<JwtVerifier>,
     dev_token: bool,
     dev_tenant: String,
+    keys: KeyChecks,
+    /// When this process last recorded each key's use.
+    recorded: Mutex<HashMap<ApiKeyId, Instant>>,
 }
+
+/// API keys checked together: the keys of requests that arrive in the same
+/// moment go to PostgreSQL in one statement. Every request is checked, so a
+/// revoked key stops working at once.
+type KeyChecks = Batcher<String, Result<Option<KeyOwner>, Arc<DbError>>>;
 
 const DEV_TOKEN: &str = "dev-token";
 
+/// How often a key's last use is written (it is informational).
+const RECORD_USE_EVERY: Duration = Duration::from_secs(60);
+
 impl Authenticator {
-    pub fn new(settings: &AuthSettings) -> Self {
+    pub fn new(settings: &AuthSettings, db: Db) -> Self {
         if settings.dev_token {
             tracing::warn!("auth.dev_token is on: `Bearer dev-token` is accepted from anyone");
         }
+        let keys = Batcher::spawn(256, 2, move |presented: Vec<String>| {
+            let db = db.clone();
+            async move {
+                let refs: Vec<&str> = presented.iter().map(String::as_str).collect();
+                match api_keys::authenticate(&db, &refs).await {
+                    Ok(owners) => owners.into_iter().map(Ok).collect(),
+                    Err(e) => {
+                        let e = Arc::new(e);
+                        presented.iter().map(|_| Err(e.clone())).collect()
+                    }
+                }
+            }
+        });
         Self {
             jwt: JwtVerifier::from_settings(settings),
             dev_token: settings.dev_token,
             dev_tenant: settings.dev_tenant.clone(),
+            keys,
+            recorded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The tenant an API key speaks for; records its use now and then.
+    async fn key_owner(&self, db: &Db, token: &str) -> Result<TenantId, ApiError> {
+        let owner = self
+            .keys
+            .submit(token.to_owned())
+            .await
+            .ok_or_else(|| ApiError::internal("the key check was dropped", "batch dropped"))?
+            .map_err(|e| ApiError::from(DbError::Shared(e)))?
+            .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
+        let due = {
+            let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
+            let due = recorded
+                .get(&owner.key)
+                .is_none_or(|at| at.elapsed() >= RECORD_USE_EVERY);
+            if due {
+                recorded.insert(owner.key, Instant::now());
+            }
+            due
+        };
+        if due {
+            let db = db.clone();
+            tokio::spawn(async move {
+                if let Err(e) = api_keys::record_use(&db, owner.key).await {
+                    tracing::warn!(error = %e, "an API key's last use was not recorded");
+                }
+            });
+        }
+        Ok(owner.tenant)
     }
 
     /// The tenant a bearer token speaks for.
     pub async fn tenant_of(&self, db: &Db, token: &str) -> Result<TenantId, ApiError> {
         if token.starts_with(api_keys::KEY_PREFIX) {
-            return api_keys::authenticate(db, token)
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"));
+            return self.key_owner(db, token).await;
         }
         if token == DEV_TOKEN {
             if !self.dev_token {

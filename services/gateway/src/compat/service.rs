@@ -210,21 +210,15 @@ fn job_id(text: &str) -> Result<JobId, ApiError> {
 /// What the frontend polls: the job, or a draft still waiting for its files.
 pub async fn status(state: &AppState, caller: Caller, id: &str) -> Result<JobStatusView, ApiError> {
     let id = job_id(id)?;
-    match jobs::get(&state.db, caller.tenant, id).await {
-        Ok(job) => {
-            let client = state.db.client().await?;
-            let tasks = jobs::tasks(&client, id).await?;
-            let files = artifacts::for_job(&client, id).await?;
-            drop(client);
-            job_view(state, &job, &tasks, &files).await
-        }
-        Err(DbError::NotFound) => {
+    match state.snapshots.get(caller.tenant, id).await? {
+        Some(s) => job_view(state, &s.job, &s.tasks, &s.artifacts).await,
+        // Not a job yet: a draft still waiting for its files.
+        None => {
             let draft = drafts::get(&state.db, caller.tenant, id)
                 .await
                 .map_err(not_found_job)?;
             Ok(draft_view(&draft))
         }
-        Err(e) => Err(e.into()),
     }
 }
 

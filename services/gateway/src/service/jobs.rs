@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use voxline_core::{Credits, JobId, JobKind, JobOptions, JobStatus, Language};
 use voxline_db::jobs::{self, Job, NewJob};
-use voxline_db::{artifacts, runs, uploads};
+use voxline_db::{artifacts, uploads};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -278,27 +278,23 @@ pub(crate) fn check_targets(
 
 /// The full view of a tenant's job, with fresh download links.
 pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView, ApiError> {
-    let job = jobs::get(&state.db, caller.tenant, id)
-        .await
-        .map_err(not_found_job)?;
-    let client = state.db.client().await?;
-    let tasks = jobs::tasks(&client, id).await?;
-    let all_artifacts = artifacts::for_job(&client, id).await?;
-    drop(client);
-    let runs = runs::for_job(&state.db, id).await?;
+    let snapshot = state
+        .snapshots
+        .get(caller.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("job"))?;
     let mut source_artifacts = Vec::new();
-    let mut task_views = Vec::new();
-    for a in all_artifacts.iter().filter(|a| a.stage == "transcribe") {
-        source_artifacts.push(ArtifactView::new(
-            a,
-            state
-                .storage
-                .download_url(&a.object_key, &a.file_name)
-                .await?,
-        ));
+    for a in snapshot
+        .artifacts
+        .iter()
+        .filter(|a| a.stage == "transcribe")
+    {
+        source_artifacts.push(linked(state, a).await?);
     }
-    for t in &tasks {
-        let stages = runs
+    let mut task_views = Vec::with_capacity(snapshot.tasks.len());
+    for t in &snapshot.tasks {
+        let stages = snapshot
+            .runs
             .iter()
             .filter(|r| {
                 t.stages.contains(&r.stage) && (r.language == t.language || r.stage.is_job_level())
@@ -306,27 +302,34 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
             .map(StageView::from)
             .collect();
         let mut files = Vec::new();
-        for a in all_artifacts
+        for a in snapshot
+            .artifacts
             .iter()
             .filter(|a| a.language == t.language && a.stage != "transcribe")
         {
-            files.push(ArtifactView::new(
-                a,
-                state
-                    .storage
-                    .download_url(&a.object_key, &a.file_name)
-                    .await?,
-            ));
+            files.push(linked(state, a).await?);
         }
         task_views.push(TaskView::new(t, stages, files));
     }
-    let usage = voxline_db::usage::for_job(&state.db, id).await?;
     Ok(JobView::new(
-        &job,
+        &snapshot.job,
         source_artifacts,
         task_views,
-        usage.iter().map(crate::views::UsageView::from).collect(),
+        snapshot
+            .usage
+            .iter()
+            .map(crate::views::UsageView::from)
+            .collect(),
     ))
+}
+
+/// A file's view, with a download link signed now.
+async fn linked(state: &AppState, a: &artifacts::Artifact) -> Result<ArtifactView, ApiError> {
+    let url = state
+        .storage
+        .download_url(&a.object_key, &a.file_name)
+        .await?;
+    Ok(ArtifactView::new(a, url))
 }
 
 pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<JobPage, ApiError> {

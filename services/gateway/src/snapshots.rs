@@ -1,0 +1,120 @@
+//! The jobs the gateway has shown lately, kept so that a poll for a job
+//! that has not changed costs one version check, and the checks of
+//! requests arriving together go as one statement. A job's version is the
+//! count of its events (every change a view shows records one), so a
+//! snapshot is served only while PostgreSQL says it is still current: the
+//! cache saves reads, never freshness. Download links are signed per
+//! request from the snapshot, so none outlives its time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use voxline_batch::Batcher;
+use voxline_core::{JobId, TenantId};
+use voxline_db::snapshots::{self, Seen, Snapshot, Wanted};
+use voxline_db::{Db, DbError};
+
+/// How many jobs' snapshots are kept; past it, those of the jobs that
+/// changed longest ago go.
+const CAPACITY: usize = 16_384;
+
+/// Version checks gathered per statement, and statements at once.
+const BATCH: usize = 256;
+const IN_FLIGHT: usize = 2;
+
+type Answer = Result<Seen, DbError>;
+
+/// Current snapshots of jobs, read in batches and kept between reads.
+#[derive(Clone)]
+pub struct Snapshots {
+    kept: Arc<Mutex<HashMap<JobId, Arc<Snapshot>>>>,
+    reads: Batcher<Wanted, Answer>,
+}
+
+impl Snapshots {
+    pub fn new(db: Db) -> Self {
+        let reads = Batcher::spawn(BATCH, IN_FLIGHT, move |wanted: Vec<Wanted>| {
+            let db = db.clone();
+            async move {
+                match snapshots::read(&db, &wanted).await {
+                    Ok(seen) => seen.into_iter().map(Ok).collect(),
+                    Err(e) => {
+                        let shared = Arc::new(e);
+                        wanted
+                            .iter()
+                            .map(|_| Err(DbError::Shared(shared.clone())))
+                            .collect()
+                    }
+                }
+            }
+        });
+        Self {
+            kept: Arc::default(),
+            reads,
+        }
+    }
+
+    /// The tenant's job as it is now, or `None` if the tenant has no such job.
+    pub async fn get(
+        &self,
+        tenant: TenantId,
+        job: JobId,
+    ) -> Result<Option<Arc<Snapshot>>, DbError> {
+        let kept = self
+            .kept
+            .lock()
+            .expect("snapshot cache poisoned")
+            .get(&job)
+            .filter(|s| s.job.tenant_id == tenant)
+            .cloned();
+        let wanted = Wanted {
+            job,
+            tenant,
+            known: kept.as_ref().map(|s| s.version),
+        };
+        let seen = self
+            .reads
+            .submit(wanted)
+            .await
+            .ok_or_else(|| DbError::Corrupt("the snapshot reader stopped".into()))??;
+        match seen {
+            Seen::Unchanged => Ok(kept),
+            Seen::Changed(snapshot) => Ok(Some(self.keep(Arc::from(snapshot)))),
+            Seen::Missing => {
+                if kept.is_some() {
+                    self.kept
+                        .lock()
+                        .expect("snapshot cache poisoned")
+                        .remove(&job);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Keeps `snapshot` unless a newer one of its job is kept already (a
+    /// slower read finishing late); returns the newer of the two.
+    fn keep(&self, snapshot: Arc<Snapshot>) -> Arc<Snapshot> {
+        let mut kept = self.kept.lock().expect("snapshot cache poisoned");
+        if let Some(newer) = kept
+            .get(&snapshot.job.id)
+            .filter(|k| k.version > snapshot.version)
+        {
+            return newer.clone();
+        }
+        if kept.len() >= CAPACITY && !kept.contains_key(&snapshot.job.id) {
+            // Full: the jobs that changed longest ago go, a tenth at once,
+            // so the sort is paid once per many insertions.
+            let mut by_age: Vec<(chrono::DateTime<chrono::Utc>, JobId)> = kept
+                .values()
+                .map(|s| (s.job.updated_at, s.job.id))
+                .collect();
+            by_age.sort_unstable();
+            for (_, id) in by_age.iter().take(CAPACITY / 10) {
+                kept.remove(id);
+            }
+        }
+        kept.insert(snapshot.job.id, snapshot.clone());
+        snapshot
+    }
+}
