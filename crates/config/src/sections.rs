@@ -135,8 +135,9 @@ pub struct RedisSettings {
     pub url: Secret,
     /// Prefix of every Redis key Voxline writes; lets systems share a server.
     pub namespace: String,
-    /// How long a Redis reply may take before the call fails (and the worker
-    /// pool restarts) instead of stalling silently.
+    /// How long a Redis reply may take before the call fails instead of
+    /// stalling silently (a blocking fetch is given
+    /// `queue.fetch_wait_seconds` more); a consumer then retries with backoff.
     pub response_timeout_seconds: u64,
 }
 

@@ -165,11 +165,12 @@ impl Inner {
         }
     }
 
-    /// Settlements kept while Redis was away, sent now; false while it still is.
-    async fn flush(&self) -> bool {
+    /// Settlements kept while Redis was away, sent now; an error while it
+    /// still is.
+    async fn flush(&self) -> Result<(), QueueError> {
         let batch = std::mem::take(&mut *self.unsettled.lock().expect("unsettled"));
         if batch.is_empty() {
-            return true;
+            return Ok(());
         }
         let (acks, nacks, push) = split(&batch);
         let sent = async {
@@ -181,13 +182,11 @@ impl Inner {
                 .await
         }
         .await;
-        match sent {
-            Ok(()) => true,
-            Err(_) => {
-                self.unsettled.lock().expect("unsettled").extend(batch);
-                false
-            }
+        if sent.is_err() {
+            // Kept for the next try, in order.
+            self.unsettled.lock().expect("unsettled").extend(batch);
         }
+        sent
     }
 
     /// Takes work for the free places, until stopped: the fetcher's loop.
@@ -207,7 +206,8 @@ impl Inner {
         let wait = Duration::from_secs(self.queue.settings().fetch_wait_seconds.max(1));
         let beat = Duration::from_secs((self.queue.settings().consumer_timeout_seconds / 3).max(1));
         while !self.stop.is_cancelled() {
-            if !self.flush().await {
+            if let Err(e) = self.flush().await {
+                backoff.failed(&e, self.stage);
                 if self.stopped_within(backoff.delay()).await {
                     return;
                 }
@@ -389,7 +389,10 @@ impl Backend for StageQueue {
             }
             let inner = self.consumer.inner.clone();
             self.closing = Some(Box::pin(async move {
-                inner.flush().await;
+                if let Err(e) = inner.flush().await {
+                    // The runs are in PostgreSQL: the janitor sends them again.
+                    tracing::warn!(error = %e, stage = %inner.stage, "settlements not sent at stop");
+                }
                 let n = unstarted.len();
                 if n > 0 {
                     let _ = inner

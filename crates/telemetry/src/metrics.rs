@@ -108,7 +108,7 @@ fn describe() {
     );
     describe_gauge!(
         "voxline_queue_pending_messages",
-        "Messages in the stage queue's Redis list (what autoscalers watch), by stage"
+        "Stage runs on the stage's Redis queue, waiting, delayed or taken (the `:msg` hash autoscalers watch), by stage"
     );
     describe_gauge!(
         "voxline_queue_oldest_seconds",
@@ -116,12 +116,12 @@ fn describe() {
     );
     describe_gauge!(
         "voxline_queue_scheduled",
-        "Stage runs waiting out a retry's backoff, by stage"
+        "Stage runs queued for later (a retry's backoff, a scheduled publish), by stage"
     );
     describe_gauge!("voxline_stages_running", "Stage runs in progress, by stage");
     describe_gauge!(
         "voxline_workers_alive",
-        "Queue workers that sent a heartbeat recently, by stage"
+        "Workers of the stage alive: consumers seen lately or processes holding a live lease, by stage"
     );
 }
 

@@ -414,6 +414,13 @@ impl Runner {
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
+                // The lease went while PostgreSQL was away: whatever this
+                // attempt would record, its fence now refuses; the run is
+                // another's or the janitor's to queue again.
+                Err(e) if e.is_transient() => {
+                    tracing::warn!(error = %e, "outcome not recorded and the lease is lost; the run will be taken over");
+                    return Ok(Delivery::only(Outcome::LeaseLost));
+                }
                 // A success the database refuses (a bug) must not leave the
                 // run held for ever: it fails, with the error for people.
                 Err(e) if matches!(pending, Pending::Success(..)) => {
