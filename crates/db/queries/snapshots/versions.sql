@@ -7,3 +7,4 @@
 SELECT w.i, (SELECT count(*) FROM job_events e WHERE e.job_id = j.id) AS version
 FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS w(id, tenant_id, i)
 JOIN jobs j ON j.id = w.id AND j.tenant_id = w.tenant_id
+WHERE j.id = ANY($1::uuid[])
