@@ -6,15 +6,20 @@
 //! 2. tenant A queues 500 jobs; tenant B then submits one: B's job;
 //! 3. tenant A queues 500 jobs, then one of its own at `high`: that job;
 //! 4. starvation: tenant A keeps submitting `high` jobs faster than the
-//!    stages can serve them, and one `low` one: the low job still finishes,
-//!    about two priority steps (`queue.priority_step_seconds`, set to 2 s
-//!    here so the run is short) after it was submitted.
+//!    stages can serve them (12 s of it), and one `low` one: only the high
+//!    jobs made before it or less than two priority steps
+//!    (`queue.priority_step_seconds`, set to 2 s here so the run is short)
+//!    after it may go first, so it finishes once they have, however long
+//!    the flood's backlog grows behind it.
 //!
 //! The target of cases 2 and 3: within twice the idle time, plus one running
 //! stage per worker (the stage each worker was busy with when it arrived).
+//! Of case 4: no job made past its allowance finishes before it, and it ends
+//! within twice the idle time of the last job let ahead of it.
 //!
 //! `cargo bench -p voxline-testkit --bench fairness` (in `make bench`).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -28,8 +33,11 @@ struct Case {
     seconds: f64,
     /// What it is allowed: twice the idle time plus one stage per worker.
     bound_seconds: Option<f64>,
-    /// Jobs queued ahead of it when it was submitted.
+    /// Jobs queued ahead of it when it was submitted (for the low job: those
+    /// its priority lets ahead, unfinished when it was submitted).
     queued_ahead: usize,
+    /// Jobs made after its allowance that finished before it (starvation).
+    overtaken_later: Option<usize>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -51,10 +59,7 @@ async fn fleet(step_seconds: f64) -> anyhow::Result<Fleet> {
         processes: 1,
         concurrency: 1,
         stage_work: Duration::from_millis(stage_ms()),
-        extra: vec![(
-            "VOXLINE__QUEUE__PRIORITY_STEP_SECONDS".into(),
-            step_seconds.to_string(),
-        )],
+        priority_step_seconds: Some(step_seconds),
     })
     .await
 }
@@ -103,6 +108,7 @@ async fn measure() -> anyhow::Result<()> {
         seconds: idle,
         bound_seconds: None,
         queued_ahead: 0,
+        overtaken_later: None,
     });
     let bound = 2.0 * idle + STAGES.len() as f64 * stage_ms() as f64 / 1000.0;
 
@@ -115,6 +121,7 @@ async fn measure() -> anyhow::Result<()> {
         seconds: b,
         bound_seconds: Some(bound),
         queued_ahead: backlog,
+        overtaken_later: None,
     });
     // The warm-up, the idle runs, the backlog and B's job: all drained.
     let mut expected = 1 + 5 + backlog + 1;
@@ -128,13 +135,16 @@ async fn measure() -> anyhow::Result<()> {
         seconds: high,
         bound_seconds: Some(bound),
         queued_ahead: backlog,
+        overtaken_later: None,
     });
     expected += backlog + 1;
     f.wait_done(expected, Duration::from_secs(600)).await?;
     drop(f);
 
-    // Starvation: a flood of high-priority work cannot hold a low one back
-    // for more than its steps' worth.
+    // Starvation: a flood of high-priority work holds a low job back only
+    // behind the jobs its priority lets ahead, those made before it or
+    // less than two steps (High over Low) after it; none made later
+    // finishes first, and the flood's backlog does not grow its wait.
     let step = 2.0;
     let mut f = fleet(step).await?;
     one(&mut f, "warm", Priority::Normal).await?;
@@ -144,41 +154,72 @@ async fn measure() -> anyhow::Result<()> {
     let flooder = Submitter::new(&f.connections, "tenant-a").await?;
     let flood = tokio::spawn(async move {
         let started = Instant::now();
+        let mut submitted = HashMap::new();
         let mut k = 0u32;
         while started.elapsed() < Duration::from_secs(12) {
             tokio::time::sleep_until(
                 (started + Duration::from_secs_f64(k as f64 / flood_rate)).into(),
             )
             .await;
-            flooder.submit(Priority::High, 1, 1).await?;
+            submitted.extend(flooder.submit(Priority::High, 1, 1).await?);
             k += 1;
         }
-        anyhow::Ok(k)
+        anyhow::Ok(submitted)
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let low = one(&mut f, "tenant-a", Priority::Low).await?;
-    let flooded = flood.await??;
+    let (low_job, low_at) = Submitter::new(&f.connections, "tenant-a")
+        .await?
+        .submit(Priority::Low, 1, 1)
+        .await?
+        .into_iter()
+        .next()
+        .expect("one job");
+    let low = finished(&mut f, low_job, low_at, Duration::from_secs(600)).await?;
+    let flood = flood.await??;
+    let ends: HashMap<JobId, f64> = f.done().await?.into_iter().collect();
+    let low_end = low_at + low * 1000.0;
+    let steps_ms = (Priority::High.level() - Priority::Low.level()) as f64 * step * 1000.0;
+    let allowed: Vec<(f64, f64)> = flood
+        .iter()
+        .filter(|(_, at)| **at <= low_at + steps_ms)
+        .filter_map(|(job, at)| Some((*at, *ends.get(job)?)))
+        .collect();
+    let ahead = allowed.iter().filter(|(_, end)| *end > low_at).count();
+    let last_allowed_end = allowed.iter().map(|(_, end)| *end).fold(low_at, f64::max);
+    let overtaken = flood
+        .iter()
+        .filter(|(job, at)| {
+            **at > low_at + steps_ms && ends.get(*job).is_some_and(|e| *e < low_end)
+        })
+        .count();
     cases.push(Case {
         case: format!(
-            "tenant A's low-priority job under a flood of its own high-priority ones ({flood_rate:.0}/s, 1.5 times what the stages serve), steps of {step} s"
+            "tenant A's low-priority job under a flood of its own high-priority ones ({flood_rate:.0}/s, 1.5 times what the stages serve; {} in all), steps of {step} s",
+            flood.len()
         ),
         seconds: low,
-        bound_seconds: Some(2.0 * step + 2.0 * idle),
-        queued_ahead: flooded as usize,
+        // The jobs let ahead of it, then its own time twice over.
+        bound_seconds: Some((last_allowed_end - low_at) / 1000.0 + 2.0 * idle),
+        queued_ahead: ahead,
+        overtaken_later: Some(overtaken),
     });
     drop(f);
     report(&cases)
 }
 
 fn report(cases: &[Case]) -> anyhow::Result<()> {
-    println!("| case | seconds | bound | within |");
-    println!("|---|---|---|---|");
+    println!("| case | seconds | bound | within | ahead of it | overtaken by later jobs |");
+    println!("|---|---|---|---|---|---|");
     for c in cases {
         let (bound, within) = match c.bound_seconds {
             Some(b) => (format!("{b:.2}"), if c.seconds <= b { "yes" } else { "no" }),
             None => ("–".into(), "–"),
         };
-        println!("| {} | {:.3} | {bound} | {within} |", c.case, c.seconds);
+        let overtaken = c.overtaken_later.map_or("–".into(), |n| n.to_string());
+        println!(
+            "| {} | {:.3} | {bound} | {within} | {} | {overtaken} |",
+            c.case, c.seconds, c.queued_ahead
+        );
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     std::fs::create_dir_all(root.join("target/bench"))?;

@@ -87,7 +87,7 @@ async fn voxline(jobs: usize, rate: Option<usize>) -> anyhow::Result<Phase> {
         processes: 1,
         concurrency: 8,
         stage_work: Duration::ZERO,
-        extra: vec![],
+        priority_step_seconds: None,
     };
     let mut fleet = Fleet::start(&shape).await?;
     let counted = PgWork::available(&fleet.env).await;

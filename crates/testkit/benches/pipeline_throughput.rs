@@ -213,7 +213,7 @@ async fn voxline(jobs: usize, processes: usize, concurrency: usize) -> anyhow::R
         processes,
         concurrency,
         stage_work: Duration::ZERO,
-        extra: vec![],
+        priority_step_seconds: None,
     };
     let mut fleet = Fleet::start(&shape).await?;
     let counted = PgWork::available(&fleet.env).await;

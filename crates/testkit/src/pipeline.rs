@@ -121,8 +121,9 @@ pub struct Shape {
     pub concurrency: usize,
     /// How long every stage takes.
     pub stage_work: Duration,
-    /// More settings, as `VOXLINE__…` variables.
-    pub extra: Vec<(String, String)>,
+    /// What a priority level is worth (`queue.priority_step_seconds`), for
+    /// the workers and the fleet's own pushes alike; the default when `None`.
+    pub priority_step_seconds: Option<f64>,
 }
 
 /// Voxline's workers (processes per stage) and the janitor, as processes,
@@ -136,9 +137,12 @@ pub struct Fleet {
 
 impl Fleet {
     pub async fn start(shape: &Shape) -> anyhow::Result<Self> {
-        let env = TestEnv::new().await?;
+        let mut env = TestEnv::new().await?;
+        if let Some(step) = shape.priority_step_seconds {
+            env.settings.queue.priority_step_seconds = step;
+        }
         let s = &env.settings;
-        let mut vars: Vec<(String, String)> = [
+        let vars: Vec<(String, String)> = [
             ("VOXLINE__DATABASE__URL", s.database.url.expose().to_owned()),
             ("VOXLINE__DATABASE__POOL_SIZE", "6".to_owned()),
             ("VOXLINE__DATABASE__MIGRATE_ON_START", "false".to_owned()),
@@ -154,11 +158,14 @@ impl Fleet {
                 shape.concurrency.to_string(),
             ),
             (STAGE_MS, shape.stage_work.as_millis().to_string()),
+            (
+                "VOXLINE__QUEUE__PRIORITY_STEP_SECONDS",
+                s.queue.priority_step_seconds.to_string(),
+            ),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        vars.extend(shape.extra.iter().cloned());
         let mut children = Vec::new();
         for stage in STAGES {
             for _ in 0..shape.processes {
