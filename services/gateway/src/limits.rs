@@ -10,12 +10,12 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use actix_web::HttpRequest;
-use actix_web::http::{Method, StatusCode};
+use actix_web::http::Method;
 use redis::aio::ConnectionManager;
 use voxline_config::{RateBudget, RateLimitSettings};
 use voxline_core::TenantId;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 /// Budgets are per class of route, so a polling client cannot starve its
 /// own uploads and job creation.
@@ -127,9 +127,7 @@ impl Limiter {
             Ok(Ok(None)) => Ok(()),
             Ok(Ok(Some(wait_ms))) => {
                 let seconds = wait_ms.div_ceil(1000).max(1);
-                Err(ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                Err(ApiError::new(Code::RateLimited,
                     format!(
                         "too many {} requests from {whose} (the limit is {per_minute} a minute); try again in {seconds} s",
                         class.as_str()

@@ -148,8 +148,7 @@ pub async fn time_limit(
         Err(_) => {
             tracing::warn!(path = %path, limit_s = limit.as_secs(), "request timed out");
             Err(crate::error::ApiError::new(
-                actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-                "timeout",
+                crate::error::Code::Timeout,
                 format!("the call took longer than {} s; try again", limit.as_secs()),
             )
             .retry_after(5)

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use voxline_core::{JobKind, JobOptions, Priority, SocialOptions, SubtitleMode, UploadId};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -81,7 +81,7 @@ const MAX_CAPTION: usize = 5_000;
 
 impl SocialRequest {
     fn check(&self) -> Result<SocialOptions, ApiError> {
-        let invalid = |m: String| ApiError::unprocessable("invalid_option", m);
+        let invalid = |m: String| ApiError::new(Code::InvalidOption, m);
         if self.channels.is_empty() || self.channels.len() > MAX_CHANNELS {
             return Err(invalid(format!(
                 "options.social.channels must name 1 to {MAX_CHANNELS} channels, such as [\"youtube\"]"
@@ -118,7 +118,7 @@ impl SocialRequest {
 const MAX_SCHEDULE_DAYS: i64 = 366;
 
 fn parse_publish_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiError> {
-    let invalid = |m: &str| ApiError::unprocessable("invalid_option", m);
+    let invalid = |m: &str| ApiError::new(Code::InvalidOption, m);
     let at = chrono::DateTime::parse_from_rfc3339(text.trim())
         .map_err(|_| {
             invalid("options.publish_at must be an RFC 3339 time such as 2026-12-01T09:00:00Z")
@@ -175,14 +175,12 @@ fn default_source() -> String {
 
 impl CreateJobRequest {
     pub fn kind(&self) -> Result<JobKind, ApiError> {
-        JobKind::parse(&self.kind)
-            .map_err(|e| ApiError::unprocessable("invalid_kind", e.to_string()))
+        JobKind::parse(&self.kind).map_err(|e| ApiError::new(Code::InvalidKind, e.to_string()))
     }
 
     pub fn priority(&self) -> Result<Priority, ApiError> {
         self.priority.as_deref().map_or(Ok(Priority::Normal), |p| {
-            Priority::parse(p)
-                .map_err(|e| ApiError::unprocessable("invalid_priority", e.to_string()))
+            Priority::parse(p).map_err(|e| ApiError::new(Code::InvalidPriority, e.to_string()))
         })
     }
 
@@ -205,17 +203,17 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
         let defaults = JobOptions::default();
         let subtitles = match o.subtitles.as_deref() {
             Some(word) => SubtitleMode::parse(word).map_err(|e| {
-                ApiError::unprocessable("invalid_option", format!("options.subtitles: {e}"))
+                ApiError::new(Code::InvalidOption, format!("options.subtitles: {e}"))
             })?,
             None => defaults.subtitles,
         };
         if let Some(url) = &o.webhook_url {
             let parsed = url::Url::parse(url).map_err(|e| {
-                ApiError::unprocessable("invalid_option", format!("options.webhook_url: {e}"))
+                ApiError::new(Code::InvalidOption, format!("options.webhook_url: {e}"))
             })?;
             if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(ApiError::unprocessable(
-                    "invalid_option",
+                return Err(ApiError::new(
+                    Code::InvalidOption,
                     "options.webhook_url must be an http(s) URL",
                 ));
             }
@@ -233,8 +231,7 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
 }
 
 fn parse_upload_id(field: &str, text: &str) -> Result<UploadId, ApiError> {
-    UploadId::parse(text)
-        .map_err(|e| ApiError::unprocessable("invalid_id", format!("{field}: {e}")))
+    UploadId::parse(text).map_err(|e| ApiError::new(Code::InvalidId, format!("{field}: {e}")))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -293,7 +290,7 @@ impl TryFrom<EditSegmentsRequest> for voxline_core::edits::Edits {
     type Error = ApiError;
 
     fn try_from(req: EditSegmentsRequest) -> Result<Self, ApiError> {
-        let invalid = |m: String| ApiError::unprocessable("invalid_segments", m);
+        let invalid = |m: String| ApiError::new(Code::InvalidSegments, m);
         if req.segments.is_empty() {
             return Err(invalid(
                 "`segments` is empty: name at least one line to change".into(),

@@ -12,7 +12,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use voxline_batch::Batcher;
 use voxline_config::AuthSettings;
@@ -20,7 +19,7 @@ use voxline_core::{ApiKeyId, TenantId};
 use voxline_db::api_keys::{self, KeyOwner};
 use voxline_db::{Db, DbError};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::limits::RouteClass;
 use crate::state::AppState;
 use jwt::{JwtError, JwtVerifier};
@@ -224,8 +223,7 @@ fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
         })?;
     if token.len() > 8192 {
         return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            Code::Unauthorized,
             "the bearer token is longer than 8192 characters",
         ));
     }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::http::StatusCode;
 use chrono::Utc;
 use voxline_core::{JobId, JobKind, Language, TaskStatus, UploadId};
 use voxline_db::artifacts::{self, Artifact};
@@ -16,7 +15,7 @@ use voxline_storage::keys;
 use super::status::{job_status, percent, remaining_seconds, task_status};
 use super::wire::*;
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::requests::{self, JobOptionsRequest};
 use crate::service::jobs::not_found_job;
 use crate::service::uploads::{clean_file_name, register_stored};
@@ -84,12 +83,10 @@ fn targets(state: &AppState, languages: &[String]) -> Result<Vec<String>, ApiErr
 fn track_name(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError> {
     match raw {
         None => Ok(None),
-        Some(name) if name.trim().is_empty() || name.contains('\u{FFFD}') => {
-            Err(ApiError::unprocessable(
-                "invalid_file_name",
-                format!("{field} must be the file's name, such as \"voice.mp3\""),
-            ))
-        }
+        Some(name) if name.trim().is_empty() || name.contains('\u{FFFD}') => Err(ApiError::new(
+            Code::InvalidFileName,
+            format!("{field} must be the file's name, such as \"voice.mp3\""),
+        )),
         Some(name) => Ok(Some(clean_file_name(name))),
     }
 }
@@ -114,8 +111,8 @@ pub async fn create(
             e => e.into(),
         })?;
     if !req.voice_track_uploaded {
-        return Err(ApiError::bad_request(
-            "voice_track_missing",
+        return Err(ApiError::new(
+            Code::VoiceTrackMissing,
             "a job needs its voice track: PUT it to upload_urls.voice_track, then send voice_track_uploaded: true",
         ));
     }
@@ -123,8 +120,8 @@ pub async fn create(
         (false, _) => None,
         (true, Some(bg)) => Some((bg, draft.background_file_name.clone().unwrap_or_default())),
         (true, None) => {
-            return Err(ApiError::bad_request(
-                "background_track_not_expected",
+            return Err(ApiError::new(
+                Code::BackgroundTrackNotExpected,
                 "no background upload URL was issued for this job; name background_track_name when asking for upload URLs",
             ));
         }
@@ -150,8 +147,7 @@ pub async fn create(
     if let Some(bg) = &background {
         let allowed = state.settings.compat.max_duration_difference_seconds;
         if (voice.duration - bg.duration).abs() > allowed {
-            return Err(ApiError::bad_request(
-                "duration_mismatch",
+            return Err(ApiError::new(Code::DurationMismatch,
                 format!(
                     "the voice track lasts {:.1} s and the background track {:.1} s; they may differ by at most {allowed} s",
                     voice.duration, bg.duration
@@ -187,9 +183,9 @@ fn created_answer(job: &Job) -> CreatedJob {
 }
 
 fn not_uploaded(e: ApiError, track: &str) -> ApiError {
-    if e.status == StatusCode::NOT_FOUND {
-        ApiError::bad_request(
-            "upload_missing",
+    if e.code == Code::NotFound {
+        ApiError::new(
+            Code::UploadMissing,
             format!(
                 "the {track} track has not been uploaded: PUT the file to upload_urls.{track}_track first"
             ),

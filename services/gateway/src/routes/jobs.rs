@@ -1,7 +1,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::requests::{CreateJobRequest, ListJobsQuery};
 use crate::routes::job_id;
 use crate::service;
@@ -28,8 +28,8 @@ pub async fn create(
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
         .map_err(|_| {
-            ApiError::bad_request(
-                "invalid_idempotency_key",
+            ApiError::new(
+                Code::InvalidIdempotencyKey,
                 "Idempotency-Key must be printable ASCII",
             )
         })?;

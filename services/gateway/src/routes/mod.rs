@@ -14,7 +14,7 @@ pub(crate) mod uploads;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::middleware::{api_headers, limit_by_address, time_limit};
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
@@ -25,11 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     )
     .app_data(
         web::QueryConfig::default()
-            .error_handler(|e, _| ApiError::bad_request("invalid_query", e.to_string()).into()),
+            .error_handler(|e, _| ApiError::new(Code::InvalidQuery, e.to_string()).into()),
     )
     .app_data(
         web::PathConfig::default()
-            .error_handler(|e, _| ApiError::bad_request("invalid_path", e.to_string()).into()),
+            .error_handler(|e, _| ApiError::new(Code::InvalidPath, e.to_string()).into()),
     )
     .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url(
         "/openapi.json",
@@ -101,20 +101,19 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
 fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
     let error = match &e {
         JsonPayloadError::ContentType => ApiError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_content_type",
+            Code::UnsupportedContentType,
             "send the body as JSON with `Content-Type: application/json`",
         ),
         JsonPayloadError::Overflow { limit }
         | JsonPayloadError::OverflowKnownLength { limit, .. } => ApiError::new(
-            actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
+            Code::BodyTooLarge,
             format!("JSON bodies are limited to {limit} bytes"),
         ),
-        JsonPayloadError::Deserialize(de) => {
-            ApiError::bad_request("invalid_json", format!("the JSON body is not valid: {de}"))
-        }
-        other => ApiError::bad_request("invalid_json", other.to_string()),
+        JsonPayloadError::Deserialize(de) => ApiError::new(
+            Code::InvalidJson,
+            format!("the JSON body is not valid: {de}"),
+        ),
+        other => ApiError::new(Code::InvalidJson, other.to_string()),
     };
     error.into()
 }
@@ -122,8 +121,7 @@ fn json_error(e: JsonPayloadError, _: &HttpRequest) -> actix_web::Error {
 pub(crate) async fn not_found(req: HttpRequest) -> HttpResponse {
     use actix_web::ResponseError;
     ApiError::new(
-        actix_web::http::StatusCode::NOT_FOUND,
-        "not_found",
+        Code::NotFound,
         format!("no route for {} {}", req.method(), req.path()),
     )
     .error_response()
@@ -135,8 +133,7 @@ pub(crate) fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(move |req: HttpRequest| async move {
         use actix_web::ResponseError;
         let mut response = ApiError::new(
-            actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
+            Code::MethodNotAllowed,
             format!(
                 "{} does not take {}; it takes {allow}",
                 req.path(),

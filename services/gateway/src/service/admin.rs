@@ -7,7 +7,7 @@ use voxline_core::{JobId, Stage};
 use voxline_db::{jobs, ops};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::requests::OverviewQuery;
 use crate::service;
 use crate::state::AppState;
@@ -20,8 +20,8 @@ const LISTED: i64 = 50;
 pub async fn overview(state: &AppState, q: OverviewQuery) -> Result<OverviewView, ApiError> {
     let hours = q.hours.unwrap_or(24);
     if !(1..=168).contains(&hours) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
+        return Err(ApiError::new(
+            Code::InvalidQuery,
             "hours must be 1 to 168 (a week)",
         ));
     }

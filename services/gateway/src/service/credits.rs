@@ -6,7 +6,7 @@ use voxline_db::usage::{self, GroupBy};
 use voxline_db::{api_keys, credits};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::requests::{GrantRequest, UsageQuery};
 use crate::state::AppState;
 use crate::views::{CreditEntryView, CreditsView, UsagePage, UsageTotalView};
@@ -30,15 +30,15 @@ pub async fn show(state: &AppState, caller: Caller) -> Result<CreditsView, ApiEr
 /// Grants credits to a tenant (created if new); answers its balance.
 pub async fn grant(state: &AppState, req: GrantRequest) -> Result<CreditsView, ApiError> {
     if !req.amount.is_finite() || req.amount == 0.0 || req.amount.abs() > 1e9 {
-        return Err(ApiError::unprocessable(
-            "invalid_amount",
+        return Err(ApiError::new(
+            Code::InvalidAmount,
             "amount must be a non-zero number of credits (negative to take some back)",
         ));
     }
     let tenant_name = req.tenant.trim();
     if tenant_name.is_empty() || tenant_name.len() > 200 {
-        return Err(ApiError::unprocessable(
-            "invalid_tenant",
+        return Err(ApiError::new(
+            Code::InvalidTenant,
             "tenant must name the tenant (its API-key tenant name or the JWT's tenant claim)",
         ));
     }
@@ -53,8 +53,8 @@ pub async fn usage(state: &AppState, caller: Caller, q: UsageQuery) -> Result<Us
     let to = q.to.unwrap_or_else(Utc::now);
     let from = q.from.unwrap_or(to - Duration::days(30));
     if from >= to || to - from > Duration::days(366) {
-        return Err(ApiError::bad_request(
-            "invalid_period",
+        return Err(ApiError::new(
+            Code::InvalidPeriod,
             "`from` must come before `to`, at most 366 days apart (RFC 3339 times)",
         ));
     }
@@ -63,8 +63,8 @@ pub async fn usage(state: &AppState, caller: Caller, q: UsageQuery) -> Result<Us
         "stage" => GroupBy::Stage,
         "day" => GroupBy::Day,
         other => {
-            return Err(ApiError::bad_request(
-                "invalid_group_by",
+            return Err(ApiError::new(
+                Code::InvalidGroupBy,
                 format!("group_by `{other}` is not one of: engine, stage, day"),
             ));
         }

@@ -9,7 +9,7 @@ use voxline_db::jobs::{self, Job, NewJob};
 use voxline_db::{artifacts, uploads};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::requests::{CreateJobRequest, ListJobsQuery};
 use crate::state::AppState;
 use crate::views::{ArtifactView, JobPage, JobSummary, JobView, StageView, TaskView};
@@ -28,8 +28,8 @@ pub async fn create(
         .as_ref()
         .is_some_and(|k| k.is_empty() || k.len() > 200)
     {
-        return Err(ApiError::bad_request(
-            "invalid_idempotency_key",
+        return Err(ApiError::new(
+            Code::InvalidIdempotencyKey,
             "Idempotency-Key must be 1 to 200 characters",
         ));
     }
@@ -41,21 +41,21 @@ pub async fn create(
     let source_upload = req.source_upload()?;
     let background_upload = req.background_upload()?;
     let source = uploads::get(&state.db, caller.tenant, source_upload).await.map_err(|e| match e {
-        voxline_db::DbError::NotFound => ApiError::unprocessable("unknown_upload", "source_upload_id names no upload of yours; upload the media first (POST /v1/uploads)"),
+        voxline_db::DbError::NotFound => ApiError::new(Code::UnknownUpload, "source_upload_id names no upload of yours; upload the media first (POST /v1/uploads)"),
         e => e.into(),
     })?;
     if let Some(bg) = background_upload {
         if kind != JobKind::Dub {
-            return Err(ApiError::unprocessable(
-                "background_not_allowed",
+            return Err(ApiError::new(
+                Code::BackgroundNotAllowed,
                 "a background track only applies to dub jobs",
             ));
         }
         uploads::get(&state.db, caller.tenant, bg)
             .await
             .map_err(|e| match e {
-                voxline_db::DbError::NotFound => ApiError::unprocessable(
-                    "unknown_upload",
+                voxline_db::DbError::NotFound => ApiError::new(
+                    Code::UnknownUpload,
                     "background_upload_id names no upload of yours",
                 ),
                 e => e.into(),
@@ -128,14 +128,14 @@ fn check_publishing(
             .values()
             .any(|v| matches!(v, voxline_config::VendorSettings::Postiz(_)))
         {
-            return Err(ApiError::unprocessable(
-                "social_publishing_unavailable",
+            return Err(ApiError::new(
+                Code::SocialPublishingUnavailable,
                 "options.social needs a Postiz vendor, and this server has none configured; ask its operator, or leave options.social out",
             ));
         }
         if kind == JobKind::Transcribe {
-            return Err(ApiError::unprocessable(
-                "invalid_option",
+            return Err(ApiError::new(
+                Code::InvalidOption,
                 "options.social posts videos; a transcribe job makes none",
             ));
         }
@@ -146,8 +146,8 @@ fn check_publishing(
             .publish
             .has_targets(options.webhook_url.as_deref());
     if options.publish_at.is_some() && !publish {
-        return Err(ApiError::unprocessable(
-            "invalid_option",
+        return Err(ApiError::new(
+            Code::InvalidOption,
             "options.publish_at schedules publishing, and this job publishes nowhere; add options.social or options.webhook_url",
         ));
     }
@@ -157,12 +157,11 @@ fn check_publishing(
 /// A webhook URL must lead to the public internet (SSRF); the publisher
 /// checks again at every connection.
 async fn check_webhook(state: &AppState, url: &str) -> Result<(), ApiError> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        ApiError::unprocessable("invalid_option", format!("options.webhook_url: {e}"))
-    })?;
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::new(Code::InvalidOption, format!("options.webhook_url: {e}")))?;
     state.outbound.check(&parsed).await.map_err(|e| {
-        ApiError::unprocessable(
-            "webhook_url_not_allowed",
+        ApiError::new(
+            Code::WebhookUrlNotAllowed,
             format!("options.webhook_url: {e}; give a URL on the public internet"),
         )
     })
@@ -174,19 +173,19 @@ fn check_source_language(state: &AppState, code: &str) -> Result<String, ApiErro
         if state.engines.can_detect_language() {
             return Ok("auto".into());
         }
-        return Err(ApiError::unprocessable(
-            "language_detection_unavailable",
+        return Err(ApiError::new(
+            Code::LanguageDetectionUnavailable,
             format!(
                 "no configured transcription engine detects the language; name it instead (one of: {})",
                 served.join(", ")
             ),
         ));
     }
-    let lang = Language::parse(code)
-        .map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
+    let lang =
+        Language::parse(code).map_err(|e| ApiError::new(Code::UnknownLanguage, e.to_string()))?;
     if !served.contains(&lang.code) {
-        return Err(ApiError::unprocessable(
-            "unsupported_source_language",
+        return Err(ApiError::new(
+            Code::UnsupportedSourceLanguage,
             format!(
                 "no configured transcription engine understands `{}`; these can be transcribed: {}",
                 lang.code,
@@ -205,8 +204,8 @@ pub(crate) fn check_targets(
 ) -> Result<Vec<String>, ApiError> {
     if kind == JobKind::Transcribe {
         if !requested.is_empty() {
-            return Err(ApiError::unprocessable(
-                "targets_not_allowed",
+            return Err(ApiError::new(
+                Code::TargetsNotAllowed,
                 "a transcribe job has no target languages; leave target_languages empty",
             ));
         }
@@ -214,14 +213,14 @@ pub(crate) fn check_targets(
     }
     let max = state.settings.server.max_target_languages;
     if requested.is_empty() {
-        return Err(ApiError::unprocessable(
-            "no_target_languages",
+        return Err(ApiError::new(
+            Code::NoTargetLanguages,
             "name at least one target language, e.g. \"target_languages\": [\"es\"]",
         ));
     }
     if requested.len() > max {
-        return Err(ApiError::unprocessable(
-            "too_many_languages",
+        return Err(ApiError::new(
+            Code::TooManyLanguages,
             format!("at most {max} target languages per job"),
         ));
     }
@@ -231,16 +230,16 @@ pub(crate) fn check_targets(
     let mut targets = Vec::new();
     for code in requested {
         let lang = Language::parse(code)
-            .map_err(|e| ApiError::unprocessable("unknown_language", e.to_string()))?;
+            .map_err(|e| ApiError::new(Code::UnknownLanguage, e.to_string()))?;
         if !seen.insert(lang.code) {
-            return Err(ApiError::unprocessable(
-                "duplicate_language",
+            return Err(ApiError::new(
+                Code::DuplicateLanguage,
                 format!("`{}` is listed twice in target_languages", lang.code),
             ));
         }
         if Some(lang) == source_lang {
-            return Err(ApiError::unprocessable(
-                "same_language",
+            return Err(ApiError::new(
+                Code::SameLanguage,
                 format!(
                     "`{}` is the source language; pick another target",
                     lang.code
@@ -259,8 +258,8 @@ pub(crate) fn check_targets(
         .filter(|c| !servable.contains(c))
         .collect();
     if !unservable.is_empty() {
-        return Err(ApiError::unprocessable(
-            "unsupported_language",
+        return Err(ApiError::new(
+            Code::UnsupportedLanguage,
             format!(
                 "no configured engine chain can {} into: {}. From `{source}` these can be served: {}",
                 if needs_speech { "dub" } else { "translate" },
@@ -335,8 +334,8 @@ async fn linked(state: &AppState, a: &artifacts::Artifact) -> Result<ArtifactVie
 pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<JobPage, ApiError> {
     let limit = q.limit.unwrap_or(20);
     if !(1..=100).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_limit",
+        return Err(ApiError::new(
+            Code::InvalidLimit,
             "limit must be between 1 and 100",
         ));
     }
@@ -345,7 +344,7 @@ pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<
         .as_deref()
         .map(JobStatus::parse)
         .transpose()
-        .map_err(|e| ApiError::bad_request("invalid_status", e.to_string()))?;
+        .map_err(|e| ApiError::new(Code::InvalidStatus, e.to_string()))?;
     let before = q.cursor.as_deref().map(parse_cursor).transpose()?;
     let mut page = jobs::list(&state.db, caller.tenant, status, before, limit + 1).await?;
     let next_cursor = if page.len() as i64 > limit {
@@ -363,8 +362,8 @@ pub async fn list(state: &AppState, caller: Caller, q: ListJobsQuery) -> Result<
 
 fn parse_cursor(text: &str) -> Result<(DateTime<Utc>, JobId), ApiError> {
     let bad = || {
-        ApiError::bad_request(
-            "invalid_cursor",
+        ApiError::new(
+            Code::InvalidCursor,
             "cursor must be a next_cursor value from an earlier page",
         )
     };

@@ -4,7 +4,7 @@ use voxline_core::ApiKeyId;
 use voxline_db::api_keys;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 use crate::views::{CreatedKeyView, KeyView};
 
@@ -15,8 +15,8 @@ pub async fn create(
 ) -> Result<CreatedKeyView, ApiError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(
-            "invalid_key_name",
+        return Err(ApiError::new(
+            Code::InvalidKeyName,
             "name the key with 1 to 100 printable characters, e.g. \"ci\"",
         ));
     }

@@ -2,14 +2,13 @@
 //! them, which re-runs only what the edit changes (lines whose text is the
 //! same keep their audio; the render and publish stages run again).
 
-use actix_web::http::StatusCode;
 use voxline_core::edits::{self, Edits};
 use voxline_core::{JobId, JobKind, Stage, Transcript, Translation};
 use voxline_db::jobs::Job;
 use voxline_storage::{StorageError, keys};
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::service::jobs::{not_found_job, view};
 use crate::state::AppState;
 use crate::views::{JobView, SegmentView, SegmentsView};
@@ -73,7 +72,7 @@ pub async fn edit(
     let (job, translation, earlier) = load(state, caller, id, language).await?;
     let now = edits::apply(&translation.segments, &earlier);
     edits::check(&now, &changes, job.duration)
-        .map_err(|m| ApiError::unprocessable("invalid_segments", m))?;
+        .map_err(|m| ApiError::new(Code::InvalidSegments, m))?;
     if edits::apply(&now, &changes) == now {
         return Ok((view(state, caller, id).await?, false));
     }
@@ -99,8 +98,7 @@ async fn load(
         .map_err(not_found_job)?;
     if job.kind == JobKind::Transcribe {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "no_dubbed_lines",
+            Code::NoDubbedLines,
             "a transcribe job has no translated lines to edit; its transcript is among its files",
         ));
     }
@@ -112,9 +110,7 @@ async fn load(
         .get_bytes(&keys::artifact(id, language, Stage::Translate, "translation.json"))
         .await
         .map_err(|e| match e {
-            StorageError::NotFound(_) => ApiError::new(
-                StatusCode::CONFLICT,
-                "no_segments_yet",
+            StorageError::NotFound(_) => ApiError::new(Code::NoSegmentsYet,
                 format!("the {language} lines are not translated yet; try again when the task has passed its translate stage"),
             ),
             e => e.into(),

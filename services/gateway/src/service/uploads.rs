@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use actix_web::http::StatusCode;
 use actix_web::web;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -14,7 +13,7 @@ use voxline_media::probe::{MediaInfo, probe};
 use voxline_storage::keys;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::state::AppState;
 
 /// Largest picture side accepted (8K is 7680): larger is a mistake or an attack on the renderer.
@@ -37,8 +36,8 @@ pub async fn buffer(mut payload: web::Payload, max_bytes: u64) -> Result<Scratch
     let mut size: u64 = 0;
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            ApiError::bad_request(
-                "upload_interrupted",
+            ApiError::new(
+                Code::UploadInterrupted,
                 format!("the upload stopped before its end: {e}"),
             )
         })?;
@@ -54,8 +53,8 @@ pub async fn buffer(mut payload: web::Payload, max_bytes: u64) -> Result<Scratch
         .await
         .map_err(|e| ApiError::internal("could not buffer the upload", e))?;
     if size == 0 {
-        return Err(ApiError::unprocessable(
-            "empty_upload",
+        return Err(ApiError::new(
+            Code::EmptyUpload,
             "the request body is empty; send the media file's bytes as the body",
         ));
     }
@@ -75,8 +74,7 @@ fn scratch_dir() -> Result<tempfile::TempDir, ApiError> {
 
 fn too_large(max_bytes: u64) -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "upload_too_large",
+        Code::UploadTooLarge,
         format!("uploads are limited to {max_bytes} bytes"),
     )
 }
@@ -85,15 +83,15 @@ fn too_large(max_bytes: u64) -> ApiError {
 /// on: audio present, a sane picture size, within the duration cap.
 pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiError> {
     let info = probe(path).await.map_err(|e| match e {
-        MediaError::NotMedia(reason) => ApiError::unprocessable(
-            "unsupported_media",
+        MediaError::NotMedia(reason) => ApiError::new(
+            Code::UnsupportedMedia,
             format!("this file is not audio or video Voxline can read ({reason})"),
         ),
         e => ApiError::internal("could not probe the upload", e),
     })?;
     if !info.has_audio() {
-        return Err(ApiError::unprocessable(
-            "no_audio",
+        return Err(ApiError::new(
+            Code::NoAudio,
             "the media has no audio track to transcribe or dub",
         ));
     }
@@ -102,8 +100,8 @@ pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiErro
         .iter()
         .find(|v| v.width.unwrap_or(0) > MAX_SIDE || v.height.unwrap_or(0) > MAX_SIDE)
     {
-        return Err(ApiError::unprocessable(
-            "unsupported_media",
+        return Err(ApiError::new(
+            Code::UnsupportedMedia,
             format!(
                 "the picture is {}×{} pixels; video up to {MAX_SIDE} pixels a side is accepted",
                 v.width.unwrap_or(0),
@@ -113,8 +111,8 @@ pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiErro
     }
     let max_seconds = state.settings.server.max_media_seconds;
     if info.duration > max_seconds {
-        return Err(ApiError::unprocessable(
-            "media_too_long",
+        return Err(ApiError::new(
+            Code::MediaTooLong,
             format!(
                 "the media lasts {:.0} s; the limit is {max_seconds:.0} s",
                 info.duration
@@ -134,8 +132,8 @@ pub async fn receive(
 ) -> Result<Upload, ApiError> {
     // A name that was not UTF-8 arrives with replacement characters in it.
     if file_name.is_some_and(|n| n.contains('\u{FFFD}')) {
-        return Err(ApiError::bad_request(
-            "invalid_file_name",
+        return Err(ApiError::new(
+            Code::InvalidFileName,
             "the file name is not valid UTF-8; rename the file and upload it again",
         ));
     }

@@ -1,5 +1,8 @@
 //! Every error the API answers, as `{"error": {"code", "message"}}` with a
-//! stable snake_case code. The codes are listed here and in docs/errors.md.
+//! stable snake_case code from the one table of codes (`codes.rs`), which a
+//! test holds equal to docs/errors.md.
+
+mod codes;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -7,10 +10,12 @@ use serde_json::json;
 use voxline_core::Credits;
 use voxline_db::{CancelError, CreateJobError, DbError, DeleteJobError, EditError, RetryError};
 
+pub use codes::Code;
+
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+    /// What went wrong, for programs; its HTTP status comes with it.
+    pub code: Code,
     pub message: String,
     /// Seconds a client should wait before trying again (429, 503).
     pub retry_after: Option<u64>,
@@ -20,14 +25,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self {
-            status,
             code,
             message: message.into(),
             retry_after: None,
             details: serde_json::Map::new(),
         }
+    }
+
+    /// The HTTP status the error is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.code.status()
     }
 
     /// The same error with a more helpful message.
@@ -48,43 +57,23 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, message)
-    }
-
-    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-    }
-
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
+        Self::new(Code::NotFound, format!("no such {what}"))
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(Code::Unauthorized, message)
     }
 
     /// A fault on our side: logged in full, answered without internals.
     pub fn internal(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::error!(error = %error, "{context}");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("{context}; the error was logged"),
-        )
+        Self::new(Code::Internal, format!("{context}; the error was logged"))
     }
 
     pub fn unavailable(context: &str, error: impl std::fmt::Display) -> Self {
         tracing::warn!(error = %error, "{context}");
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            format!("{context}; try again shortly"),
-        )
+        Self::new(Code::Unavailable, format!("{context}; try again shortly"))
     }
 }
 
@@ -96,16 +85,16 @@ impl std::fmt::Display for ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        self.status()
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
+        let mut response = HttpResponse::build(self.status());
         if let Some(seconds) = self.retry_after {
             response.insert_header(("retry-after", seconds.to_string()));
         }
         let mut error = self.details.clone();
-        error.insert("code".into(), json!(self.code));
+        error.insert("code".into(), json!(self.code.as_str()));
         error.insert("message".into(), json!(self.message));
         response.json(json!({ "error": error }))
     }
@@ -126,9 +115,7 @@ impl From<DbError> for ApiError {
 /// The answer to a job or retry that costs more than the balance holds.
 fn insufficient_credits(needed: Credits, available: Credits, what: &str) -> ApiError {
     let shortfall = Credits(needed.0 - available.0);
-    ApiError::new(
-        StatusCode::PAYMENT_REQUIRED,
-        "insufficient_credits",
+    ApiError::new(Code::InsufficientCredits,
         format!("{what} costs {needed} credits and {available} are available; {shortfall} more are needed"),
     )
     .with_detail("needed", needed.as_credits())
@@ -139,22 +126,17 @@ fn insufficient_credits(needed: Credits, available: Credits, what: &str) -> ApiE
 impl From<CreateJobError> for ApiError {
     fn from(e: CreateJobError) -> Self {
         match e {
-            CreateJobError::IdempotencyKeyReused => ApiError::new(
-                StatusCode::CONFLICT,
-                "idempotency_key_reused",
+            CreateJobError::IdempotencyKeyReused => ApiError::new(Code::IdempotencyKeyReused,
                 "this Idempotency-Key was already used for a different request",
             ),
-            CreateJobError::TooManyInFlight { in_flight, limit } => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_jobs",
+            CreateJobError::TooManyInFlight { in_flight, limit } => ApiError::new(Code::TooManyJobs,
                 format!("{in_flight} of your jobs are still queued or running (the limit is {limit}); try again when some have finished"),
             )
             .retry_after(10),
             CreateJobError::InsufficientCredits { needed, available } => {
                 insufficient_credits(needed, available, "the job")
             }
-            CreateJobError::PriorityNotAllowed { asked, allowed } => ApiError::unprocessable(
-                "priority_not_allowed",
+            CreateJobError::PriorityNotAllowed { asked, allowed } => ApiError::new(Code::PriorityNotAllowed,
                 format!("priority `{asked}` is above what this account may ask for (`{allowed}` at most); use a lower one, or ask the operator to raise the allowance"),
             ),
             CreateJobError::Db(e) => e.into(),
@@ -167,8 +149,7 @@ impl From<CancelError> for ApiError {
         match e {
             CancelError::NotFound => ApiError::not_found("job"),
             CancelError::AlreadyEnded => ApiError::new(
-                StatusCode::CONFLICT,
-                "job_finished",
+                Code::JobFinished,
                 "the job has already ended; there is nothing to cancel",
             ),
             CancelError::Db(e) => e.into(),
@@ -180,11 +161,9 @@ impl From<RetryError> for ApiError {
     fn from(e: RetryError) -> Self {
         match e {
             RetryError::NotFound => ApiError::not_found("job"),
-            RetryError::NothingToRetry => ApiError::new(
-                StatusCode::CONFLICT,
-                "nothing_to_retry",
-                "the job has no failed stage to retry",
-            ),
+            RetryError::NothingToRetry => {
+                ApiError::new(Code::NothingToRetry, "the job has no failed stage to retry")
+            }
             RetryError::InsufficientCredits { needed, available } => {
                 insufficient_credits(needed, available, "the retry")
             }
@@ -198,8 +177,7 @@ impl From<DeleteJobError> for ApiError {
         match e {
             DeleteJobError::NotFound => ApiError::not_found("job"),
             DeleteJobError::StillRunning => ApiError::new(
-                StatusCode::CONFLICT,
-                "job_running",
+                Code::JobRunning,
                 "the job is still running; cancel it first",
             ),
             DeleteJobError::Db(e) => e.into(),
@@ -209,7 +187,7 @@ impl From<DeleteJobError> for ApiError {
 
 impl From<EditError> for ApiError {
     fn from(e: EditError) -> Self {
-        let busy = |m: String| ApiError::new(StatusCode::CONFLICT, "task_busy", m);
+        let busy = |m: String| ApiError::new(Code::TaskBusy, m);
         match e {
             EditError::NotFound => ApiError::not_found("task"),
             EditError::JobCancelled => {
@@ -237,8 +215,7 @@ impl From<voxline_storage::StorageError> for ApiError {
         match e {
             voxline_storage::StorageError::NotFound(_) => ApiError::not_found("file"),
             voxline_storage::StorageError::BadLink => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "invalid_link",
+                Code::InvalidLink,
                 "this download link is invalid or has expired; ask the API for a fresh one",
             ),
             e => ApiError::unavailable("object storage is unavailable", e),
