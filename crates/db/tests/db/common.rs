@@ -1,7 +1,8 @@
 //! A fresh, migrated database per test, and jobs made straight in it.
 
-use voxline_core::{JobId, JobKind, JobOptions, Priority, UploadId};
+use voxline_core::{JobId, JobKind, JobOptions, Priority, StageRunId, UploadId};
 use voxline_db::jobs::{self, Created, NewJob};
+use voxline_db::runs::{self, Claimed};
 use voxline_db::{Db, api_keys, uploads};
 
 /// A migrated database of its own, dropped with the value.
@@ -118,4 +119,14 @@ pub async fn dub_job(db: &Db, tenant: &str, targets: &[&str], publish: bool) -> 
     )
     .await
     .unwrap()
+}
+
+/// Claims `run` for `owner`: the claimed run, or `None` when the claim
+/// does not apply.
+pub async fn claim_one(db: &Db, owner: &str, run: StageRunId) -> Option<Claimed> {
+    runs::claim(db, owner, &[(run, String::new())])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap()
 }

@@ -3,23 +3,15 @@
 
 use std::time::Duration;
 
+use voxline_core::Stage;
 use voxline_core::state::{Verdict, on_failure, on_success};
-use voxline_core::{Stage, StageRunId};
 use voxline_db::runs::{self, Claimed, Completion, Failure, Outcomes};
 use voxline_db::workers::{self, Renewal};
 use voxline_db::{Db, apply, jobs};
 
-use crate::common::{TestDb, dub_job};
+use crate::common::{TestDb, claim_one, dub_job};
 
 const LEASE: Duration = Duration::from_secs(30);
-
-async fn claim_one(db: &Db, owner: &str, run: StageRunId) -> Option<Claimed> {
-    runs::claim(db, owner, &[(run, String::new())])
-        .await
-        .unwrap()
-        .pop()
-        .unwrap()
-}
 
 async fn succeed(db: &Db, c: &Claimed) -> voxline_db::runs::Applied {
     let done = Completion {

@@ -9,7 +9,7 @@ use voxline_db::runs::{self, Completion, NewArtifact, Outcomes, Usage};
 use voxline_db::snapshots::{self, Seen, Snapshot, Wanted};
 use voxline_db::{Db, apply, artifacts, jobs, workers};
 
-use crate::common::{TestDb, dub_job};
+use crate::common::{TestDb, claim_one, dub_job};
 
 /// Reads the job as a reader holding `known` would, expecting it changed.
 async fn changed(db: &Db, tenant: TenantId, job: JobId, known: Option<i64>) -> Snapshot {
@@ -63,11 +63,8 @@ async fn every_change_a_view_shows_moves_the_version_and_nothing_else_does() {
     workers::register(&t.db, "w1", None, Duration::from_secs(30))
         .await
         .unwrap();
-    let claimed = runs::claim(&t.db, "w1", &[(created.dispatch[0].run_id, String::new())])
+    let claimed = claim_one(&t.db, "w1", created.dispatch[0].run_id)
         .await
-        .unwrap()
-        .pop()
-        .unwrap()
         .unwrap();
     let started = changed(&t.db, tenant, job, Some(first.version)).await;
     assert_eq!(started.runs[0].status.as_str(), "running");
@@ -100,11 +97,8 @@ async fn every_change_a_view_shows_moves_the_version_and_nothing_else_does() {
     assert_eq!(released.runs[0].status.as_str(), "queued");
 
     // Claimed again and finished with a file.
-    let claimed = runs::claim(&t.db, "w1", &[(created.dispatch[0].run_id, String::new())])
+    let claimed = claim_one(&t.db, "w1", created.dispatch[0].run_id)
         .await
-        .unwrap()
-        .pop()
-        .unwrap()
         .unwrap();
     let done = Completion {
         output: serde_json::json!({}),
