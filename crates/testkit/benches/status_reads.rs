@@ -15,7 +15,8 @@
 //! `make bench`, or `cargo bench -p voxline-testkit --bench status_reads`
 //! (wrk and pgbench come from Debian: `apt-get install wrk postgresql-client`).
 //! `VOXLINE_BENCH_SECONDS` (15), `VOXLINE_BENCH_CONNECTIONS` (32),
-//! `VOXLINE_BENCH_JOBS` (10000) and `VOXLINE_BENCH_PASSES` (8) set the load.
+//! `VOXLINE_BENCH_JOBS` (10000) and `VOXLINE_BENCH_PASSES` (8) set the load,
+//! and `VOXLINE_BENCH_CHANGED` (0.5) the share of jobs changed before each pass.
 
 use std::path::Path;
 use std::process::Command;
@@ -231,11 +232,13 @@ async fn held_jobs(db: &Db, owner: &str, n: usize) -> anyhow::Result<Vec<Claimed
     Ok(held)
 }
 
-/// A random half of `held` reports progress (the `round`th message).
+/// A random share of `held` (`VOXLINE_BENCH_CHANGED`, half by default)
+/// reports progress (the `round`th message).
 async fn change_half(db: &Db, held: &[Claimed], round: usize) -> anyhow::Result<()> {
     let mut half: Vec<&Claimed> = held.iter().collect();
     half.shuffle(&mut rand::rng());
-    half.truncate(held.len() / 2);
+    let share: f64 = env_or("VOXLINE_BENCH_CHANGED", 0.5);
+    half.truncate((held.len() as f64 * share) as usize);
     let message = format!("round {round}");
     let moved = stream::iter(half)
         .map(|c| runs::progress(db, c, 0.5, &message))
