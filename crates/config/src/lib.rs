@@ -89,6 +89,26 @@ impl Settings {
         if self.runner.lease_seconds < 3 {
             return invalid("runner.lease_seconds", "must be at least 3");
         }
+        if self.queue.consumer_timeout_seconds < 3 {
+            return invalid("queue.consumer_timeout_seconds", "must be at least 3");
+        }
+        if self.queue.fetch_wait_seconds == 0
+            || self.queue.fetch_wait_seconds > self.queue.consumer_timeout_seconds / 3
+        {
+            // An idle consumer signs of life only between waits.
+            return invalid(
+                "queue.fetch_wait_seconds",
+                "must be at least 1 and at most a third of queue.consumer_timeout_seconds, or an idle consumer looks dead",
+            );
+        }
+        if !(self.queue.priority_step_seconds.is_finite()
+            && self.queue.priority_step_seconds >= 0.0)
+        {
+            return invalid(
+                "queue.priority_step_seconds",
+                "must be zero or more seconds",
+            );
+        }
         if !(1..=32).contains(&self.engines.lines_at_once) {
             return invalid("engines.lines_at_once", "must be between 1 and 32");
         }
@@ -178,6 +198,12 @@ mod tests {
         let err = Settings::load_from(None, env(&[("VOXLINE__RUNNER__LEASE_SECONDS", "many")]))
             .unwrap_err();
         assert!(err.to_string().contains("lease_seconds"), "{err}");
+        let err = Settings::load_from(None, env(&[("VOXLINE__QUEUE__FETCH_WAIT_SECONDS", "10")]))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("queue.fetch_wait_seconds"),
+            "{err}"
+        );
     }
 
     #[test]

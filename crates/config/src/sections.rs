@@ -163,7 +163,8 @@ pub struct QueueSettings {
     /// handed to others. Consumers sign of life several times within it.
     pub consumer_timeout_seconds: u64,
     /// Longest an idle consumer blocks waiting for work before it looks
-    /// again (work arriving wakes it at once).
+    /// again (work arriving wakes it at once); at most a third of
+    /// `consumer_timeout_seconds`, as it signs life between waits.
     pub fetch_wait_seconds: u64,
 }
 

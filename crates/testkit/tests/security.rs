@@ -166,6 +166,14 @@ async fn api_keys_are_created_listed_and_revoked() -> anyhow::Result<()> {
     assert_eq!(s, 204);
     let (s, b) = jobs_as(&sys, &secret).await?;
     assert_refused(s, &b, "revoked");
+    // A refused key is answered 401 whatever the body holds: the key is
+    // checked before the body is read, never raced against it.
+    for _ in 0..10 {
+        let (s, b, _) = sys
+            .call(Method::POST, "/v1/jobs", Some(&secret), Some(&json!({})))
+            .await?;
+        assert_refused(s, &b, "revoked");
+    }
     let (s, b) = sys.post("/v1/keys", &json!({"name": ""})).await?;
     assert_eq!(
         (s, b["error"]["code"].as_str()),

@@ -1,7 +1,7 @@
 //! What wraps every request: its span, access log line (without query
 //! strings, which carry link signatures) and metrics, security headers, CORS
-//! for the allowed browser origins, the per-address rate limit, and the
-//! request timeout.
+//! for the allowed browser origins, the per-address rate limit, the
+//! request timeout, and authentication ahead of the handler.
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
@@ -122,6 +122,17 @@ pub async fn limit_by_address(
         }
     }
     Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Authenticates the caller before the handler runs (see
+/// [`crate::auth::authenticate_first`]); the handler's `Caller` takes the
+/// outcome, refusal included.
+pub async fn authenticate_first(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    crate::auth::authenticate_first(req.request()).await;
+    next.call(req).await
 }
 
 /// Answers 503 `timeout` when a call takes longer than

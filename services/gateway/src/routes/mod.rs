@@ -15,7 +15,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
 
 use crate::error::{ApiError, Code};
-use crate::middleware::{api_headers, limit_by_address, time_limit};
+use crate::middleware::{api_headers, authenticate_first, limit_by_address, time_limit};
 
 pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.app_data(
@@ -47,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     .service(resource("/readyz", "GET").get(health::readyz))
     .service(
         web::scope("/v1")
+            .wrap(from_fn(authenticate_first))
             .wrap(from_fn(time_limit))
             .wrap(from_fn(limit_by_address))
             .wrap(api_headers())
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     .configure(admin::pages)
     .service(
         web::scope("/api")
+            .wrap(from_fn(authenticate_first))
             .wrap(from_fn(time_limit))
             .wrap(api_headers())
             .wrap(from_fn(limit_by_address))
