@@ -4,7 +4,7 @@
 //!
 //! Two loads. *One job*: a real dub's view (tasks, stages, artifacts with
 //! signed links) read over and over, the job unchanged. *Half changed*: many
-//! jobs (`VOXLINE_BENCH_JOBS`, 10,000) in one shuffled order, each pass
+//! jobs (`VOXLINE_BENCH_JOBS`, 60,000) in one shuffled order, each pass
 //! reading a prefix of it, each job at most once; before each pass a random
 //! half of all the jobs reports progress through the runner's own call
 //! (`runs::progress`, under a lease), so at least half of the reads are of
@@ -15,7 +15,7 @@
 //! `make bench`, or `cargo bench -p voxline-testkit --bench status_reads`
 //! (wrk and pgbench come from Debian: `apt-get install wrk postgresql-client`).
 //! `VOXLINE_BENCH_SECONDS` (15), `VOXLINE_BENCH_CONNECTIONS` (32),
-//! `VOXLINE_BENCH_JOBS` (10000) and `VOXLINE_BENCH_PASSES` (8) set the load,
+//! `VOXLINE_BENCH_JOBS` (60000) and `VOXLINE_BENCH_PASSES` (8) set the load,
 //! and `VOXLINE_BENCH_CHANGED` (0.5) the share of jobs changed before each pass.
 
 use std::path::Path;
@@ -281,7 +281,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 async fn main() -> anyhow::Result<()> {
     let seconds: u64 = env_or("VOXLINE_BENCH_SECONDS", 15);
     let connections: u32 = env_or("VOXLINE_BENCH_CONNECTIONS", 32);
-    let jobs: usize = env_or("VOXLINE_BENCH_JOBS", 10_000);
+    let jobs: usize = env_or("VOXLINE_BENCH_JOBS", 60_000);
     let passes: usize = env_or("VOXLINE_BENCH_PASSES", 8).max(2);
     let mut env = TestEnv::new().await?;
     env.settings.database.pool_size = 16;
@@ -306,6 +306,10 @@ async fn main() -> anyhow::Result<()> {
 
     let db = &sys.env.db;
     let held = held_jobs(db, "bench-changer", jobs).await?;
+    // Statistics for the freshly seeded tables, as pgbench gives its own
+    // (`vacuum analyze` after loading) and as autovacuum gives a database
+    // that grew over time; without them the first plans are made blind.
+    db.client().await?.batch_execute("VACUUM ANALYZE").await?;
     let script = sys.env.path("one_pass.lua");
     std::fs::write(&script, ONE_PASS)?;
     let paths = sys.env.path("paths.txt");
@@ -316,7 +320,8 @@ async fn main() -> anyhow::Result<()> {
     // the later ones, so every job a later pass reads was read before, and
     // half of all jobs changed since (more, for a job a pass reads that the
     // pass before did not reach).
-    let pass_seconds = ((0.35 * jobs as f64 / one.per_second) as u64).max(1);
+    // (wrk takes whole seconds; two at least, so connecting is a small part.)
+    let pass_seconds = ((0.35 * jobs as f64 / one.per_second) as u64).max(2);
     let mut order: Vec<String> = held
         .iter()
         .map(|c| format!("/v1/jobs/{}", c.job.id))

@@ -20,7 +20,7 @@ const CAPACITY: usize = 16_384;
 
 /// Version checks gathered per statement, and statements at once.
 const BATCH: usize = 256;
-const IN_FLIGHT: usize = 2;
+const IN_FLIGHT: usize = 1;
 
 type Answer = Result<Seen, DbError>;
 

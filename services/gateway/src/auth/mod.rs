@@ -55,7 +55,7 @@ impl Authenticator {
         if settings.dev_token {
             tracing::warn!("auth.dev_token is on: `Bearer dev-token` is accepted from anyone");
         }
-        let keys = Batcher::spawn(256, 2, move |presented: Vec<String>| {
+        let keys = Batcher::spawn(256, 1, move |presented: Vec<String>| {
             let db = db.clone();
             async move {
                 let refs: Vec<&str> = presented.iter().map(String::as_str).collect();
