@@ -90,6 +90,10 @@ pub struct ServerSettings {
     /// Longest a call may take to be answered (uploads, downloads and event
     /// streams excepted: they last as long as their bytes flow), in seconds.
     pub request_timeout_seconds: u64,
+    /// How many jobs' views a gateway keeps between reads (each checked
+    /// against PostgreSQL on every read, so never stale); a read of a job
+    /// not kept reads all of it. Size it to the jobs polled at once.
+    pub job_views_kept: usize,
 }
 
 impl Default for ServerSettings {
@@ -105,6 +109,7 @@ impl Default for ServerSettings {
             cors_allowed_origins: vec![],
             request_header_timeout_seconds: 10,
             request_timeout_seconds: 60,
+            job_views_kept: 16_384,
         }
     }
 }

@@ -5,7 +5,19 @@
 pub const UNITS_PER_CREDIT: i64 = 10_000;
 
 /// An amount of credits, in ledger units.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Credits(pub i64);
 
 impl Credits {

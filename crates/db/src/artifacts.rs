@@ -10,7 +10,7 @@ use voxline_core::{JobId, TenantId};
 use crate::pool::rows;
 use crate::{Db, DbError};
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Artifact {
     pub id: uuid::Uuid,
     pub job_id: JobId,

@@ -341,7 +341,7 @@ impl Outcomes {
 
     /// The events of run `idx`'s change. Every change a job's views show
     /// records at least one (the gateway's kept views are served only while
-    /// the job's event count is unchanged: `queries/snapshots/versions.sql`).
+    /// the job's event count is unchanged: `queries/snapshots/read.sql`).
     fn events(&mut self, idx: usize, events: &[NewEvent]) {
         assert!(
             !events.is_empty(),

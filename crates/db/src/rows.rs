@@ -10,7 +10,9 @@ use voxline_core::{
 
 use crate::DbError;
 
-#[derive(Debug, Clone)]
+/// A job as stored; also read as JSON, by field name
+/// (`queries/snapshots/read.sql`).
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Job {
     pub id: JobId,
     pub tenant_id: TenantId,
@@ -32,7 +34,7 @@ pub struct Job {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Task {
     pub id: TaskId,
     pub job_id: JobId,

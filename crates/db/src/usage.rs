@@ -7,7 +7,7 @@ use voxline_core::TenantId;
 use crate::{Db, DbError};
 
 /// One engine call of a job.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Deserialize)]
 pub struct Record {
     /// How many calls the row sums (a stage may call an engine per line).
     pub calls: i32,
@@ -52,23 +52,6 @@ impl GroupBy {
             GroupBy::Day => "day",
         }
     }
-}
-
-/// A usage record from a row holding its columns under their own names.
-pub(crate) fn record(r: &tokio_postgres::Row) -> Result<Record, DbError> {
-    Ok(Record {
-        calls: r.try_get("calls")?,
-        stage: r.try_get("stage")?,
-        language: r.try_get("language")?,
-        engine: r.try_get("engine")?,
-        unit: r.try_get("unit")?,
-        units: r.try_get("units")?,
-        cost_usd: r.try_get("cost_usd")?,
-        latency_ms: r.try_get("latency_ms")?,
-        ok: r.try_get("ok")?,
-        error: r.try_get("error")?,
-        created_at: r.try_get("created_at")?,
-    })
 }
 
 /// A tenant's usage in `[from, to)`, summed per group and unit.

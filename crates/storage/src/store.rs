@@ -29,7 +29,8 @@ pub struct Storage {
     store: Arc<dyn ObjectStore>,
     backend: Arc<Backend>,
     signing_key: Arc<Vec<u8>>,
-    public_url: String,
+    /// `{public_url}/v1/files`, parsed once: local links are built on it.
+    files_url: Arc<url::Url>,
     link_ttl: Duration,
 }
 
@@ -67,11 +68,13 @@ impl Storage {
                 (s3.clone(), Backend::S3(s3))
             }
         };
+        let files_url = url::Url::parse(&format!("{}/v1/files", public_url.trim_end_matches('/')))
+            .map_err(|e| StorageError::Config(format!("server.public_url: {e}")))?;
         Ok(Self {
             store,
             backend: Arc::new(backend),
             signing_key: Arc::new(settings.signing_key.expose().as_bytes().to_vec()),
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            files_url: Arc::new(files_url),
             link_ttl: Duration::from_secs(settings.url_ttl_seconds),
         })
     }
@@ -259,8 +262,7 @@ impl Storage {
     ) -> Result<String, StorageError> {
         let expires = chrono::Utc::now().timestamp() + self.link_ttl.as_secs() as i64;
         let sig = links::sign(&self.signing_key, purpose, key, name, expires);
-        let mut url = url::Url::parse(&format!("{}/v1/files", self.public_url))
-            .map_err(|e| StorageError::Config(format!("server.public_url: {e}")))?;
+        let mut url = (*self.files_url).clone();
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("key", key);

@@ -285,6 +285,9 @@ async fn main() -> anyhow::Result<()> {
     let passes: usize = env_or("VOXLINE_BENCH_PASSES", 8).max(2);
     let mut env = TestEnv::new().await?;
     env.settings.database.pool_size = 16;
+    // Every job the mix reads is kept between its reads, as a gateway sized
+    // to the jobs its clients poll would keep them.
+    env.settings.server.job_views_kept = jobs;
     env.settings.telemetry.log_filter = "warn".into();
     // The jobs seeded for the mix are held by the bench, not run: the
     // janitor must not send them to the system's idle workers meanwhile.
@@ -295,6 +298,9 @@ async fn main() -> anyhow::Result<()> {
     let clip = sample_clip(&sys.env.path("media"))?;
     let job = sys.dub(&clip, &["es"]).await?;
     let id = job["id"].as_str().unwrap_or_default().to_owned();
+    // Read once it is done: unchanged, and no engine busy beside the load.
+    let done = sys.wait_for_job(&id, Duration::from_secs(600)).await?;
+    anyhow::ensure!(done["status"] == "completed", "the dub ended {done}");
     let one = wrk(
         "GET /v1/jobs/{id}, one job unchanged",
         &sys.url(&format!("/v1/jobs/{id}")),

@@ -42,7 +42,7 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
     );
     Ok(AppState {
         creator: voxline_db::jobs::Creator::new(db.clone()),
-        snapshots: snapshots::Snapshots::new(db.clone()),
+        snapshots: snapshots::Snapshots::new(db.clone(), settings.server.job_views_kept),
         auth: Arc::new(Authenticator::new(&settings.auth, db.clone())),
         db,
         storage,

@@ -14,10 +14,6 @@ use voxline_core::{JobId, TenantId};
 use voxline_db::snapshots::{self, Seen, Snapshot, Wanted};
 use voxline_db::{Db, DbError};
 
-/// How many jobs' snapshots are kept; past it, those of the jobs that
-/// changed longest ago go.
-const CAPACITY: usize = 16_384;
-
 /// Version checks gathered per statement, and statements at once.
 const BATCH: usize = 256;
 const IN_FLIGHT: usize = 1;
@@ -28,11 +24,14 @@ type Answer = Result<Seen, DbError>;
 #[derive(Clone)]
 pub struct Snapshots {
     kept: Arc<Mutex<HashMap<JobId, Arc<Snapshot>>>>,
+    /// How many are kept (`server.job_views_kept`); past it, those of the
+    /// jobs that changed longest ago go.
+    capacity: usize,
     reads: Batcher<Wanted, Answer>,
 }
 
 impl Snapshots {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, capacity: usize) -> Self {
         let reads = Batcher::spawn(BATCH, IN_FLIGHT, move |wanted: Vec<Wanted>| {
             let db = db.clone();
             async move {
@@ -50,6 +49,7 @@ impl Snapshots {
         });
         Self {
             kept: Arc::default(),
+            capacity: capacity.max(1),
             reads,
         }
     }
@@ -102,7 +102,7 @@ impl Snapshots {
         {
             return newer.clone();
         }
-        if kept.len() >= CAPACITY && !kept.contains_key(&snapshot.job.id) {
+        if kept.len() >= self.capacity && !kept.contains_key(&snapshot.job.id) {
             // Full: the jobs that changed longest ago go, a tenth at once,
             // so the sort is paid once per many insertions.
             let mut by_age: Vec<(chrono::DateTime<chrono::Utc>, JobId)> = kept
@@ -110,7 +110,7 @@ impl Snapshots {
                 .map(|s| (s.job.updated_at, s.job.id))
                 .collect();
             by_age.sort_unstable();
-            for (_, id) in by_age.iter().take(CAPACITY / 10) {
+            for (_, id) in by_age.iter().take(self.capacity.div_ceil(10)) {
                 kept.remove(id);
             }
         }

@@ -31,20 +31,10 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
         web::PathConfig::default()
             .error_handler(|e, _| ApiError::new(Code::InvalidPath, e.to_string()).into()),
     )
-    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url(
-        "/openapi.json",
-        <crate::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
-    ))
-    .route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header(("location", "/docs/"))
-                .finish()
-        }),
-    )
     .service(resource("/healthz", "GET").get(health::healthz))
     .service(resource("/readyz", "GET").get(health::readyz))
+    // The API scopes come before the pages: routes are tried in order, and
+    // the pages' patterns are matched by regular expression.
     .service(
         web::scope("/v1")
             .wrap(from_fn(authenticate_first))
@@ -96,6 +86,18 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             // in the shape the frontend reads.
             .wrap(from_fn(crate::compat::flat_errors))
             .configure(crate::compat::routes),
+    )
+    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url(
+        "/openapi.json",
+        <crate::openapi::ApiDoc as utoipa::OpenApi>::openapi(),
+    ))
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("location", "/docs/"))
+                .finish()
+        }),
     )
     .default_service(web::to(not_found));
 }
