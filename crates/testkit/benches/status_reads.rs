@@ -16,7 +16,11 @@
 //! (wrk and pgbench come from Debian: `apt-get install wrk postgresql-client`).
 //! `VOXLINE_BENCH_SECONDS` (15), `VOXLINE_BENCH_CONNECTIONS` (32),
 //! `VOXLINE_BENCH_JOBS` (60000) and `VOXLINE_BENCH_PASSES` (8) set the load,
-//! and `VOXLINE_BENCH_CHANGED` (0.5) the share of jobs changed before each pass.
+//! `VOXLINE_BENCH_CHANGED` (0.5) the share of jobs changed before each pass,
+//! and `VOXLINE_BENCH_VACUUM` (unset) vacuums after each burst of changes,
+//! as autovacuum would over a steady stream of them. The seeded tables are
+//! analyzed once, as pgbench analyzes its own, and the gateway keeps the
+//! views of every seeded job (`server.job_views_kept`).
 
 use std::path::Path;
 use std::process::Command;
@@ -339,7 +343,11 @@ async fn main() -> anyhow::Result<()> {
     for pass in 0..passes {
         if pass > 0 {
             change_half(db, &held, pass).await?;
+            if std::env::var("VOXLINE_BENCH_VACUUM").is_ok() {
+                db.client().await?.batch_execute("VACUUM").await?;
+            }
         }
+        eprintln!("pass {pass}: reading");
         let rate = wrk(
             &format!("pass {pass}"),
             &sys.url("/"),
