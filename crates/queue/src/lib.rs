@@ -17,6 +17,8 @@ mod error;
 mod message;
 mod names;
 mod scripts;
+#[cfg(test)]
+mod scripts_tests;
 
 pub use client::{Queue, QueueStats};
 pub use consumer::{Consumer, Delivered, Settle, SettleLayer, StageQueue};
