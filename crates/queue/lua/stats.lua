@@ -1,5 +1,5 @@
 -- The queue's figures: runs waiting (ready now), delayed, held by
--- consumers, and consumers seen within ARGV[1] ms.
+-- consumers, and the consumers seen within ARGV[1] ms.
 local now = now_ms()
 local waiting = 0
 for _, tenant in ipairs(redis.call('ZRANGE', p .. ':tenants', 0, -1)) do
@@ -7,5 +7,5 @@ for _, tenant in ipairs(redis.call('ZRANGE', p .. ':tenants', 0, -1)) do
 end
 local delayed = redis.call('ZCARD', p .. ':delayed')
 local total = redis.call('HLEN', p .. ':msg')
-local alive = redis.call('ZCOUNT', p .. ':consumers', now - tonumber(ARGV[1]), '+inf')
+local alive = redis.call('ZRANGEBYSCORE', p .. ':consumers', now - tonumber(ARGV[1]), '+inf')
 return {waiting, delayed, total - waiting - delayed, alive}

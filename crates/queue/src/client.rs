@@ -3,7 +3,7 @@
 //! is in PostgreSQL. Every call is one round trip to Redis, whatever the
 //! number of runs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
@@ -30,22 +30,26 @@ pub(crate) struct Fetched {
 }
 
 /// What a stage's queue holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStats {
-    /// Runs ready now, waiting for a consumer.
     pub waiting: u64,
-    /// Runs waiting for their retry's backoff to pass.
     pub delayed: u64,
-    /// Runs delivered to a consumer and not settled yet.
     pub held: u64,
-    /// Consumers seen within the consumer timeout.
-    pub consumers: u64,
+    /// The consumers heard from within `queue.consumer_timeout_seconds`.
+    pub consumers: Vec<String>,
 }
 
 impl QueueStats {
-    /// Everything on the queue not settled yet.
     pub fn depth(&self) -> u64 {
         self.waiting + self.delayed + self.held
+    }
+
+    /// The stage's workers alive: those whose consumer was heard from on
+    /// Redis, and those holding a live lease in PostgreSQL (`leased`), each
+    /// counted once (a worker's consumer and lease share its name).
+    pub fn workers_alive(&self, leased: &HashSet<String>) -> u64 {
+        let heard_only = self.consumers.iter().filter(|c| !leased.contains(*c));
+        (leased.len() + heard_only.count()) as u64
     }
 }
 
@@ -223,7 +227,7 @@ impl Queue {
         stats.arg(self.settings.consumer_timeout_seconds * 1000);
         let mut pipe = redis::pipe();
         pipe.invoke_script(&stats);
-        let ((waiting, delayed, held, consumers),): ((u64, u64, u64, u64),) =
+        let ((waiting, delayed, held, consumers),): ((u64, u64, u64, Vec<String>),) =
             query(&mut self.conn.clone(), &pipe).await?;
         Ok(QueueStats {
             waiting,

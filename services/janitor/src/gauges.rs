@@ -21,9 +21,9 @@ pub async fn update_once(c: &Connections) -> Result<(), WorkerError> {
             stat.scheduled,
             stat.running,
         );
-        let leased = voxline_db::workers::alive(&c.db, stat.stage).await?.len() as u64;
+        let leased = voxline_db::workers::alive(&c.db, stat.stage).await?;
         match c.queue.stats(stat.stage).await {
-            Ok(q) => metrics::queue_redis(stage, q.depth(), q.consumers.max(leased)),
+            Ok(q) => metrics::queue_redis(stage, q.depth(), q.workers_alive(&leased)),
             Err(e) => redis_error = Some(e),
         }
     }

@@ -65,10 +65,10 @@ async fn redis_side(state: &AppState) -> (Vec<(Stage, Option<u64>, Option<u64>)>
     let answers = join_all(Stage::ALL.iter().map(|&stage| async move {
         let (stats, leased) = tokio::join!(q.stats(stage), voxline_db::workers::alive(db, stage));
         // Alive: a live lease in PostgreSQL, or a consumer heard from lately.
-        let leased = leased.map_or(0, |w| w.len() as u64);
+        let leased = leased.unwrap_or_default();
         let stats = stats.map_err(|e| e.to_string());
         let pending = stats.as_ref().map(|s| s.depth()).map_err(Clone::clone);
-        let alive = stats.map(|s| s.consumers.max(leased));
+        let alive = stats.map(|s| s.workers_alive(&leased));
         (stage, pending, alive)
     }))
     .await;
