@@ -5,7 +5,8 @@
 use voxline_core::{Dispatch, Priority, StageRunId};
 pub use voxline_proto::v1::StageJob;
 
-/// The message for one dispatch, made ready now.
+/// The message for one dispatch; it is ready once the dispatch is due (a
+/// retry's backoff or a scheduled publish run later than now).
 pub fn stage_job(d: &Dispatch) -> StageJob {
     StageJob {
         run_id: d.run_id.to_string(),
@@ -14,7 +15,7 @@ pub fn stage_job(d: &Dispatch) -> StageJob {
         traceparent: d.traceparent.clone(),
         tenant: d.tenant.to_string(),
         priority: d.priority.as_str().to_owned(),
-        ready_at_ms: chrono::Utc::now().timestamp_millis(),
+        ready_at_ms: d.not_before.max(chrono::Utc::now()).timestamp_millis(),
     }
 }
 
@@ -55,5 +56,13 @@ mod tests {
         assert_eq!(run_of(&back), Some(d.run_id));
         assert_eq!(priority_of(&back), Priority::High);
         assert_eq!(run_of(&StageJob::default()), None);
+
+        // A retry waiting out its backoff is ready when the backoff ends.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(30);
+        let retry = stage_job(&Dispatch {
+            not_before: later,
+            ..d
+        });
+        assert_eq!(retry.ready_at_ms, later.timestamp_millis());
     }
 }
