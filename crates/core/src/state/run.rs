@@ -4,10 +4,14 @@
 //!            claim              succeed
 //!  queued ──────────▶ running ──────────▶ succeeded ──rerun (an edit)──▶ queued
 //!    ▲  ▲               │ │ │
-//!    │  └─ fail, retry ─┘ │ └─ fail for good, lease lost too often ─▶ failed ──retry──▶ queued
-//!    └──── release, lease expired
+//!    │  └─ fail, retry ─┘ │ └─ fail for good ─▶ failed ──retry──▶ queued
+//!    └──── release
 //!  queued | running ──cancel──▶ cancelled
 //! ```
+//!
+//! A run whose worker died is taken over by the janitor as a failure of its
+//! own kind (`worker_lost`, counted apart): `fail_and_retry`, or `fail` once
+//! too many workers died under it.
 
 use crate::StageRunStatus as S;
 use crate::state::Refused;
@@ -20,8 +24,6 @@ text_enum!(
         FailAndRetry => "fail_and_retry",
         Fail => "fail",
         Release => "release",
-        LeaseExpired => "lease_expired",
-        LeaseLostTooOften => "lease_lost_too_often",
         Cancel => "cancel",
         Retry => "retry",
         Rerun => "rerun",
@@ -33,12 +35,7 @@ impl RunEvent {
     pub fn from(self) -> &'static [S] {
         match self {
             Self::Claim => &[S::Queued],
-            Self::Succeed
-            | Self::FailAndRetry
-            | Self::Fail
-            | Self::Release
-            | Self::LeaseExpired
-            | Self::LeaseLostTooOften => &[S::Running],
+            Self::Succeed | Self::FailAndRetry | Self::Fail | Self::Release => &[S::Running],
             Self::Cancel => &[S::Queued, S::Running],
             Self::Retry => &[S::Failed],
             Self::Rerun => &[S::Succeeded],
@@ -50,10 +47,8 @@ impl RunEvent {
         match self {
             Self::Claim => S::Running,
             Self::Succeed => S::Succeeded,
-            Self::FailAndRetry | Self::Release | Self::LeaseExpired | Self::Retry | Self::Rerun => {
-                S::Queued
-            }
-            Self::Fail | Self::LeaseLostTooOften => S::Failed,
+            Self::FailAndRetry | Self::Release | Self::Retry | Self::Rerun => S::Queued,
+            Self::Fail => S::Failed,
             Self::Cancel => S::Cancelled,
         }
     }
