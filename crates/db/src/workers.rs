@@ -81,10 +81,21 @@ pub async fn leave(db: &Db, id: &str) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Whose runs [`orphaned`] looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Orphans {
+    /// Runs of workers whose lease ran out; costs a scan of the open runs
+    /// only while such a worker exists.
+    OfDeadWorkers,
+    /// Also runs whose holder has no row at all (it never announced
+    /// itself, or left without handing them back): always a scan.
+    All,
+}
+
 /// Up to `limit` runs held by workers whose lease ran out, claimed as their
 /// holder had them (the lease names the dead worker, so applying an
 /// outcome to one is fenced against that worker coming back).
-pub async fn orphaned(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
+pub async fn orphaned(db: &Db, limit: i64, whose: Orphans) -> Result<Vec<Claimed>, DbError> {
     let rows = db
         .rows(
             &query!("workers/orphaned"),
@@ -93,6 +104,7 @@ pub async fn orphaned(db: &Db, limit: i64) -> Result<Vec<Claimed>, DbError> {
                 &limit,
                 &open_task_states(),
                 &job_level_stages(),
+                &(whose == Orphans::All),
             ],
         )
         .await?;

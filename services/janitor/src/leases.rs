@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use voxline_core::state::on_failure;
 use voxline_db::runs::{Failure, Outcomes};
-use voxline_db::workers;
+use voxline_db::workers::{self, Orphans};
 use voxline_telemetry::metrics;
 use voxline_worker::{Connections, WorkerError};
 
@@ -21,9 +21,14 @@ pub struct TakenOver {
     pub failed: usize,
 }
 
-/// One pass: up to 500 runs of dead workers, queued again or failed.
-pub async fn take_over_once(c: &Connections, max_lost: u32) -> Result<TakenOver, WorkerError> {
-    let orphans = workers::orphaned(&c.db, 500).await?;
+/// One pass: up to 500 runs of dead workers (`whose`), queued again or
+/// failed.
+pub async fn take_over_once(
+    c: &Connections,
+    max_lost: u32,
+    whose: Orphans,
+) -> Result<TakenOver, WorkerError> {
+    let orphans = workers::orphaned(&c.db, 500, whose).await?;
     if orphans.is_empty() {
         return Ok(TakenOver::default());
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use voxline_core::Stage;
 use voxline_core::state::{Verdict, on_failure, on_success};
 use voxline_db::runs::{self, Claimed, Completion, Failure, Outcomes};
-use voxline_db::workers::{self, Renewal};
+use voxline_db::workers::{self, Orphans, Renewal};
 use voxline_db::{Db, apply, jobs};
 
 use crate::common::{TestDb, claim_one, dub_job};
@@ -319,7 +319,10 @@ async fn runs_of_a_dead_worker_are_taken_over_and_its_late_outcome_is_fenced() {
     workers::register(&t.db, "w2", None, LEASE).await.unwrap();
     let stale = claim_one(&t.db, "w1", run).await.unwrap();
     assert!(
-        workers::orphaned(&t.db, 10).await.unwrap().is_empty(),
+        workers::orphaned(&t.db, 10, Orphans::OfDeadWorkers)
+            .await
+            .unwrap()
+            .is_empty(),
         "w1 is alive"
     );
     // w1 stops renewing: its lease runs out.
@@ -332,7 +335,9 @@ async fn runs_of_a_dead_worker_are_taken_over_and_its_late_outcome_is_fenced() {
         )
         .await
         .unwrap();
-    let orphans = workers::orphaned(&t.db, 10).await.unwrap();
+    let orphans = workers::orphaned(&t.db, 10, Orphans::OfDeadWorkers)
+        .await
+        .unwrap();
     assert_eq!(orphans.len(), 1);
     assert_eq!(orphans[0].lease.owner, "w1");
     let o = &orphans[0];
@@ -383,6 +388,42 @@ async fn runs_of_a_dead_worker_are_taken_over_and_its_late_outcome_is_fenced() {
         .await;
     assert_eq!(events, 0, "nothing of the fenced outcome was written");
     assert!(succeed(&t.db, &fresh).await.held);
+}
+
+#[tokio::test]
+async fn runs_whose_holder_has_no_row_are_found_by_the_full_look_only() {
+    let t = TestDb::new().await;
+    let job = dub_job(&t.db, "acme", &["es"], false).await;
+    let run = job.dispatch[0].run_id;
+    workers::register(&t.db, "w1", None, LEASE).await.unwrap();
+    claim_one(&t.db, "w1", run).await.unwrap();
+    // w1 goes without handing its run back; every other worker is alive.
+    workers::leave(&t.db, "w1").await.unwrap();
+    workers::register(&t.db, "w2", None, LEASE).await.unwrap();
+    assert!(
+        workers::orphaned(&t.db, 10, Orphans::OfDeadWorkers)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no lease ran out: the open runs are not scanned"
+    );
+    let orphans = workers::orphaned(&t.db, 10, Orphans::All).await.unwrap();
+    assert_eq!(orphans.len(), 1);
+    assert_eq!(orphans[0].lease.owner, "w1");
+    // Once some worker's lease runs out, the cheap look scans and finds it too.
+    t.db.client()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE workers SET lease_expires_at = now() - interval '1 second' WHERE id = 'w2'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let orphans = workers::orphaned(&t.db, 10, Orphans::OfDeadWorkers)
+        .await
+        .unwrap();
+    assert_eq!(orphans.len(), 1);
 }
 
 #[tokio::test]
