@@ -33,6 +33,14 @@ pub struct AuthSettings {
     /// The bearer token of the admin API (`/v1/admin/...`: granting
     /// credits). Empty: the admin API is off.
     pub admin_token: Secret,
+    /// How long a gateway trusts an API key it has checked before checking
+    /// it again. A key that is revoked or deleted is forgotten at once all
+    /// the same: PostgreSQL announces every such change (`LISTEN
+    /// voxline_api_keys`), and while a gateway cannot hear the
+    /// announcements it checks every request. 0 checks every request; set
+    /// 0 where the gateways reach PostgreSQL through a pooler that drops
+    /// `LISTEN` (PgBouncer in transaction mode).
+    pub key_cache_seconds: u64,
 }
 
 impl Default for AuthSettings {
@@ -49,6 +57,7 @@ impl Default for AuthSettings {
             dev_token: false,
             dev_tenant: "dev".into(),
             admin_token: Secret::new(""),
+            key_cache_seconds: 60,
         }
     }
 }

@@ -12,6 +12,9 @@ use crate::{Db, DbError};
 
 /// Every key starts with this, so leaked keys are easy to recognize and scan for.
 pub const KEY_PREFIX: &str = "vx_";
+/// The channel on which every change that can end a key is announced, with
+/// the key's public prefix ([`prefix_of`]), when its transaction commits.
+pub const CHANGES: &str = "voxline_api_keys";
 const PREFIX_LEN: usize = 12;
 
 /// A freshly created key: the only moment its secret exists in the clear.
@@ -65,16 +68,15 @@ pub async fn list(db: &Db, tenant: TenantId) -> Result<Vec<KeyInfo>, DbError> {
         .collect()
 }
 
-/// Revokes a key of `tenant`; it stops working at once. Revoking twice is
-/// fine; another tenant's key is not found.
-pub async fn revoke(db: &Db, tenant: TenantId, id: ApiKeyId) -> Result<(), DbError> {
-    let n = db
-        .execute(&query!("api_keys/revoke"), &[&id, &tenant])
-        .await?;
-    if n == 0 {
-        return Err(DbError::NotFound);
-    }
-    Ok(())
+/// Revokes a key of `tenant` and answers its public prefix; the revocation
+/// is announced on [`CHANGES`]. Revoking twice is fine; another tenant's
+/// key is not found.
+pub async fn revoke(db: &Db, tenant: TenantId, id: ApiKeyId) -> Result<String, DbError> {
+    let row = db
+        .row(&query!("api_keys/revoke"), &[&id, &tenant])
+        .await?
+        .ok_or(DbError::NotFound)?;
+    Ok(row.try_get("prefix")?)
 }
 
 /// Creates a key for `tenant`, named `name` for people.
@@ -141,11 +143,14 @@ pub async fn record_use(db: &Db, key: ApiKeyId) -> Result<(), DbError> {
     Ok(())
 }
 
-fn prefix_of(secret: &str) -> String {
+/// The public part of a presented key, by which it is stored and announced.
+pub fn prefix_of(secret: &str) -> String {
     secret.chars().take(KEY_PREFIX.len() + PREFIX_LEN).collect()
 }
 
-fn hash(secret: &str) -> String {
+/// What is stored of a key's secret (its SHA-256), to compare a presented
+/// key against.
+pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 

@@ -8,6 +8,7 @@ mod query;
 
 mod creation;
 mod error;
+mod listen;
 mod lock;
 mod outcomes;
 mod pool;
@@ -32,5 +33,6 @@ pub mod workers;
 pub use error::{
     CancelError, CommitError, CreateJobError, DbError, DeleteJobError, EditError, RetryError,
 };
+pub use listen::Notifications;
 pub use outcomes::apply;
 pub use pool::Db;

@@ -1,4 +1,5 @@
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -16,6 +17,8 @@ mod embedded {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    /// Where the pool connects, for connections outside it ([`Db::listen`]).
+    config: Arc<tokio_postgres::Config>,
 }
 
 impl Db {
@@ -29,7 +32,7 @@ impl Db {
             config.application_name("voxline");
         }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -43,7 +46,14 @@ impl Db {
             .recycle_timeout(Some(Duration::from_secs(5)))
             .build()
             .map_err(|e| DbError::Config(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            config: Arc::new(config),
+        })
+    }
+
+    pub(crate) fn config(&self) -> &tokio_postgres::Config {
+        &self.config
     }
 
     /// A connection from the pool. Its prepared statements stay with it, so

@@ -182,6 +182,71 @@ async fn api_keys_are_created_listed_and_revoked() -> anyhow::Result<()> {
     sys.stop().await
 }
 
+/// Revokes the key with `secret` in the database, as another gateway would.
+async fn revoke_elsewhere(sys: &TestSystem, secret: &str) -> anyhow::Result<()> {
+    let prefix = voxline_db::api_keys::prefix_of(secret);
+    let n = sys
+        .env
+        .db
+        .client()
+        .await?
+        .execute(
+            "UPDATE api_keys SET revoked_at = now() WHERE prefix = $1",
+            &[&prefix],
+        )
+        .await?;
+    anyhow::ensure!(n == 1, "no key with prefix {prefix}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_key_revoked_elsewhere_stops_working_within_moments() -> anyhow::Result<()> {
+    let sys = spawn_system(TestEnv::new().await?).await?;
+    // Trusted for a minute once checked (auth.key_cache_seconds)...
+    let secret = sys.key_for("acme").await?;
+    assert_eq!(jobs_as(&sys, &secret).await?.0, 200);
+    assert_eq!(jobs_as(&sys, &secret).await?.0, 200);
+    // ...but forgotten when PostgreSQL announces its revocation.
+    revoke_elsewhere(&sys, &secret).await?;
+    let started = std::time::Instant::now();
+    loop {
+        let (s, b) = jobs_as(&sys, &secret).await?;
+        if s == 401 {
+            assert_refused(s, &b, "revoked");
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "a key revoked elsewhere still works after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    eprintln!("refused {:?} after its revocation", started.elapsed());
+
+    // While the gateway cannot hear announcements, it trusts nothing kept.
+    let secret = sys.key_for("acme").await?;
+    assert_eq!(jobs_as(&sys, &secret).await?.0, 200);
+    let cut: i64 = sys
+        .env
+        .db
+        .client()
+        .await?
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name LIKE '% listening'",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert!(cut >= 1, "the gateway listens for key changes");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    revoke_elsewhere(&sys, &secret).await?;
+    let (s, b) = jobs_as(&sys, &secret).await?;
+    assert_refused(s, &b, "revoked"); // while the gateway was not listening
+    sys.stop().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn another_tenants_resources_are_not_found_anywhere() -> anyhow::Result<()> {
     let sys = spawn_system(TestEnv::new().await?).await?;

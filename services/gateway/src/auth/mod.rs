@@ -5,6 +5,7 @@
 
 mod jwks;
 pub mod jwt;
+mod keys;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -36,12 +37,15 @@ pub struct Authenticator {
     dev_token: bool,
     dev_tenant: String,
     keys: KeyChecks,
+    /// Keys checked lately, forgotten when they change.
+    checked: Arc<keys::KeyCache>,
     /// When this process last recorded each key's use.
     recorded: Mutex<HashMap<ApiKeyId, Instant>>,
 }
 
 /// API keys checked together: the keys of requests that arrive in the same
-/// moment go to PostgreSQL in one statement. Every request is checked, so a
+/// moment go to PostgreSQL in one statement. A key checked lately is
+/// trusted for `auth.key_cache_seconds` unless it changes ([`keys`]), so a
 /// revoked key stops working at once.
 type KeyChecks = Batcher<String, Result<Option<KeyOwner>, Arc<DbError>>>;
 
@@ -55,6 +59,8 @@ impl Authenticator {
         if settings.dev_token {
             tracing::warn!("auth.dev_token is on: `Bearer dev-token` is accepted from anyone");
         }
+        let checked =
+            keys::KeyCache::spawn(db.clone(), Duration::from_secs(settings.key_cache_seconds));
         let keys = Batcher::spawn(256, 1, move |presented: Vec<String>| {
             let db = db.clone();
             async move {
@@ -73,19 +79,29 @@ impl Authenticator {
             dev_token: settings.dev_token,
             dev_tenant: settings.dev_tenant.clone(),
             keys,
+            checked,
             recorded: Mutex::new(HashMap::new()),
         }
     }
 
     /// The tenant an API key speaks for; records its use now and then.
     async fn key_owner(&self, db: &Db, token: &str) -> Result<TenantId, ApiError> {
-        let owner = self
-            .keys
-            .submit(token.to_owned())
-            .await
-            .ok_or_else(|| ApiError::internal("the key check was dropped", "batch dropped"))?
-            .map_err(|e| ApiError::from(DbError::Shared(e)))?
-            .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
+        let owner = match self.checked.get(token) {
+            Ok(owner) => owner,
+            Err(ticket) => {
+                let owner = self
+                    .keys
+                    .submit(token.to_owned())
+                    .await
+                    .ok_or_else(|| {
+                        ApiError::internal("the key check was dropped", "batch dropped")
+                    })?
+                    .map_err(|e| ApiError::from(DbError::Shared(e)))?
+                    .ok_or_else(|| ApiError::unauthorized("the API key is unknown or revoked"))?;
+                self.checked.keep(ticket, token, owner);
+                owner
+            }
+        };
         let due = {
             let mut recorded = self.recorded.lock().unwrap_or_else(|p| p.into_inner());
             let due = recorded
@@ -102,6 +118,12 @@ impl Authenticator {
             tracing::warn!(error = %e, "an API key's last use was not recorded");
         }
         Ok(owner.tenant)
+    }
+
+    /// Forgets a key revoked through this gateway before the revocation is
+    /// answered, without waiting for its announcement.
+    pub fn forget_key(&self, prefix: &str) {
+        self.checked.forget(prefix);
     }
 
     /// The tenant a bearer token speaks for.

@@ -43,12 +43,13 @@ pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<KeyView>, ApiE
 
 pub async fn revoke(state: &AppState, caller: Caller, id: &str) -> Result<(), ApiError> {
     let id = ApiKeyId::parse(id).map_err(|_| ApiError::not_found("key"))?;
-    api_keys::revoke(&state.db, caller.tenant, id)
+    let prefix = api_keys::revoke(&state.db, caller.tenant, id)
         .await
         .map_err(|e| match e {
             voxline_db::DbError::NotFound => ApiError::not_found("key"),
             e => e.into(),
         })?;
+    state.auth.forget_key(&prefix);
     tracing::info!(key_id = %id, tenant_id = %caller.tenant, "api key revoked");
     Ok(())
 }
