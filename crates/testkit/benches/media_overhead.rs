@@ -12,6 +12,10 @@
 //! `VOXLINE_BENCH_RUNS=N` measured runs of each (3), `VOXLINE_BENCH_WARMUP=0`
 //! skips the untimed first run of each.
 
+// The system runs in this process: with the allocator it ships with.
+#[global_allocator]
+static ALLOCATOR: voxline_gateway::Allocator = voxline_gateway::Allocator;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

@@ -22,6 +22,10 @@
 //! analyzed once, as pgbench analyzes its own, and the gateway keeps the
 //! views of every seeded job (`server.job_views_kept`).
 
+// The gateway runs in this process: with the allocator it ships with.
+#[global_allocator]
+static ALLOCATOR: voxline_gateway::Allocator = voxline_gateway::Allocator;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;

@@ -11,6 +11,10 @@ mod requests;
 mod routes;
 mod service;
 mod snapshots;
+/// The allocator of every process that serves the API (`#[global_allocator]`
+/// in its `main`): mimalloc, measured against the system's in
+/// `docs/benchmarks.md` (status reads).
+pub use mimalloc::MiMalloc as Allocator;
 pub use openapi::ApiDoc;
 pub mod state;
 mod views;

@@ -1,3 +1,6 @@
+#[global_allocator]
+static ALLOCATOR: voxline_gateway::Allocator = voxline_gateway::Allocator;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = voxline_config::load_for(
