@@ -310,6 +310,19 @@ async fn renewal_is_one_write_for_every_run_and_tells_what_was_lost() {
     );
 }
 
+/// Worker `id`'s lease ran out a second ago.
+async fn lease_runs_out(db: &Db, id: &str) {
+    db.client()
+        .await
+        .unwrap()
+        .execute(
+            "UPDATE workers SET lease_expires_at = now() - interval '1 second' WHERE id = $1",
+            &[&id],
+        )
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn runs_of_a_dead_worker_are_taken_over_and_its_late_outcome_is_fenced() {
     let t = TestDb::new().await;
@@ -326,15 +339,7 @@ async fn runs_of_a_dead_worker_are_taken_over_and_its_late_outcome_is_fenced() {
         "w1 is alive"
     );
     // w1 stops renewing: its lease runs out.
-    t.db.client()
-        .await
-        .unwrap()
-        .execute(
-            "UPDATE workers SET lease_expires_at = now() - interval '1 second' WHERE id = 'w1'",
-            &[],
-        )
-        .await
-        .unwrap();
+    lease_runs_out(&t.db, "w1").await;
     let orphans = workers::orphaned(&t.db, 10, Orphans::OfDeadWorkers)
         .await
         .unwrap();
@@ -411,15 +416,7 @@ async fn runs_whose_holder_has_no_row_are_found_by_the_full_look_only() {
     assert_eq!(orphans.len(), 1);
     assert_eq!(orphans[0].lease.owner, "w1");
     // Once some worker's lease runs out, the cheap look scans and finds it too.
-    t.db.client()
-        .await
-        .unwrap()
-        .execute(
-            "UPDATE workers SET lease_expires_at = now() - interval '1 second' WHERE id = 'w2'",
-            &[],
-        )
-        .await
-        .unwrap();
+    lease_runs_out(&t.db, "w2").await;
     let orphans = workers::orphaned(&t.db, 10, Orphans::OfDeadWorkers)
         .await
         .unwrap();
