@@ -39,6 +39,9 @@ pub struct Authenticator {
     keys: KeyChecks,
     /// Keys checked lately, forgotten when they change.
     checked: Arc<keys::KeyCache>,
+    /// Tenants named by tokens, by name: a tenant is never renamed or
+    /// deleted, so its id is looked up (or the tenant made) once.
+    tenants: Mutex<HashMap<String, TenantId>>,
     /// When this process last recorded each key's use.
     recorded: Mutex<HashMap<ApiKeyId, Instant>>,
 }
@@ -80,6 +83,7 @@ impl Authenticator {
             dev_tenant: settings.dev_tenant.clone(),
             keys,
             checked,
+            tenants: Mutex::new(HashMap::new()),
             recorded: Mutex::new(HashMap::new()),
         }
     }
@@ -120,6 +124,29 @@ impl Authenticator {
         Ok(owner.tenant)
     }
 
+    /// The tenant called `name`, made on first sight; PostgreSQL is asked
+    /// once per name and process.
+    async fn tenant_named(&self, db: &Db, name: &str) -> Result<TenantId, ApiError> {
+        /// Past this many names, the map starts over.
+        const MOST_NAMES: usize = 100_000;
+        let known = self
+            .tenants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .copied();
+        if let Some(tenant) = known {
+            return Ok(tenant);
+        }
+        let tenant = api_keys::ensure_tenant(db, name).await?;
+        let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        if tenants.len() >= MOST_NAMES {
+            tenants.clear();
+        }
+        tenants.insert(name.to_owned(), tenant);
+        Ok(tenant)
+    }
+
     /// Forgets a key revoked through this gateway before the revocation is
     /// answered, without waiting for its announcement.
     pub fn forget_key(&self, prefix: &str) {
@@ -137,7 +164,7 @@ impl Authenticator {
                     "`dev-token` is only accepted when development auth is enabled (auth.dev_token); sign in for a real token",
                 ));
             }
-            return Ok(api_keys::ensure_tenant(db, &self.dev_tenant).await?);
+            return self.tenant_named(db, &self.dev_tenant).await;
         }
         if token.matches('.').count() == 2 {
             let Some(jwt) = &self.jwt else {
@@ -154,7 +181,9 @@ impl Authenticator {
             })?;
             // A namespace of their own: a token's `sub` must never name a
             // tenant made for API keys or development.
-            return Ok(api_keys::ensure_tenant(db, &format!("jwt:{}", identity.tenant)).await?);
+            return self
+                .tenant_named(db, &format!("jwt:{}", identity.tenant))
+                .await;
         }
         Err(ApiError::unauthorized(
             "the bearer token is neither an API key (`vx_...`) nor a JWT",
