@@ -289,6 +289,9 @@ impl Queue {
     }
 }
 
+/// A connection that opens on first use and again after each loss, so a
+/// process starts (and keeps its work) while Redis is away: calls fail
+/// until it answers, as they do during an outage.
 async fn connect(
     settings: &RedisSettings,
     timeout: Duration,
@@ -299,7 +302,7 @@ async fn connect(
         .set_connection_timeout(Some(Duration::from_secs(5)))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_secs(2));
-    client.get_connection_manager_with_config(config).await
+    ConnectionManager::new_lazy_with_config(client, config)
 }
 
 /// Runs a pipeline of scripts, loading them first if Redis forgot them (a
