@@ -32,14 +32,18 @@ pub(crate) struct Fetched {
 /// What a stage's queue holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QueueStats {
+    /// Runs ready now, waiting for a consumer.
     pub waiting: u64,
+    /// Runs waiting for their retry's backoff to pass.
     pub delayed: u64,
+    /// Runs delivered to a consumer and not settled yet.
     pub held: u64,
     /// The consumers heard from within `queue.consumer_timeout_seconds`.
     pub consumers: Vec<String>,
 }
 
 impl QueueStats {
+    /// Everything on the queue not settled yet.
     pub fn depth(&self) -> u64 {
         self.waiting + self.delayed + self.held
     }
@@ -54,9 +58,10 @@ impl QueueStats {
 }
 
 impl Queue {
-    /// Connects (the connection reconnects by itself after Redis faults).
+    /// The queue on `redis`: nothing is sent until it is used, so this
+    /// succeeds while Redis is away (only a URL that does not parse fails).
     pub async fn connect(redis: &RedisSettings, queue: &QueueSettings) -> Result<Self, QueueError> {
-        let conn = connect(redis, Duration::from_secs(redis.response_timeout_seconds)).await?;
+        let conn = connect(redis, Duration::from_secs(redis.response_timeout_seconds))?;
         Ok(Self {
             conn,
             namespace: redis.namespace.clone(),
@@ -82,7 +87,7 @@ impl Queue {
     pub(crate) async fn blocking_connection(&self) -> Result<ConnectionManager, QueueError> {
         let wait = Duration::from_secs(self.settings.fetch_wait_seconds);
         let timeout = Duration::from_secs(self.redis.response_timeout_seconds) + wait;
-        Ok(connect(&self.redis, timeout).await?)
+        Ok(connect(&self.redis, timeout)?)
     }
 
     pub(crate) fn prefix(&self, stage: Stage) -> String {
@@ -292,7 +297,7 @@ impl Queue {
 /// A connection that opens on first use and again after each loss, so a
 /// process starts (and keeps its work) while Redis is away: calls fail
 /// until it answers, as they do during an outage.
-async fn connect(
+fn connect(
     settings: &RedisSettings,
     timeout: Duration,
 ) -> Result<ConnectionManager, redis::RedisError> {
