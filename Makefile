@@ -49,6 +49,7 @@ bench: ## Benchmarks, with the peers side by side (release build; figures in doc
 	$(CARGO) bench -p voxline-testkit --bench pipeline_throughput $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench handoff_latency $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench fairness $(FEATURES)
+	$(CARGO) bench -p voxline-testkit --bench fleet_simulation $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench status_reads $(FEATURES)
 	$(CARGO) bench -p voxline-testkit --bench media_overhead $(FEATURES)
 

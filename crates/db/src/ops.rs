@@ -251,3 +251,14 @@ pub async fn tenant_usage(db: &Db, since: DateTime<Utc>) -> Result<Vec<TenantUsa
         })
         .collect()
 }
+
+/// Whether the server runs autovacuum (`queries/ops/autovacuum.sql` says
+/// why it matters).
+pub async fn autovacuum(db: &Db) -> Result<bool, DbError> {
+    let rows = db.rows(&query!("ops/autovacuum"), &[]).await?;
+    Ok(rows
+        .first()
+        .map(|r| r.try_get("autovacuum"))
+        .transpose()?
+        .unwrap_or(true))
+}

@@ -59,6 +59,7 @@ async fn fleet(step_seconds: f64) -> anyhow::Result<Fleet> {
         processes: 1,
         concurrency: 1,
         stage_work: Duration::from_millis(stage_ms()),
+        stage_work_max: Duration::ZERO,
         priority_step_seconds: Some(step_seconds),
     })
     .await

@@ -87,6 +87,7 @@ async fn voxline(jobs: usize, rate: Option<usize>) -> anyhow::Result<Phase> {
         processes: 1,
         concurrency: 8,
         stage_work: Duration::ZERO,
+        stage_work_max: Duration::ZERO,
         priority_step_seconds: None,
     };
     let mut fleet = Fleet::start(&shape).await?;

@@ -213,6 +213,7 @@ async fn voxline(jobs: usize, processes: usize, concurrency: usize) -> anyhow::R
         processes,
         concurrency,
         stage_work: Duration::ZERO,
+        stage_work_max: Duration::ZERO,
         priority_step_seconds: None,
     };
     let mut fleet = Fleet::start(&shape).await?;

@@ -33,6 +33,10 @@ pub const STAGES: [Stage; 5] = [
 const ROLE: &str = "VOXLINE_BENCH_ROLE";
 /// How long each stage of the child workers takes, in milliseconds.
 const STAGE_MS: &str = "VOXLINE_BENCH_STAGE_MS";
+/// When set above [`STAGE_MS`], each run takes between the two instead: a
+/// duration drawn from the run's id, log-uniformly (as many runs between 1
+/// and 10 s as between 10 and 100 s).
+const STAGE_MS_MAX: &str = "VOXLINE_BENCH_STAGE_MS_MAX";
 
 /// The Redis list the last stage tells each finished job on.
 fn done_key(namespace: &str) -> String {
@@ -45,13 +49,34 @@ fn now_ms() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-/// A stage that waits `work` (nothing, by default) and notes when it became
-/// ready, started and ended in its output; the last stage tells the job's
-/// end on Redis.
+/// A stage that waits `work` (nothing, by default; up to `work_max` when
+/// that is longer) and notes when it became ready, started and ended in its
+/// output; the last stage tells the job's end on Redis.
 pub struct BenchStage {
     stage: Stage,
     work: Duration,
+    work_max: Duration,
     done: Option<(redis::aio::ConnectionManager, String)>,
+}
+
+impl BenchStage {
+    /// How long `run` takes: `work`, or, with a longer `work_max`, a
+    /// duration between the two drawn from the run's id (the same each
+    /// attempt), log-uniformly.
+    fn work_of(&self, run: voxline_core::StageRunId) -> Duration {
+        if self.work_max <= self.work || self.work.is_zero() {
+            return self.work;
+        }
+        // splitmix64 over the id's low bits, which are random in every
+        // id this system makes.
+        let mut x = run.0.as_u128() as u64;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^= x >> 31;
+        let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+        let ratio = self.work_max.as_secs_f64() / self.work.as_secs_f64();
+        self.work.mul_f64(ratio.powf(u))
+    }
 }
 
 #[async_trait::async_trait]
@@ -62,8 +87,9 @@ impl StageHandler for BenchStage {
 
     async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
         let started = now_ms();
-        if !self.work.is_zero() {
-            tokio::time::sleep(self.work).await;
+        let work = self.work_of(ctx.claimed.lease.run_id);
+        if !work.is_zero() {
+            tokio::time::sleep(work).await;
         }
         if let Some((conn, key)) = &self.done {
             let mut conn = conn.clone();
@@ -94,10 +120,13 @@ pub fn child_main() -> anyhow::Result<bool> {
         // Traced and metered as in production (no exporter, no scrape).
         let _telemetry = voxline_telemetry::init(&settings, "bench-worker");
         let stage = Stage::parse(&role)?;
-        let work = std::env::var(STAGE_MS)
-            .ok()
-            .and_then(|ms| ms.parse().ok())
-            .map_or(Duration::ZERO, Duration::from_millis);
+        let ms = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|ms| ms.parse().ok())
+                .map_or(Duration::ZERO, Duration::from_millis)
+        };
+        let (work, work_max) = (ms(STAGE_MS), ms(STAGE_MS_MAX));
         let done = if stage == *STAGES.last().expect("stages") {
             let conn = redis::Client::open(redis_url())?
                 .get_connection_manager()
@@ -106,7 +135,12 @@ pub fn child_main() -> anyhow::Result<bool> {
         } else {
             None
         };
-        let handler = Arc::new(BenchStage { stage, work, done });
+        let handler = Arc::new(BenchStage {
+            stage,
+            work,
+            work_max,
+            done,
+        });
         voxline_worker::run_service(settings, "bench", handler).await?;
         anyhow::Ok(())
     })?;
@@ -121,6 +155,9 @@ pub struct Shape {
     pub concurrency: usize,
     /// How long every stage takes.
     pub stage_work: Duration,
+    /// When longer than `stage_work`, each run takes between the two
+    /// (log-uniformly, drawn from the run's id) instead.
+    pub stage_work_max: Duration,
     /// What a priority level is worth (`queue.priority_step_seconds`), for
     /// the workers and the fleet's own pushes alike; the default when `None`.
     pub priority_step_seconds: Option<f64>,
@@ -158,6 +195,7 @@ impl Fleet {
                 shape.concurrency.to_string(),
             ),
             (STAGE_MS, shape.stage_work.as_millis().to_string()),
+            (STAGE_MS_MAX, shape.stage_work_max.as_millis().to_string()),
             (
                 "VOXLINE__QUEUE__PRIORITY_STEP_SECONDS",
                 s.queue.priority_step_seconds.to_string(),
@@ -382,15 +420,7 @@ impl PgWork {
 
     /// The counts so far for the database of `env`.
     pub async fn now(env: &TestEnv) -> anyhow::Result<Self> {
-        let name = env
-            .settings
-            .database
-            .url
-            .expose()
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
+        let name = database_name(env);
         let client = admin().await?;
         let commits: i64 = client
             .query_one(
@@ -422,6 +452,52 @@ impl PgWork {
             cpu_seconds: self.cpu_seconds - before.cpu_seconds,
         }
     }
+}
+
+/// One statement's work so far in one database, as pg_stat_statements
+/// counts it: its text, calls, milliseconds spent executing and rows.
+#[derive(Debug, Clone, Default)]
+pub struct StatementWork {
+    pub query: String,
+    pub calls: f64,
+    pub exec_ms: f64,
+    pub rows: f64,
+}
+
+impl StatementWork {
+    /// Every statement pg_stat_statements has counted in the database of
+    /// `env` so far.
+    pub async fn all(env: &TestEnv) -> anyhow::Result<Vec<Self>> {
+        let client = admin().await?;
+        let rows = client
+            .query(
+                "SELECT query, calls::float8, total_exec_time, rows::float8
+                 FROM pg_stat_statements
+                 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)",
+                &[&database_name(env)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Self {
+                query: r.get(0),
+                calls: r.get(1),
+                exec_ms: r.get(2),
+                rows: r.get(3),
+            })
+            .collect())
+    }
+}
+
+fn database_name(env: &TestEnv) -> String {
+    env.settings
+        .database
+        .url
+        .expose()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 async fn admin() -> anyhow::Result<tokio_postgres::Client> {

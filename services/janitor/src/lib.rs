@@ -29,6 +29,13 @@ pub async fn run_until(
     let mut passes: u64 = 0;
     let mut reconciler = Reconciler::default();
     tracing::info!(interval_s = every.as_secs(), "janitor started");
+    if let Ok(false) = voxline_db::ops::autovacuum(&connections.db).await {
+        tracing::warn!(
+            "autovacuum is off on this PostgreSQL: the workers' statements keep the plans they \
+             made while the tables were small, which scan them whole as they grow; turn it on, \
+             or ANALYZE stage_runs, tasks, jobs and job_events regularly (docs/operations.md)"
+        );
+    }
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return Ok(()),
