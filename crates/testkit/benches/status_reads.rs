@@ -387,16 +387,7 @@ async fn main() -> anyhow::Result<()> {
 
     // pgbench's tables in a database of their own, on the same server.
     let bench_db = TestEnv::new().await?;
-    let database = bench_db
-        .settings
-        .database
-        .url
-        .expose()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    let limit = pgbench(&database, seconds, connections)?;
+    let limit = pgbench(bench_db.database(), seconds, connections)?;
     println!("| what | per second | p50 ms | p99 ms | of pgbench -S |");
     println!("|---|---|---|---|---|");
     for r in [&one, &half_changed, &cold, &limit] {

@@ -53,6 +53,11 @@ pub struct TestEnv {
 }
 
 impl TestEnv {
+    /// The name of the test's database.
+    pub fn database(&self) -> &str {
+        &self.db_name
+    }
+
     pub async fn new() -> anyhow::Result<Self> {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let db_name = format!("voxline_test_{}", &id[..16]);

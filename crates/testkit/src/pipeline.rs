@@ -420,7 +420,7 @@ impl PgWork {
 
     /// The counts so far for the database of `env`.
     pub async fn now(env: &TestEnv) -> anyhow::Result<Self> {
-        let name = database_name(env);
+        let name = env.database();
         let client = admin().await?;
         let commits: i64 = client
             .query_one(
@@ -474,7 +474,7 @@ impl StatementWork {
                 "SELECT query, calls::float8, total_exec_time, rows::float8
                  FROM pg_stat_statements
                  WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1)",
-                &[&database_name(env)],
+                &[&env.database()],
             )
             .await?;
         Ok(rows
@@ -487,17 +487,6 @@ impl StatementWork {
             })
             .collect())
     }
-}
-
-fn database_name(env: &TestEnv) -> String {
-    env.settings
-        .database
-        .url
-        .expose()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 async fn admin() -> anyhow::Result<tokio_postgres::Client> {
