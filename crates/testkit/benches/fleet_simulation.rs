@@ -93,6 +93,12 @@ struct Measured {
     postgres_cpu_ms_per_job: f64,
     workers_cpu_percent: f64,
     redis_cpu_percent: f64,
+    /// Of every run made in the whole simulation: those claimed more than
+    /// once, their failed attempts, and the leases lost under them (all 0
+    /// when nothing went wrong).
+    runs_claimed_again: i64,
+    failed_attempts: i64,
+    leases_lost: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +266,21 @@ async fn simulate() -> anyhow::Result<()> {
             .await?;
         (row.get(0), row.get(1))
     };
+    let (claimed_again, failed_attempts, leases_lost): (i64, i64, i64) = {
+        let row = fleet
+            .connections
+            .db
+            .client()
+            .await?
+            .query_one(
+                "SELECT count(*) FILTER (WHERE attempt > 1), coalesce(sum(failures), 0)::int8,
+                        coalesce(sum(lost_leases), 0)::int8
+                 FROM stage_runs",
+                &[],
+            )
+            .await?;
+        (row.get(0), row.get(1), row.get(2))
+    };
     let lease = Duration::from_secs(fleet.env.settings.runner.lease_seconds);
     fleet.stop();
     eprintln!("fleet_simulation: {jobs} jobs submitted");
@@ -312,6 +333,9 @@ async fn simulate() -> anyhow::Result<()> {
             postgres_cpu_ms_per_job: 1e3 * pg.cpu_seconds / seconds / knobs.jobs_per_second,
             workers_cpu_percent: 100.0 * (after.workers_cpu - before.workers_cpu) / seconds,
             redis_cpu_percent: 100.0 * (after.redis_cpu - before.redis_cpu) / seconds,
+            runs_claimed_again: claimed_again,
+            failed_attempts,
+            leases_lost,
         },
         statements,
         knobs,
@@ -450,6 +474,10 @@ fn print(r: &Report) {
     println!(
         "| workers' CPU, Redis's CPU | | {:.1} %, {:.1} % of a core |",
         x.workers_cpu_percent, x.redis_cpu_percent
+    );
+    println!(
+        "| runs claimed more than once, failed attempts, leases lost (whole run) | 0, 0, 0 | {}, {}, {} |",
+        x.runs_claimed_again, x.failed_attempts, x.leases_lost
     );
     println!();
     println!("| statement | a second | µs each | rows each |");
