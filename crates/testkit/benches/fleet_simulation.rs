@@ -251,36 +251,25 @@ async fn simulate() -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     let jobs = arrivals.await??;
     let samples = samples.await??;
-    let (runs_started, runs_ended): (i64, i64) = {
-        let row = fleet
-            .connections
-            .db
-            .client()
-            .await?
-            .query_one(
-                "SELECT count(*) FILTER (WHERE started_at >= $1 AND started_at < $2),
-                        count(*) FILTER (WHERE finished_at >= $1 AND finished_at < $2)
-                 FROM stage_runs",
-                &[&before.at, &after.at],
-            )
-            .await?;
-        (row.get(0), row.get(1))
-    };
-    let (claimed_again, failed_attempts, leases_lost): (i64, i64, i64) = {
-        let row = fleet
-            .connections
-            .db
-            .client()
-            .await?
-            .query_one(
-                "SELECT count(*) FILTER (WHERE attempt > 1), coalesce(sum(failures), 0)::int8,
-                        coalesce(sum(lost_leases), 0)::int8
-                 FROM stage_runs",
-                &[],
-            )
-            .await?;
-        (row.get(0), row.get(1), row.get(2))
-    };
+    // The window's starts and ends; of the whole run, the runs claimed
+    // more than once, their failed attempts and the leases lost under them.
+    let runs = fleet
+        .connections
+        .db
+        .client()
+        .await?
+        .query_one(
+            "SELECT count(*) FILTER (WHERE started_at >= $1 AND started_at < $2),
+                    count(*) FILTER (WHERE finished_at >= $1 AND finished_at < $2),
+                    count(*) FILTER (WHERE attempt > 1),
+                    coalesce(sum(failures), 0)::int8, coalesce(sum(lost_leases), 0)::int8
+             FROM stage_runs",
+            &[&before.at, &after.at],
+        )
+        .await?;
+    let (runs_started, runs_ended): (i64, i64) = (runs.get(0), runs.get(1));
+    let (claimed_again, failed_attempts, leases_lost): (i64, i64, i64) =
+        (runs.get(2), runs.get(3), runs.get(4));
     let lease = Duration::from_secs(fleet.env.settings.runner.lease_seconds);
     fleet.stop();
     eprintln!("fleet_simulation: {jobs} jobs submitted");
