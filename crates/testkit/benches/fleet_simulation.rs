@@ -182,10 +182,11 @@ async fn simulate() -> anyhow::Result<()> {
     knobs.autovacuum = voxline_db::ops::autovacuum(&fleet.connections.db).await?;
     eprintln!("fleet_simulation: {knobs:?}");
     let stop = Arc::new(AtomicBool::new(false));
+    let mut vacuums = None;
     if !knobs.autovacuum {
         eprintln!("fleet_simulation: autovacuum is off; vacuuming {HOT_TABLES} once a minute");
         let (stop, db) = (stop.clone(), fleet.connections.db.clone());
-        tokio::spawn(async move {
+        vacuums = Some(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 db.client()
@@ -194,7 +195,7 @@ async fn simulate() -> anyhow::Result<()> {
                     .await?;
             }
             anyhow::Ok(())
-        });
+        }));
     }
 
     // Jobs arrive at a steady rate, each submitted on its own so a slow one
@@ -251,6 +252,15 @@ async fn simulate() -> anyhow::Result<()> {
     stop.store(true, Ordering::Relaxed);
     let jobs = arrivals.await??;
     let samples = samples.await??;
+    // A stand-in for autovacuum that failed would leave the figures measured
+    // on stale plans: say so rather than report them.
+    if let Some(vacuums) = vacuums {
+        if vacuums.is_finished() {
+            vacuums.await??;
+        } else {
+            vacuums.abort();
+        }
+    }
     // The window's starts and ends; of the whole run, the runs claimed
     // more than once, their failed attempts and the leases lost under them.
     let runs = fleet
