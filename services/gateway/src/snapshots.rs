@@ -1,10 +1,11 @@
 //! The jobs the gateway has shown lately, kept so that a poll for a job
-//! that has not changed costs one version check, and the checks of
-//! requests arriving together go as one statement. A job's version is the
-//! count of its events (every change a view shows records one), so a
-//! snapshot is served only while PostgreSQL says it is still current: the
-//! cache saves reads, never freshness. Download links are signed per
-//! request from the snapshot, so none outlives its time.
+//! that has not changed costs one version check, a poll for a job that has
+//! only reported progress costs that and the tasks' progress, and the
+//! checks of requests arriving together go as one statement. A job's
+//! version is the count of its events (every change a view shows records
+//! one), so a snapshot is served only while PostgreSQL says it is still
+//! current: the cache saves reads, never freshness. Download links are
+//! signed per request from the snapshot, so none outlives its time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -60,36 +61,55 @@ impl Snapshots {
         tenant: TenantId,
         job: JobId,
     ) -> Result<Option<Arc<Snapshot>>, DbError> {
-        let kept = self
+        let mut kept = self
             .kept
             .lock()
             .expect("snapshot cache poisoned")
             .get(&job)
             .filter(|s| s.job.tenant_id == tenant)
             .cloned();
+        // Twice at most: a job read without a snapshot held is never
+        // answered with progress alone.
+        loop {
+            match self.read(job, tenant, kept.as_deref()).await? {
+                Seen::Unchanged => return Ok(kept),
+                Seen::Progressed(progress) => {
+                    match kept.as_deref().and_then(|k| k.progressed(&progress)) {
+                        Some(moved) => return Ok(Some(self.keep(Arc::new(moved)))),
+                        // Progress of a task the kept snapshot lacks: the
+                        // job is read whole.
+                        None => kept = None,
+                    }
+                }
+                Seen::Changed(snapshot) => return Ok(Some(self.keep(Arc::from(snapshot)))),
+                Seen::Missing => {
+                    // Gone: forgotten, unless it is another tenant's.
+                    let mut all = self.kept.lock().expect("snapshot cache poisoned");
+                    if all.get(&job).is_some_and(|s| s.job.tenant_id == tenant) {
+                        all.remove(&job);
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The job as PostgreSQL has it, against the snapshot the caller holds.
+    async fn read(
+        &self,
+        job: JobId,
+        tenant: TenantId,
+        kept: Option<&Snapshot>,
+    ) -> Result<Seen, DbError> {
         let wanted = Wanted {
             job,
             tenant,
-            known: kept.as_ref().map(|s| s.version),
+            known: kept.map(|s| s.version),
         };
-        let seen = self
-            .reads
+        self.reads
             .submit(wanted)
             .await
-            .ok_or_else(|| DbError::Corrupt("the snapshot reader stopped".into()))??;
-        match seen {
-            Seen::Unchanged => Ok(kept),
-            Seen::Changed(snapshot) => Ok(Some(self.keep(Arc::from(snapshot)))),
-            Seen::Missing => {
-                if kept.is_some() {
-                    self.kept
-                        .lock()
-                        .expect("snapshot cache poisoned")
-                        .remove(&job);
-                }
-                Ok(None)
-            }
-        }
+            .ok_or_else(|| DbError::Corrupt("the snapshot reader stopped".into()))?
     }
 
     /// Keeps `snapshot` unless a newer one of its job is kept already (a
@@ -98,7 +118,7 @@ impl Snapshots {
         let mut kept = self.kept.lock().expect("snapshot cache poisoned");
         if let Some(newer) = kept
             .get(&snapshot.job.id)
-            .filter(|k| k.version > snapshot.version)
+            .filter(|k| k.version.events > snapshot.version.events)
         {
             return newer.clone();
         }

@@ -1,17 +1,38 @@
 -- Each job $1[i] of tenant $2[i] (another tenant's job, or one gone,
--- answers no row) with its version, the number of events it has had; and,
--- where that is not $3[i], the version its reader holds, everything the
--- job's views show, as JSON. One statement reads at one snapshot, so the
--- version names exactly what was read.
+-- answers no row) with its version: the number of events it has had, and
+-- the newest of them. Where the count is not $3[i], the count its reader
+-- holds, the statement also answers what changed, as JSON:
 --
--- Why a count and not an event id: every change a reader can see records an
--- event in its own transaction, and events live as long as their job, so
--- the count moves with each committed change in whatever order concurrent
--- transactions commit; a lower event id can commit after a higher one.
+-- * `{"progressed": [...]}`, each task's progress, message and time of
+--   change, when every event since the reader's version (the newest it
+--   holds being $4[i]) reports progress (kind $5): a progress report
+--   changes nothing else a view shows (`runs/progress.sql`), so the reader
+--   moves its snapshot forward with these alone;
+-- * otherwise `{"whole": {...}}`, everything the job's views show.
+--
+-- One statement reads at one snapshot, so the version names exactly what
+-- was read.
+--
+-- Why a count and not the newest event id: every change a reader can see
+-- records an event in its own transaction, and events live as long as
+-- their job, so the count moves with each committed change in whatever
+-- order concurrent transactions commit; a lower event id can commit after
+-- a higher one. The same holds for the events since the reader's version:
+-- they are the newer ids only when their count makes up the whole
+-- difference, and no late commit hides below the newest the reader holds.
 --
 -- Keys are the fields of the Rust structs they fill (`snapshots.rs`).
-SELECT w.i, v.version,
-       CASE WHEN v.version IS DISTINCT FROM w.known THEN json_build_object(
+SELECT w.i, v.version, v.last_event,
+       CASE WHEN v.version IS DISTINCT FROM w.known THEN CASE
+       WHEN w.known IS NOT NULL AND (
+         SELECT count(*) = v.version - w.known AND bool_and(e.kind = $5)
+         FROM job_events e WHERE e.job_id = j.id AND e.id > w.last_event)
+       THEN json_build_object('progressed', (
+         SELECT json_agg(json_build_object(
+                  'id', t.id, 'progress', t.progress, 'message', t.message,
+                  'updated_at', t.updated_at))
+         FROM tasks t WHERE t.job_id = j.id))
+       ELSE json_build_object('whole', json_build_object(
          'job', json_build_object(
            'id', j.id, 'tenant_id', j.tenant_id, 'kind', j.kind, 'status', j.status,
            'source_upload_id', j.source_upload_id,
@@ -59,9 +80,12 @@ SELECT w.i, v.version,
                     'cost_usd', u.cost_usd, 'latency_ms', u.latency_ms, 'ok', u.ok,
                     'error', u.error, 'created_at', u.created_at)
                   ORDER BY u.id)
-           FROM usage_records u WHERE u.job_id = j.id), '[]'))
-       END AS snapshot
-FROM unnest($1::uuid[], $2::uuid[], $3::bigint[]) WITH ORDINALITY AS w(id, tenant_id, known, i)
+           FROM usage_records u WHERE u.job_id = j.id), '[]')))
+       END END AS change
+FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::bigint[])
+     WITH ORDINALITY AS w(id, tenant_id, known, last_event, i)
 JOIN jobs j ON j.id = w.id AND j.tenant_id = w.tenant_id
-CROSS JOIN LATERAL (SELECT count(*) AS version FROM job_events e WHERE e.job_id = j.id) v
+CROSS JOIN LATERAL (
+    SELECT count(*) AS version, max(e.id) AS last_event
+    FROM job_events e WHERE e.job_id = j.id) v
 WHERE j.id = ANY($1::uuid[])

@@ -6,13 +6,13 @@ use std::time::Duration;
 use voxline_core::state::{Verdict, on_success};
 use voxline_core::{JobId, Stage, TenantId};
 use voxline_db::runs::{self, Completion, NewArtifact, Outcomes, Usage};
-use voxline_db::snapshots::{self, Seen, Snapshot, Wanted};
+use voxline_db::snapshots::{self, Seen, Snapshot, Version, Wanted};
 use voxline_db::{Db, apply, artifacts, jobs, workers};
 
 use crate::common::{TestDb, claim_one, dub_job};
 
 /// Reads the job as a reader holding `known` would, expecting it changed.
-async fn changed(db: &Db, tenant: TenantId, job: JobId, known: Option<i64>) -> Snapshot {
+async fn changed(db: &Db, tenant: TenantId, job: JobId, known: Option<Version>) -> Snapshot {
     let seen = snapshots::read(db, &[Wanted { job, tenant, known }])
         .await
         .unwrap()
@@ -24,7 +24,31 @@ async fn changed(db: &Db, tenant: TenantId, job: JobId, known: Option<i64>) -> S
     }
 }
 
-async fn unchanged(db: &Db, tenant: TenantId, job: JobId, known: i64) -> bool {
+/// Reads the job as a reader holding `held` would, expecting progress alone,
+/// and checks that `held` moved forward by it is the job as a whole read
+/// shows it.
+async fn progressed(db: &Db, tenant: TenantId, job: JobId, held: &Snapshot) -> Snapshot {
+    let wanted = Wanted {
+        job,
+        tenant,
+        known: Some(held.version),
+    };
+    let seen = snapshots::read(db, &[wanted]).await.unwrap().pop().unwrap();
+    let Seen::Progressed(progress) = seen else {
+        panic!(
+            "expected progress alone after {:?}, saw {seen:?}",
+            held.version
+        );
+    };
+    let moved = held
+        .progressed(&progress)
+        .expect("progress of the job's tasks");
+    let whole = changed(db, tenant, job, None).await;
+    assert_eq!(format!("{moved:?}"), format!("{whole:?}"));
+    moved
+}
+
+async fn unchanged(db: &Db, tenant: TenantId, job: JobId, known: Version) -> bool {
     let wanted = Wanted {
         job,
         tenant,
@@ -69,14 +93,20 @@ async fn every_change_a_view_shows_moves_the_version_and_nothing_else_does() {
     let started = changed(&t.db, tenant, job, Some(first.version)).await;
     assert_eq!(started.runs[0].status.as_str(), "running");
 
-    // Progress: the task's message.
+    // Progress: the task's message, twice over, told by progress alone.
+    assert!(
+        runs::progress(&t.db, &claimed, 0.25, "a quarter")
+            .await
+            .unwrap()
+    );
     assert!(
         runs::progress(&t.db, &claimed, 0.5, "halfway")
             .await
             .unwrap()
     );
-    let halfway = changed(&t.db, tenant, job, Some(started.version)).await;
+    let halfway = progressed(&t.db, tenant, job, &started).await;
     assert_eq!(halfway.tasks[0].message, "halfway");
+    assert!(unchanged(&t.db, tenant, job, halfway.version).await);
 
     // Handed back with the calls it made: the usage shows them.
     let call = Usage {
@@ -175,4 +205,59 @@ async fn a_batch_answers_each_reader_even_when_several_ask_for_one_job() {
         })
         .collect();
     assert_eq!(langs, [vec!["es", "fr"], vec!["de"], vec!["es", "fr"]]);
+}
+
+#[tokio::test]
+async fn progress_beside_another_change_or_committed_below_the_newest_event_held_reads_the_job_whole()
+ {
+    let t = TestDb::new().await;
+    let created = dub_job(&t.db, "acme", &["es", "fr"], false).await;
+    let (job, tenant) = (created.job.id, created.job.tenant_id);
+    workers::register(&t.db, "w1", None, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let claimed = claim_one(&t.db, "w1", created.dispatch[0].run_id)
+        .await
+        .unwrap();
+    let held = changed(&t.db, tenant, job, None).await;
+
+    // An event that took its id before the newest the reader holds and
+    // committed after it (as concurrent transactions may), then progress:
+    // the events newer than the reader's do not make up the difference.
+    t.db.client()
+        .await
+        .unwrap()
+        .execute(
+            "INSERT INTO job_events (id, job_id, kind) VALUES (-1, $1, 'stage_progress')",
+            &[&job],
+        )
+        .await
+        .unwrap();
+    assert!(
+        runs::progress(&t.db, &claimed, 0.5, "halfway")
+            .await
+            .unwrap()
+    );
+    let late = changed(&t.db, tenant, job, Some(held.version)).await;
+    assert_eq!(late.version.events, held.version.events + 2);
+    assert_eq!(late.tasks[0].message, "halfway");
+
+    // From there, progress alone is told as progress.
+    assert!(
+        runs::progress(&t.db, &claimed, 0.75, "nearly")
+            .await
+            .unwrap()
+    );
+    let nearly = progressed(&t.db, tenant, job, &late).await;
+    assert_eq!(nearly.tasks[0].message, "nearly");
+
+    // Progress, then a change of another kind: the job whole.
+    assert!(
+        runs::progress(&t.db, &claimed, 0.9, "almost")
+            .await
+            .unwrap()
+    );
+    jobs::cancel(&t.db, Some(tenant), job).await.unwrap();
+    let cancelled = changed(&t.db, tenant, job, Some(nearly.version)).await;
+    assert_eq!(cancelled.job.status.as_str(), "cancelled");
 }
