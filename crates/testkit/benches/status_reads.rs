@@ -9,8 +9,11 @@
 //! half of all the jobs reports progress through the runner's own call
 //! (`runs::progress`, under a lease), so at least half of the reads are of
 //! jobs whose state changed since they were last read. The first pass, when
-//! nothing has been read yet, is reported on its own (cold). The gateway is
-//! the standalone system's, its workers idle.
+//! nothing has been read yet, is reported on its own (cold): every job is
+//! read whole there, as a job changed otherwise than by progress would be
+//! (progress alone is answered with the tasks' progress). The gateway is the
+//! standalone system's, its workers idle. The rates are drawn beside
+//! pgbench's in `docs/plots/status-reads.svg`.
 //!
 //! `make bench`, or `cargo bench -p voxline-testkit --bench status_reads`
 //! (wrk and pgbench come from Debian: `apt-get install wrk postgresql-client`).
@@ -36,6 +39,7 @@ use serde::Serialize;
 use voxline_core::JobKind;
 use voxline_db::runs::{self, Claimed};
 use voxline_db::{Db, workers};
+use voxline_testkit::plot::{Group, grouped_bars};
 use voxline_testkit::seed::{placeholder_upload, seeded_job};
 use voxline_testkit::{TestEnv, pg_base, sample_clip, spawn_system};
 
@@ -405,10 +409,32 @@ async fn main() -> anyhow::Result<()> {
         passes - 1
     );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let groups: Vec<Group> = [
+        ("one job unchanged", &one),
+        ("half changed", &half_changed),
+        ("cold", &cold),
+    ]
+    .into_iter()
+    .map(|(label, r)| Group {
+        label: label.into(),
+        values: vec![r.per_second, limit.per_second],
+    })
+    .collect();
+    std::fs::create_dir_all(root.join("docs/plots"))?;
+    std::fs::write(
+        root.join("docs/plots/status-reads.svg"),
+        grouped_bars(
+            "GET /v1/jobs/{id} a second beside pgbench -S on the same PostgreSQL",
+            "requests a second",
+            &["Voxline", "pgbench -S"],
+            &groups,
+        ),
+    )?;
     std::fs::create_dir_all(root.join("target/bench"))?;
     std::fs::write(
         root.join("target/bench/status_reads.json"),
         serde_json::to_string_pretty(&[one, half_changed, cold, limit])?,
     )?;
+    println!("figures: target/bench/status_reads.json; plot: docs/plots/status-reads.svg");
     Ok(())
 }
