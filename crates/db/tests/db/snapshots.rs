@@ -48,6 +48,15 @@ async fn progressed(db: &Db, tenant: TenantId, job: JobId, held: &Snapshot) -> S
     moved
 }
 
+/// `claimed` reports progress, its lease held.
+async fn report(db: &Db, claimed: &runs::Claimed, fraction: f64, message: &str) {
+    assert!(
+        runs::progress(db, claimed, fraction, message)
+            .await
+            .unwrap()
+    );
+}
+
 async fn unchanged(db: &Db, tenant: TenantId, job: JobId, known: Version) -> bool {
     let wanted = Wanted {
         job,
@@ -94,16 +103,8 @@ async fn every_change_a_view_shows_moves_the_version_and_nothing_else_does() {
     assert_eq!(started.runs[0].status.as_str(), "running");
 
     // Progress: the task's message, twice over, told by progress alone.
-    assert!(
-        runs::progress(&t.db, &claimed, 0.25, "a quarter")
-            .await
-            .unwrap()
-    );
-    assert!(
-        runs::progress(&t.db, &claimed, 0.5, "halfway")
-            .await
-            .unwrap()
-    );
+    report(&t.db, &claimed, 0.25, "a quarter").await;
+    report(&t.db, &claimed, 0.5, "halfway").await;
     let halfway = progressed(&t.db, tenant, job, &started).await;
     assert_eq!(halfway.tasks[0].message, "halfway");
     assert!(unchanged(&t.db, tenant, job, halfway.version).await);
@@ -233,30 +234,18 @@ async fn progress_beside_another_change_or_committed_below_the_newest_event_held
         )
         .await
         .unwrap();
-    assert!(
-        runs::progress(&t.db, &claimed, 0.5, "halfway")
-            .await
-            .unwrap()
-    );
+    report(&t.db, &claimed, 0.5, "halfway").await;
     let late = changed(&t.db, tenant, job, Some(held.version)).await;
     assert_eq!(late.version.events, held.version.events + 2);
     assert_eq!(late.tasks[0].message, "halfway");
 
     // From there, progress alone is told as progress.
-    assert!(
-        runs::progress(&t.db, &claimed, 0.75, "nearly")
-            .await
-            .unwrap()
-    );
+    report(&t.db, &claimed, 0.75, "nearly").await;
     let nearly = progressed(&t.db, tenant, job, &late).await;
     assert_eq!(nearly.tasks[0].message, "nearly");
 
     // Progress, then a change of another kind: the job whole.
-    assert!(
-        runs::progress(&t.db, &claimed, 0.9, "almost")
-            .await
-            .unwrap()
-    );
+    report(&t.db, &claimed, 0.9, "almost").await;
     jobs::cancel(&t.db, Some(tenant), job).await.unwrap();
     let cancelled = changed(&t.db, tenant, job, Some(nearly.version)).await;
     assert_eq!(cancelled.job.status.as_str(), "cancelled");
