@@ -48,6 +48,16 @@ async fn progressed(db: &Db, tenant: TenantId, job: JobId, held: &Snapshot) -> S
     moved
 }
 
+/// The job's first run, claimed by worker `w1`.
+async fn claim_first(db: &Db, created: &jobs::Created) -> runs::Claimed {
+    workers::register(db, "w1", None, Duration::from_secs(30))
+        .await
+        .unwrap();
+    claim_one(db, "w1", created.dispatch[0].run_id)
+        .await
+        .unwrap()
+}
+
 /// `claimed` reports progress, its lease held.
 async fn report(db: &Db, claimed: &runs::Claimed, fraction: f64, message: &str) {
     assert!(
@@ -93,12 +103,7 @@ async fn every_change_a_view_shows_moves_the_version_and_nothing_else_does() {
     ));
 
     // Claimed: the run is running.
-    workers::register(&t.db, "w1", None, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let claimed = claim_one(&t.db, "w1", created.dispatch[0].run_id)
-        .await
-        .unwrap();
+    let claimed = claim_first(&t.db, &created).await;
     let started = changed(&t.db, tenant, job, Some(first.version)).await;
     assert_eq!(started.runs[0].status.as_str(), "running");
 
@@ -214,12 +219,7 @@ async fn progress_beside_another_change_or_committed_below_the_newest_event_held
     let t = TestDb::new().await;
     let created = dub_job(&t.db, "acme", &["es", "fr"], false).await;
     let (job, tenant) = (created.job.id, created.job.tenant_id);
-    workers::register(&t.db, "w1", None, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let claimed = claim_one(&t.db, "w1", created.dispatch[0].run_id)
-        .await
-        .unwrap();
+    let claimed = claim_first(&t.db, &created).await;
     let held = changed(&t.db, tenant, job, None).await;
 
     // An event that took its id before the newest the reader holds and
