@@ -2,6 +2,7 @@
 //! Redis namespace and storage, with a supervisor's restart: what operators
 //! run, for the process and fault tests.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -32,9 +33,11 @@ impl Fleet {
         services: &[(&'static str, usize)],
         extra: &[(&str, String)],
     ) -> anyhow::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        // Every address the fleet starts on is taken before any is let go,
+        // so no two of its processes are handed the same port.
+        let count: usize = services.iter().map(|(_, n)| n).sum();
+        let mut addresses = free_addresses(1 + count)?.into_iter();
+        let port = addresses.next().expect("the gateway's address").port();
         let base = format!("http://127.0.0.1:{port}");
         let s = &env.settings;
         let mut vars: Vec<(String, String)> = [
@@ -76,20 +79,27 @@ impl Fleet {
         };
         for (name, replicas) in services {
             for _ in 0..*replicas {
-                let (child, ops) = fleet.spawn(name)?;
+                let ops = addresses.next().expect("an address for each process");
+                let (child, ops) = fleet.spawn_on(name, ops)?;
                 fleet.processes.push(Process { name, child, ops });
             }
         }
         Ok(fleet)
     }
 
-    /// Starts one process, its operations endpoint on a port of its own.
+    /// Starts one process, its operations endpoint on a port of its own
+    /// (one no process of the fleet is listening on).
     fn spawn(&self, name: &str) -> anyhow::Result<(Child, String)> {
+        let ops = free_addresses(1)?[0];
+        self.spawn_on(name, ops)
+    }
+
+    /// Starts one process, its operations endpoint on `ops`.
+    fn spawn_on(&self, name: &str, ops: SocketAddr) -> anyhow::Result<(Child, String)> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.logs.join(format!("{name}.log")))?;
-        let ops = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(binary(name))
             .envs(self.vars.iter().cloned())
             .env("VOXLINE__TELEMETRY__OPS_BIND", ops.to_string())
@@ -279,4 +289,16 @@ impl Drop for Fleet {
             }
         }
     }
+}
+
+/// `n` distinct local addresses free a moment ago: all are held until the
+/// last is found, since the system may hand out a port just let go again.
+fn free_addresses(n: usize) -> anyhow::Result<Vec<SocketAddr>> {
+    let held = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(held
+        .iter()
+        .map(|l| l.local_addr())
+        .collect::<Result<_, _>>()?)
 }
