@@ -199,7 +199,10 @@ dur3=$(printf '%.3f' "$total")
 
 # Subtitles follow the lines as placed: from where a line starts to where
 # it ends (or its segment does, if later), never past the source's end;
-# lines over 42 characters wrap at the space nearest the middle.
+# lines over 42 characters wrap at the space nearest the middle. One cue a
+# line: Voxline also shapes lines into cues to the subtitle norms
+# (crates/media/src/subtitles/cues.rs, microseconds of work), so the
+# benchmark compares the two files' words, not their cues.
 awk -F'\t' -v total="$total" '
   function stamp(s, sep,   ms) {
     ms = int(s * 1000 + 0.5)

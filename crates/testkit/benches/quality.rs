@@ -105,9 +105,10 @@ async fn dub(clip: &Path) -> anyhow::Result<(Value, Duration)> {
         .await?;
     let wall = started.elapsed();
     anyhow::ensure!(done["status"] == "completed", "{done:#}");
-    let stretch = done["tasks"][0]["stats"]["stretch"].clone();
+    let mut stats = done["tasks"][0]["stats"]["stretch"].clone();
+    stats["subtitles"] = done["tasks"][0]["stats"]["subtitles"].clone();
     sys.stop().await?;
-    Ok((stretch, wall))
+    Ok((stats, wall))
 }
 
 #[tokio::main]
@@ -176,14 +177,14 @@ async fn main() -> anyhow::Result<()> {
         "dubbed into Spanish (whisper base, apertium, espeak-ng for Spanish), stretch per task"
     );
     println!(
-        "| clip | source s | wall s | lines | max tempo | mean tempo | over the cap | borrowed silence | pushed later | drift s |"
+        "| clip | source s | wall s | lines | max tempo | mean tempo | over the cap | borrowed silence | pushed later | drift s | subtitle cues | outside the norms |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (label, clip) in [("demo clip", &demo), ("minute clip", &minute)] {
         let seconds = voxline_media::audio::duration(clip).await?;
         let (s, wall) = dub(clip).await?;
         println!(
-            "| {label} | {seconds:.1} | {:.1} | {} | {:.2}× | {:.2}× | {} | {} | {} | {:.2} |",
+            "| {label} | {seconds:.1} | {:.1} | {} | {:.2}× | {:.2}× | {} | {} | {} | {:.2} | {} | {} |",
             wall.as_secs_f64(),
             s["lines"],
             s["max_tempo"].as_f64().unwrap_or(0.0),
@@ -191,7 +192,9 @@ async fn main() -> anyhow::Result<()> {
             s["over_cap"],
             s["borrowed"],
             s["shifted"],
-            s["drift"].as_f64().unwrap_or(0.0)
+            s["drift"].as_f64().unwrap_or(0.0),
+            s["subtitles"]["cues"],
+            s["subtitles"]["outside"]
         );
     }
     Ok(())

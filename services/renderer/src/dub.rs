@@ -78,8 +78,9 @@ pub async fn render(
     let mixed = ctx.scratch("mix.wav");
     mix::duck_and_mix(&voice, &background, gain, total, &mixed).await?;
 
-    // Subtitles follow the dubbed speech as placed, so they match what is heard.
-    let cues: Vec<Segment> = fit
+    // Subtitles follow the dubbed speech as placed, so they match what is
+    // heard, shaped into cues a viewer can read.
+    let lines: Vec<Segment> = fit
         .placements
         .iter()
         .filter_map(|p| {
@@ -98,8 +99,10 @@ pub async fn render(
             })
         })
         .collect();
+    let cues = subtitles::cues(&lines, Some(total));
+    let srt_text = subtitles::srt(&cues);
     let srt = ctx.scratch("subtitles.srt");
-    tokio::fs::write(&srt, subtitles::to_srt(&cues))
+    tokio::fs::write(&srt, &srt_text)
         .await
         .map_err(|e| StageError::transient("io_error", e.to_string()))?;
     ctx.progress(0.7, "muxing the dubbed media").await;
@@ -134,14 +137,14 @@ pub async fn render(
             "subtitles_srt",
             "subtitles.srt",
             "application/x-subrip",
-            subtitles::to_srt(&cues).into_bytes(),
+            srt_text.into_bytes(),
         )
         .await?,
         ctx.put_bytes(
             "subtitles_vtt",
             "subtitles.vtt",
             "text/vtt",
-            subtitles::to_vtt(&cues).into_bytes(),
+            subtitles::vtt(&cues).into_bytes(),
         )
         .await?,
     ];
@@ -152,17 +155,24 @@ pub async fn render(
         .filter(|l| l.spoken.is_some())
         .count()
         .into();
+    let norms = subtitles::breaches(&cues);
     Ok(Completion {
-        output: serde_json::json!({ "lines": fit.placements.len(), "stretch": stats }),
+        output: serde_json::json!({
+            "lines": fit.placements.len(),
+            "stretch": stats,
+            "subtitles": norms,
+        }),
         engine: Some("ffmpeg".into()),
         artifacts,
         usage: vec![],
-        task_stats: Some(serde_json::json!({ "stretch": stats })),
+        task_stats: Some(serde_json::json!({ "stretch": stats, "subtitles": norms })),
         note: Some(format!(
-            "dubbed {} lines; fastest line at {:.2}×, drift {:.2} s",
+            "dubbed {} lines; fastest line at {:.2}×, drift {:.2} s; {} of {} subtitle cues outside the norms",
             fit.placements.len(),
             fit.stats.max_tempo,
-            fit.stats.drift
+            fit.stats.drift,
+            norms.outside,
+            norms.cues
         )),
     })
 }

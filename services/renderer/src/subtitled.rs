@@ -14,7 +14,8 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
     let translation: Translation = ctx.lines().await?;
     // The language spoken, as transcribed (the job may say `auto`).
     let source_language = lang(&translation.source_language)?;
-    let srt_text = subtitles::to_srt(&translation.segments);
+    let cues = subtitles::cues(&translation.segments, None);
+    let srt_text = subtitles::srt(&cues);
     let mut artifacts = vec![
         ctx.put_bytes(
             "subtitles_srt",
@@ -27,7 +28,7 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
             "subtitles_vtt",
             "subtitles.vtt",
             "text/vtt",
-            subtitles::to_vtt(&translation.segments).into_bytes(),
+            subtitles::vtt(&cues).into_bytes(),
         )
         .await?,
     ];
@@ -59,7 +60,10 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
         }
     }
     Ok(Completion {
-        output: serde_json::json!({ "lines": translation.segments.len() }),
+        output: serde_json::json!({
+            "lines": translation.segments.len(),
+            "subtitles": subtitles::breaches(&cues),
+        }),
         engine: Some("ffmpeg".into()),
         artifacts,
         ..Default::default()

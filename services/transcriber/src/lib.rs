@@ -41,6 +41,7 @@ impl StageHandler for Transcribe {
             .engines
             .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
             .await?;
+        let cues = subtitles::cues(&transcript.segments, Some(job.duration));
         let artifacts = vec![
             ctx.put_bytes(
                 "transcript",
@@ -53,14 +54,14 @@ impl StageHandler for Transcribe {
                 "transcript_srt",
                 "transcript.srt",
                 "application/x-subrip",
-                subtitles::to_srt(&transcript.segments).into_bytes(),
+                subtitles::srt(&cues).into_bytes(),
             )
             .await?,
             ctx.put_bytes(
                 "transcript_vtt",
                 "transcript.vtt",
                 "text/vtt",
-                subtitles::to_vtt(&transcript.segments).into_bytes(),
+                subtitles::vtt(&cues).into_bytes(),
             )
             .await?,
         ];

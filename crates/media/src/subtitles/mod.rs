@@ -1,38 +1,39 @@
-//! SRT and WebVTT from timed lines.
+//! Subtitles: timed lines shaped into cues to professional norms
+//! ([`cues`]), written as SRT and WebVTT, and SRT read back.
+
+mod cues;
+
+pub use cues::{
+    Breaches, Cue, MAX_CHARS_PER_SECOND, MAX_LINE_CHARS, MAX_LINES, MAX_SECONDS, MIN_SECONDS,
+    breaches, cues,
+};
 
 use voxline_core::Segment;
 
 use crate::MediaError;
 
-/// Longest subtitle line before it wraps; two lines at most per cue.
-const WRAP: usize = 42;
-
-pub fn to_srt(segments: &[Segment]) -> String {
+pub fn srt(cues: &[Cue]) -> String {
     let mut out = String::new();
-    for (n, s) in segments
-        .iter()
-        .filter(|s| !s.text.trim().is_empty())
-        .enumerate()
-    {
+    for (n, cue) in cues.iter().enumerate() {
         out.push_str(&format!(
             "{}\n{} --> {}\n{}\n\n",
             n + 1,
-            stamp(s.start, ','),
-            stamp(s.end, ','),
-            wrap(&s.text)
+            stamp(cue.start, ','),
+            stamp(cue.end, ','),
+            cue.lines.join("\n")
         ));
     }
     out
 }
 
-pub fn to_vtt(segments: &[Segment]) -> String {
+pub fn vtt(cues: &[Cue]) -> String {
     let mut out = String::from("WEBVTT\n\n");
-    for s in segments.iter().filter(|s| !s.text.trim().is_empty()) {
+    for cue in cues {
         out.push_str(&format!(
             "{} --> {}\n{}\n\n",
-            stamp(s.start, '.'),
-            stamp(s.end, '.'),
-            wrap(&s.text)
+            stamp(cue.start, '.'),
+            stamp(cue.end, '.'),
+            cue.lines.join("\n")
         ));
     }
     out
@@ -93,21 +94,6 @@ fn parse_stamp(text: &str) -> Option<f64> {
     Some(h * 3600.0 + m * 60.0 + s)
 }
 
-/// Wraps a line at a word boundary near the middle when it is too long.
-fn wrap(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= WRAP {
-        return text;
-    }
-    let middle = text.len() / 2;
-    let split = text
-        .match_indices(' ')
-        .map(|(i, _)| i)
-        .min_by_key(|i| i.abs_diff(middle))
-        .unwrap_or(middle);
-    format!("{}\n{}", &text[..split], &text[split + 1..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,10 +119,11 @@ mod tests {
             ),
             seg(3, 5.0, 6.0, " "),
         ];
-        let srt = to_srt(&lines);
+        let cues = cues(&lines, None);
+        let srt = srt(&cues);
         assert!(srt.starts_with("1\n00:00:01,000 --> 00:00:02,500\nHola mundo.\n\n2\n01:01:01,250 --> 01:01:02,000\n"), "{srt}");
         assert_eq!(srt.matches("-->").count(), 2, "empty lines are skipped");
-        let vtt = to_vtt(&lines);
+        let vtt = vtt(&cues);
         assert!(
             vtt.starts_with("WEBVTT\n\n00:00:01.000 --> 00:00:02.500\nHola mundo.\n"),
             "{vtt}"
@@ -144,6 +131,6 @@ mod tests {
         let back = parse_srt(&srt).unwrap();
         assert_eq!(back[1].text, lines[1].text);
         assert!((back[1].start - 3661.25).abs() < 1e-9);
-        assert!(srt.lines().all(|l| l.chars().count() <= WRAP + 10));
+        assert!(srt.lines().all(|l| l.chars().count() <= MAX_LINE_CHARS));
     }
 }
