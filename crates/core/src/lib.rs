@@ -12,6 +12,7 @@ mod ids;
 mod job;
 mod language;
 mod priority;
+pub mod sentences;
 mod stage;
 pub mod state;
 mod transcript;

@@ -1,10 +1,11 @@
 //! The translator service: turns the transcript's lines into one target
-//! language, keeping each line's id and timing.
+//! language, keeping each line's id and timing; a sentence the recognizer
+//! cut across lines is joined into one line first (`voxline_core::sentences`).
 
 use std::sync::Arc;
 
 use voxline_config::Settings;
-use voxline_core::{Language, Stage, Transcript, Translation};
+use voxline_core::{Language, Stage, Transcript, Translation, sentences};
 use voxline_db::runs::Completion;
 use voxline_providers::Engines;
 use voxline_worker::{StageContext, StageError, StageHandler};
@@ -32,15 +33,17 @@ impl StageHandler for Translate {
             .await?;
         let from = language(&transcript.language)?;
         let to = language(ctx.language())?;
-        let (segments, engine) = if transcript.segments.is_empty() {
+        // Sentences the recognizer cut across lines are translated whole.
+        let lines = sentences::whole_sentences(&transcript.segments);
+        let (segments, engine) = if lines.is_empty() {
             (vec![], "none".to_owned())
         } else if from.code == to.code {
             // An `auto` source turned out to be in the target language:
             // the lines are already what they should be.
-            (transcript.segments.clone(), "none".to_owned())
+            (lines, "none".to_owned())
         } else {
             self.engines
-                .translate(&transcript.segments, &from, &to, &ctx.calls)
+                .translate(&lines, &from, &to, &ctx.calls)
                 .await?
         };
         let translation = Translation {

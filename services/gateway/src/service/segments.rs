@@ -3,7 +3,7 @@
 //! same keep their audio; the render and publish stages run again).
 
 use voxline_core::edits::{self, Edits};
-use voxline_core::{JobId, JobKind, Stage, Transcript, Translation};
+use voxline_core::{JobId, JobKind, Stage, Transcript, Translation, sentences};
 use voxline_db::jobs::Job;
 use voxline_storage::{StorageError, keys};
 
@@ -23,7 +23,7 @@ pub async fn list(
     let (job, translation, edits) = load(state, caller, id, language).await?;
     // The transcript is the job's, under the source language it was asked
     // for (`auto` included).
-    let transcript: Option<Transcript> = state
+    let transcript = state
         .storage
         .get_bytes(&keys::artifact(
             id,
@@ -33,11 +33,14 @@ pub async fn list(
         ))
         .await
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+        .and_then(|b| serde_json::from_slice::<Transcript>(&b).ok())
+        // The lines as the translator joined them (a sentence cut across
+        // lines is one line, under its first id).
+        .map(|t| sentences::whole_sentences(&t.segments));
     let source_text = |seg: u32| {
         transcript
             .as_ref()
-            .and_then(|t| t.segments.iter().find(|s| s.id == seg))
+            .and_then(|t| t.iter().find(|s| s.id == seg))
             .map(|s| s.text.clone())
     };
     Ok(SegmentsView {
