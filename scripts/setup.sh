@@ -23,6 +23,11 @@ done
 # Catalan and Galician to and from English, for sources in those languages.
 [ -f /usr/share/apertium/modes/cat-eng.mode ] || missing+=(apertium-eng-cat)
 [ -f /usr/share/apertium/modes/gl-en.mode ] || missing+=(apertium-en-gl)
+# Spanish to and from French, Portuguese and Italian: English reaches them
+# through Spanish (crates/providers/src/apertium.rs).
+[ -f /usr/share/apertium/modes/es-fr.mode ] || missing+=(apertium-fr-es)
+[ -f /usr/share/apertium/modes/es-pt.mode ] || missing+=(apertium-es-pt)
+[ -f /usr/share/apertium/modes/spa-ita.mode ] || missing+=(apertium-spa-ita)
 # Recordings of people with their transcripts, for the recognition tests
 # and benchmark.
 [ -f /usr/share/pocketsphinx/test/data/librivox/transcription ] || missing+=(pocketsphinx-testdata)
