@@ -197,6 +197,26 @@ dur3=$(printf '%.3f' "$total")
 [ducked][voice]amix=inputs=2:duration=first:normalize=0,atrim=end=$dur3[mix]" \
   -map "[mix]" -t "$dur3" -ar 48000 -c:a pcm_s16le "$work/mix.wav"
 
+# The mix brought to the source's loudness (crates/media/src/loudness.rs):
+# EBU R128 integrated loudness of both, the gain between them, held so the
+# loudest sample stays at or under -1 dBFS when it raises the level.
+loudness() { # prints "integrated peak" of $1's first audio stream
+  ffmpeg -nostdin -hide_banner -nostats -i "$1" -map 0:a:0 -af ebur128=peak=sample -f null - 2>&1 |
+    awk '/Summary:/ { s = 1 } s && $1 == "I:" { i = $2 } s && $1 == "Peak:" { p = $2 } END { print i, p }'
+}
+read -r source_i _ < <(loudness "$clip")
+read -r mix_i mix_peak < <(loudness "$work/mix.wav")
+gain=$(awk -v s="$source_i" -v m="$mix_i" -v p="$mix_peak" 'BEGIN {
+  if (s <= -70 || m <= -70) { print 0; exit }
+  want = s - m
+  if (p != "-inf") { room = -1 - p; if (room < 0) room = 0; g = (want < room) ? want : room; if (want < 0) g = want } else g = want
+  print g }')
+mix=$work/mix.wav
+if awk -v g="$gain" 'BEGIN { exit !(g >= 0.1 || g <= -0.1) }'; then
+  "${FF[@]}" -i "$work/mix.wav" -af "volume=$(printf '%.2f' "$gain")dB" -c:a pcm_s16le "$work/mix-normalised.wav"
+  mix=$work/mix-normalised.wav
+fi
+
 # Subtitles follow the lines as placed: from where a line starts to where
 # it ends (or its segment does, if later), never past the source's end;
 # lines over 42 characters wrap at the space nearest the middle. One cue a
@@ -239,7 +259,7 @@ if (( ${#subs[@]} )); then
   maps+=(-map 2:0)
   sub_opts=(-c:s mov_text -metadata:s:s:0 language=spa)
 fi
-"${FF[@]}" -i "$clip" -i "$work/mix.wav" "${subs[@]}" "${maps[@]}" -c:v copy \
+"${FF[@]}" -i "$clip" -i "$mix" "${subs[@]}" "${maps[@]}" -c:v copy \
   -c:a aac -b:a 160k -ar 48000 \
   -metadata:s:a:0 language=spa -disposition:a:0 default \
   -metadata:s:a:1 language=eng -disposition:a:1 0 \

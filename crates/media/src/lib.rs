@@ -4,6 +4,7 @@
 
 pub mod audio;
 mod error;
+pub mod loudness;
 pub mod mix;
 pub mod mux;
 pub mod probe;

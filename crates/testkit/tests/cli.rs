@@ -51,6 +51,16 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
     ] {
         assert!(stdout.contains(file), "{file} is downloaded:\n{stdout}");
     }
+    // Its quality report, a line per language.
+    let quality = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("es: "))
+        .expect("a quality line for Spanish");
+    assert!(
+        quality.contains("subtitle cues outside the norms") && quality.contains("LUFS (source"),
+        "{quality}"
+    );
 
     let (base, key) = (sys.base.clone(), sys.api_key.clone());
     let list = tokio::task::spawn_blocking(move || {

@@ -57,6 +57,16 @@ async fn dubs_the_sample_clip_into_spanish() -> anyhow::Result<()> {
         task["stats"]["stretch"]["max_tempo"].as_f64().unwrap() <= 1.3 + 1e-6,
         "{task}"
     );
+    // The task's report: every subtitle cue within the norms, and the dub
+    // as loud as its source (EBU R128, within half a LU).
+    let report = &task["stats"];
+    assert_eq!(report["subtitles"]["outside"], 0, "{report:#}");
+    assert!(report["subtitles"]["cues"].as_u64().unwrap() >= 4, "{report:#}");
+    let (source, dub) = (
+        report["loudness"]["source_lufs"].as_f64().unwrap(),
+        report["loudness"]["dub_lufs"].as_f64().unwrap(),
+    );
+    assert!((source - dub).abs() <= 0.5, "{report:#}");
 
     // The dubbed MP4: video copied, Spanish dub first, English original second, soft Spanish subtitles.
     let dir = sys.env.path("downloads");

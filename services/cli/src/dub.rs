@@ -93,6 +93,18 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
     for path in saved {
         println!("  {}", path.display());
     }
+    let reports: Vec<String> = job["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(report)
+        .collect();
+    if !reports.is_empty() {
+        println!("quality:");
+        for line in reports {
+            println!("  {line}");
+        }
+    }
     if !failed.is_empty() {
         bail!(
             "the job ended {}: {}",
@@ -101,6 +113,30 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A finished dub task's report on one line: how far its lines were sped
+/// up, the final drift, the subtitle cues outside the norms and its
+/// loudness against the source's.
+fn report(task: &Value) -> Option<String> {
+    let stats = task.get("stats")?;
+    let stretch = &stats["stretch"];
+    let mut line = format!(
+        "{}: {} lines, fastest at {:.2}×, drift {:.2} s",
+        task["language"].as_str()?,
+        stretch["lines"],
+        stretch["max_tempo"].as_f64()?,
+        stretch["drift"].as_f64().unwrap_or(0.0)
+    );
+    let cues = &stats["subtitles"];
+    if let (Some(all), Some(outside)) = (cues["cues"].as_u64(), cues["outside"].as_u64()) {
+        line += &format!("; {outside} of {all} subtitle cues outside the norms");
+    }
+    let loud = &stats["loudness"];
+    if let (Some(dub), Some(source)) = (loud["dub_lufs"].as_f64(), loud["source_lufs"].as_f64()) {
+        line += &format!("; {dub:.1} LUFS (source {source:.1})");
+    }
+    Some(line)
 }
 
 /// Polls the job, drawing a bar per language, until it ends.

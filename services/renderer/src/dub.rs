@@ -1,9 +1,12 @@
-//! Rendering a dub: timing fit, voice track, ducked mix, mux.
+//! Rendering a dub: timing fit, voice track, ducked mix brought to the
+//! source's loudness, mux; the task's report (stretch, subtitle norms, loudness).
+
+use std::path::{Path, PathBuf};
 
 use voxline_config::EngineSettings;
 use voxline_core::{Language, Segment, Stage, SubtitleMode, Synthesis, Translation};
 use voxline_db::runs::Completion;
-use voxline_media::{audio, mix, mux, probe, subtitles, timeline};
+use voxline_media::{audio, loudness, mix, mux, probe, subtitles, timeline};
 use voxline_worker::{StageContext, StageError};
 
 pub async fn render(
@@ -75,8 +78,9 @@ pub async fn render(
         ),
         None => (source.clone(), engines.original_gain),
     };
-    let mixed = ctx.scratch("mix.wav");
-    mix::duck_and_mix(&voice, &background, gain, total, &mixed).await?;
+    let mix_wav = ctx.scratch("mix.wav");
+    mix::duck_and_mix(&voice, &background, gain, total, &mix_wav).await?;
+    let (mixed, loudness) = match_loudness(ctx, &source, &mix_wav, total).await;
 
     // Subtitles follow the dubbed speech as placed, so they match what is
     // heard, shaped into cues a viewer can read.
@@ -156,16 +160,18 @@ pub async fn render(
         .count()
         .into();
     let norms = subtitles::breaches(&cues);
+    let report = serde_json::json!({ "stretch": stats, "subtitles": norms, "loudness": loudness });
     Ok(Completion {
         output: serde_json::json!({
             "lines": fit.placements.len(),
-            "stretch": stats,
+            "stretch": report["stretch"],
             "subtitles": norms,
+            "loudness": loudness,
         }),
         engine: Some("ffmpeg".into()),
         artifacts,
         usage: vec![],
-        task_stats: Some(serde_json::json!({ "stretch": stats, "subtitles": norms })),
+        task_stats: Some(report),
         note: Some(format!(
             "dubbed {} lines; fastest line at {:.2}×, drift {:.2} s; {} of {} subtitle cues outside the norms",
             fit.placements.len(),
@@ -175,6 +181,53 @@ pub async fn render(
             norms.cues
         )),
     })
+}
+
+/// The dub brought to its source's integrated loudness (EBU R128), within
+/// the peak ceiling, and the figures for the task's report. Loudness is a
+/// finish, not the dub: if it cannot be measured, the mix goes out as it is
+/// and the report says so.
+async fn match_loudness(
+    ctx: &StageContext,
+    source: &Path,
+    mix: &Path,
+    total: f64,
+) -> (PathBuf, serde_json::Value) {
+    let measured = async {
+        let source_level = loudness::measure(source, total).await?;
+        let mix_level = loudness::measure(mix, total).await?;
+        let gain = loudness::gain_to_match(mix_level, source_level);
+        if gain.abs() < 0.1 {
+            return Ok((mix.to_owned(), source_level, mix_level, 0.0));
+        }
+        let normalised = ctx.scratch("mix-normalised.wav");
+        loudness::apply_gain(mix, gain, total, &normalised).await?;
+        let dub_level = loudness::measure(&normalised, total).await?;
+        Ok::<_, voxline_media::MediaError>((normalised, source_level, dub_level, gain))
+    };
+    match measured.await {
+        Ok((path, source_level, dub_level, gain)) => (
+            path,
+            serde_json::json!({
+                "source_lufs": source_level.integrated_lufs,
+                "dub_lufs": dub_level.integrated_lufs,
+                "dub_peak_dbfs": finite(dub_level.sample_peak_dbfs),
+                "gain_db": (gain * 100.0).round() / 100.0,
+            }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "loudness not measured; the mix is kept as it is");
+            (
+                mix.to_owned(),
+                serde_json::json!({ "error": e.to_string() }),
+            )
+        }
+    }
+}
+
+/// A level in dB, or null for silence (-inf is not JSON).
+fn finite(db: f64) -> Option<f64> {
+    db.is_finite().then_some(db)
 }
 
 pub(crate) fn lang(code: &str) -> Result<Language, StageError> {
