@@ -2,9 +2,13 @@
 //! on real human speech (the LibriVox and spoken-card recordings Debian's
 //! `pocketsphinx-testdata` ships with their reference transcripts) and on
 //! the demo clip's synthetic narration, with each engine's wall time; then
-//! how far dubbed lines had to be stretched, and the final A/V drift, when
-//! the demo clip and a 60 s clip are dubbed into Spanish end to end on the
-//! offline engines the demo uses (whisper, apertium, Piper and espeak-ng).
+//! the one-minute clip dubbed from English into every language the offline
+//! engines serve, one job each, on the engines the demo uses and on the
+//! espeak-ng voices they replace: each dub's voice track transcribed back
+//! by whisper base and scored against the text it was asked to say (its
+//! intelligibility), the time of translation and synthesis, the real-time
+//! factor of the whole job, how far lines were sped up, the final drift,
+//! the loudness of dub and source, and the subtitle cues outside the norms.
 //!
 //! `make bench-quality` (figures in docs/quality.md).
 
@@ -16,7 +20,7 @@ use serde_json::{Value, json};
 use voxline_core::Language;
 use voxline_providers::{Pocketsphinx, SpeechToText, Whisper};
 use voxline_testkit::recordings::{self, Recording};
-use voxline_testkit::wer::word_errors;
+use voxline_testkit::wer::{character_errors, word_errors};
 use voxline_testkit::{TestEnv, sample_clip_saying, spawn_system, whisper_model};
 
 /// About a minute of narration at the sample clip's pace.
@@ -71,44 +75,145 @@ async fn score(
     s
 }
 
-/// Dubs `clip` into Spanish on the demo's engines; the task's stretch
-/// figures and the wall time.
-async fn dub(clip: &Path) -> anyhow::Result<(Value, Duration)> {
-    let mut env = TestEnv::new().await?;
-    env.settings.engines.transcribe = vec!["whisper".into(), "pocketsphinx".into()];
-    env.settings.engines.whisper_model = whisper_model("ggml-base.bin");
+/// The offline engines `make demo` runs, by absolute path (a benchmark
+/// runs in its crate's folder): whisper base, the translators and voices
+/// named, each found where `scripts/setup.sh` installs it.
+fn offline_env(env: &mut TestEnv, translate: &[&str], synthesize: &[&str]) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    env.settings.engines.synthesize = vec!["piper".into(), "espeak-ng".into()];
-    env.settings.engines.piper_binary = root.join("target/tools/piper/bin/piper");
-    env.settings.engines.piper_voices = [(
+    let e = &mut env.settings.engines;
+    e.transcribe = vec!["whisper".into(), "pocketsphinx".into()];
+    e.whisper_model = whisper_model("ggml-base.bin");
+    e.translate = translate.iter().map(|s| s.to_string()).collect();
+    e.synthesize = synthesize.iter().map(|s| s.to_string()).collect();
+    e.piper_binary = root.join("target/tools/piper/bin/piper");
+    e.piper_voices = [(
         "en".to_owned(),
         root.join("target/tools/piper/voices/en_US-joe-medium.onnx"),
     )]
     .into();
+    e.kokoro_model = root.join(&e.kokoro_model);
+    e.kokoro_voices_dir = root.join(&e.kokoro_voices_dir);
+    e.onnxruntime_library = root.join(&e.onnxruntime_library);
+    e.bergamot_models = root.join(&e.bergamot_models);
     env.settings.server.max_upload_bytes = 200 * 1024 * 1024;
+}
+
+/// The engines a stage tries, in order, under a label for the table.
+struct Chains {
+    label: &'static str,
+    translate: &'static [&'static str],
+    synthesize: &'static [&'static str],
+}
+
+/// One finished dub task and the wall time of its job, upload to completed.
+struct Dubbed {
+    task: Value,
+    wall: Duration,
+}
+
+/// Dubs `clip` from English into each of `languages` in turn, one job
+/// each, on one system with the engines named.
+async fn dub(
+    clip: &Path,
+    languages: &[&str],
+    translate: &[&str],
+    synthesize: &[&str],
+) -> anyhow::Result<Vec<Dubbed>> {
+    let mut env = TestEnv::new().await?;
+    offline_env(&mut env, translate, synthesize);
     let sys = spawn_system(env).await?;
-    let started = Instant::now();
-    let (_, upload) = sys.upload(clip).await?;
-    let (status, job) = sys
-        .post(
-            "/v1/jobs",
-            &json!({"kind": "dub", "source_upload_id": upload["id"], "source_language": "en",
-                    "target_languages": ["es"]}),
-        )
-        .await?;
-    anyhow::ensure!(status == 202, "{job}");
-    let done = sys
-        .wait_for_job(
-            job["id"].as_str().unwrap_or_default(),
-            Duration::from_secs(600),
-        )
-        .await?;
-    let wall = started.elapsed();
-    anyhow::ensure!(done["status"] == "completed", "{done:#}");
-    let mut stats = done["tasks"][0]["stats"]["stretch"].clone();
-    stats["subtitles"] = done["tasks"][0]["stats"]["subtitles"].clone();
+    let mut out = Vec::new();
+    for language in languages {
+        let started = Instant::now();
+        let (_, upload) = sys.upload(clip).await?;
+        let (status, job) = sys
+            .post(
+                "/v1/jobs",
+                &json!({"kind": "dub", "source_upload_id": upload["id"], "source_language": "en",
+                        "target_languages": [language]}),
+            )
+            .await?;
+        anyhow::ensure!(status == 202, "{job}");
+        let done = sys
+            .wait_for_job(
+                job["id"].as_str().unwrap_or_default(),
+                Duration::from_secs(900),
+            )
+            .await?;
+        anyhow::ensure!(done["status"] == "completed", "{done:#}");
+        out.push(Dubbed {
+            task: done["tasks"][0].clone(),
+            wall: started.elapsed(),
+        });
+    }
     sys.stop().await?;
-    Ok((stats, wall))
+    Ok(out)
+}
+
+/// Seconds a task spent in `stage`, from its run's start to its end.
+fn stage_seconds(task: &Value, stage: &str) -> f64 {
+    let run = task["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|r| r["stage"] == stage));
+    let at = |k: &str| {
+        run.and_then(|r| r[k].as_str())
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    match (at("started_at"), at("finished_at")) {
+        (Some(a), Some(b)) => (b - a).num_milliseconds() as f64 / 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn stage_engine(task: &Value, stage: &str) -> String {
+    task["stages"]
+        .as_array()
+        .and_then(|s| s.iter().find(|r| r["stage"] == stage))
+        .and_then(|r| r["engine"].as_str())
+        .unwrap_or("?")
+        .to_owned()
+}
+
+/// Downloads a task's artifact of `kind` into `to`.
+async fn download(task: &Value, kind: &str, to: &Path) -> anyhow::Result<()> {
+    let url = task["artifacts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["kind"] == kind))
+        .and_then(|x| x["download_url"].as_str())
+        .ok_or_else(|| anyhow::anyhow!("no {kind} artifact in {task}"))?;
+    let bytes = reqwest::get(url).await?.error_for_status()?.bytes().await?;
+    std::fs::write(to, &bytes)?;
+    Ok(())
+}
+
+/// The dub's voice track transcribed back by `whisper` in its own language,
+/// scored against the words its subtitles say it speaks: (errors,
+/// reference length), in characters for languages written without spaces.
+async fn intelligibility(
+    whisper: &dyn SpeechToText,
+    task: &Value,
+    dir: &Path,
+) -> anyhow::Result<(usize, usize)> {
+    let code = task["language"].as_str().unwrap_or_default();
+    let (voice, srt) = (
+        dir.join(format!("{code}-voice.m4a")),
+        dir.join(format!("{code}.srt")),
+    );
+    download(task, "voice", &voice).await?;
+    download(task, "subtitles_srt", &srt).await?;
+    let said: Vec<String> = voxline_media::subtitles::parse_srt(&std::fs::read_to_string(&srt)?)?
+        .into_iter()
+        .map(|c| c.text)
+        .collect();
+    let language = Language::parse(code).map_err(anyhow::Error::msg)?;
+    let heard = whisper.transcribe(&voice, Some(&language)).await?;
+    let heard: Vec<&str> = heard.segments.iter().map(|l| l.text.as_str()).collect();
+    let (reference, heard) = (said.join(" "), heard.join(" "));
+    Ok(if matches!(code, "ja" | "zh" | "ko") {
+        character_errors(&reference, &heard)
+    } else {
+        word_errors(&reference, &heard)
+    })
 }
 
 #[tokio::main]
@@ -172,29 +277,68 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    // Whisper base, the best recognition installed, hears every dub back.
+    let whisper = Whisper::new(&whisper_model("ggml-base.bin"), 2).map_err(anyhow::Error::msg)?;
+    // The languages the offline engines serve from English, dubbed on the
+    // demo's engines, then on the espeak-ng voices they replace.
+    let languages = ["es", "fr", "it", "pt"];
+    let configurations = [
+        Chains {
+            label: "the demo's engines",
+            translate: &["bergamot", "apertium"],
+            synthesize: &["piper", "kokoro", "espeak-ng"],
+        },
+        Chains {
+            label: "before: espeak-ng voices",
+            translate: &["bergamot", "apertium"],
+            synthesize: &["espeak-ng"],
+        },
+    ];
+    let seconds = voxline_media::audio::duration(&minute).await?;
     println!();
+    println!("the one-minute clip ({seconds:.1} s) dubbed from English, one job per language");
     println!(
-        "dubbed into Spanish (whisper base, apertium, espeak-ng for Spanish), stretch per task"
+        "| engines | language | translation | voice | translate s | synthesize s | job wall s | real-time factor | back-transcription error | max tempo | mean tempo | drift s | dub / source LUFS | cues outside the norms |"
     );
-    println!(
-        "| clip | source s | wall s | lines | max tempo | mean tempo | over the cap | borrowed silence | pushed later | drift s | subtitle cues | outside the norms |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for (label, clip) in [("demo clip", &demo), ("minute clip", &minute)] {
-        let seconds = voxline_media::audio::duration(clip).await?;
-        let (s, wall) = dub(clip).await?;
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for Chains {
+        label,
+        translate,
+        synthesize,
+    } in configurations
+    {
+        let mut total = (0, 0);
+        for d in dub(&minute, &languages, translate, synthesize).await? {
+            let t = &d.task;
+            let (errors, words) = intelligibility(&whisper, t, dir.path()).await?;
+            total = (total.0 + errors, total.1 + words);
+            let (stretch, loud, cues) = (
+                &t["stats"]["stretch"],
+                &t["stats"]["loudness"],
+                &t["stats"]["subtitles"],
+            );
+            println!(
+                "| {label} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} % | {:.2}× | {:.2}× | {:.2} | {:.1} / {:.1} | {} of {} |",
+                t["language"].as_str().unwrap_or("?"),
+                stage_engine(t, "translate"),
+                stage_engine(t, "synthesize"),
+                stage_seconds(t, "translate"),
+                stage_seconds(t, "synthesize"),
+                d.wall.as_secs_f64(),
+                d.wall.as_secs_f64() / seconds,
+                100.0 * errors as f64 / words.max(1) as f64,
+                stretch["max_tempo"].as_f64().unwrap_or(f64::NAN),
+                stretch["mean_tempo"].as_f64().unwrap_or(f64::NAN),
+                stretch["drift"].as_f64().unwrap_or(f64::NAN),
+                loud["dub_lufs"].as_f64().unwrap_or(f64::NAN),
+                loud["source_lufs"].as_f64().unwrap_or(f64::NAN),
+                cues["outside"],
+                cues["cues"],
+            );
+        }
         println!(
-            "| {label} | {seconds:.1} | {:.1} | {} | {:.2}× | {:.2}× | {} | {} | {} | {:.2} | {} | {} |",
-            wall.as_secs_f64(),
-            s["lines"],
-            s["max_tempo"].as_f64().unwrap_or(0.0),
-            s["mean_tempo"].as_f64().unwrap_or(0.0),
-            s["over_cap"],
-            s["borrowed"],
-            s["shifted"],
-            s["drift"].as_f64().unwrap_or(0.0),
-            s["subtitles"]["cues"],
-            s["subtitles"]["outside"]
+            "| {label} | all | | | | | | | **{:.1} %** | | | | | |",
+            100.0 * total.0 as f64 / total.1.max(1) as f64
         );
     }
     Ok(())

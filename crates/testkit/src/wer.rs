@@ -75,6 +75,19 @@ pub fn word_errors(reference: &str, heard: &str) -> (usize, usize) {
     (row[h.len()], r.len())
 }
 
+/// (character errors, characters in the reference): the measure for
+/// languages written without spaces (Japanese, Chinese, and Korean by
+/// convention), over letters only, spaces and punctuation dropped.
+pub fn character_errors(reference: &str, heard: &str) -> (usize, usize) {
+    let spaced = |t: &str| {
+        t.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(|c| [c, ' '])
+            .collect::<String>()
+    };
+    word_errors(&spaced(reference), &spaced(heard))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +100,6 @@ mod tests {
         assert_eq!(wer("one two", "one two three four"), 1.0);
         assert_eq!(words("Don't stop, \"now\"!"), ["don't", "stop", "now"]);
         assert_eq!(wer("ten of clubs", "10 of clubs."), 0.0);
+        assert_eq!(character_errors("今日は、音楽。", "今日わ音楽"), (1, 5));
     }
 }

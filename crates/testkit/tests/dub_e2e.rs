@@ -61,7 +61,10 @@ async fn dubs_the_sample_clip_into_spanish() -> anyhow::Result<()> {
     // as loud as its source (EBU R128, within half a LU).
     let report = &task["stats"];
     assert_eq!(report["subtitles"]["outside"], 0, "{report:#}");
-    assert!(report["subtitles"]["cues"].as_u64().unwrap() >= 4, "{report:#}");
+    assert!(
+        report["subtitles"]["cues"].as_u64().unwrap() >= 4,
+        "{report:#}"
+    );
     let (source, dub) = (
         report["loudness"]["source_lufs"].as_f64().unwrap(),
         report["loudness"]["dub_lufs"].as_f64().unwrap(),
