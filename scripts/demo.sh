@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: starts the whole system (one standalone process) against a
-# demo database, dubs the generated sample clip into Spanish with the `voxline`
-# CLI, prints where every result is, and stops what it started.
+# demo database, dubs the generated sample clip into Spanish and Portuguese
+# with the `voxline` CLI, prints where every result is and each dub's quality
+# report, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -21,9 +22,12 @@ export VOXLINE__SERVER__PUBLIC_URL=http://127.0.0.1:$port
 export VOXLINE__PUBLISH__FOLDER=$out/published
 export VOXLINE__TELEMETRY__LOG_FILTER=${VOXLINE__TELEMETRY__LOG_FILTER:-warn,voxline=info}
 # The best offline engines this machine has: whisper hears the narration
-# (pocketsphinx if it cannot), Piper speaks English, espeak-ng the rest.
+# (pocketsphinx if it cannot); Bergamot's neural model translates into
+# Portuguese, apertium the rest; Piper speaks English, Kokoro the languages
+# it knows, espeak-ng the rest.
 export VOXLINE__ENGINES__TRANSCRIBE=${VOXLINE__ENGINES__TRANSCRIBE:-whisper,pocketsphinx}
-export VOXLINE__ENGINES__SYNTHESIZE=${VOXLINE__ENGINES__SYNTHESIZE:-piper,espeak-ng}
+export VOXLINE__ENGINES__TRANSLATE=${VOXLINE__ENGINES__TRANSLATE:-bergamot,apertium}
+export VOXLINE__ENGINES__SYNTHESIZE=${VOXLINE__ENGINES__SYNTHESIZE:-piper,kokoro,espeak-ng}
 
 # The demo database (created once).
 admin=${VOXLINE__DATABASE__URL%/*}/postgres
@@ -49,13 +53,13 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-echo "== dubbing into Spanish"
-VOXLINE_SERVER=http://127.0.0.1:$port $bin/voxline dub "$out/sample/clip.mp4" --to es \
+echo "== dubbing into Spanish and Portuguese"
+VOXLINE_SERVER=http://127.0.0.1:$port $bin/voxline dub "$out/sample/clip.mp4" --to es,pt \
   --background "$out/sample/background.wav" --out "$out/results"
 
 echo
 echo "== done in $(( $(date +%s) - start )) s"
-echo "   dubbed video (Spanish dub + original English, soft Spanish subtitles): $(ls "$out"/results/*/es/dub.mp4)"
+echo "   dubbed videos (the dub + original English, soft subtitles): $(ls "$out"/results/*/{es,pt}/dub.mp4 | tr '\n' ' ')"
 echo "   everything downloaded:   $out/results/"
 echo "   published copy:          $out/published/"
 echo "   server log:              $state/standalone.log"
