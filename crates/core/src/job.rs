@@ -56,6 +56,11 @@ pub struct JobOptions {
     /// Publish no earlier than this; the finished work waits until then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub publish_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The voice every language is spoken in, by name (one the engines
+    /// list for each target); the configured voice of each language when
+    /// absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
 }
 
 impl Default for JobOptions {
@@ -66,6 +71,7 @@ impl Default for JobOptions {
             webhook_url: None,
             social: None,
             publish_at: None,
+            voice: None,
         }
     }
 }

@@ -380,22 +380,41 @@ impl Engines {
 
     /// Speaks a line with the first engine that speaks the language; each
     /// attempt is noted in `log`.
+    /// The voices a job may choose for `language`: (engine, voice) for each
+    /// engine of the chain that speaks it, each engine's default first.
+    pub fn voices(&self, language: &str) -> Vec<(String, String)> {
+        self.synthesizers
+            .iter()
+            .filter(|s| s.languages().contains(&language))
+            .flat_map(|s| {
+                s.voices(language)
+                    .into_iter()
+                    .map(|v| (s.name().to_owned(), v))
+            })
+            .collect()
+    }
+
+    /// Speaks with the first engine that serves the language (and has
+    /// `voice`, when one is asked for) and returns the engine's name.
     pub async fn synthesize(
         &self,
         text: &str,
         language: &Language,
+        voice: Option<&str>,
         out_wav: &Path,
         log: &CallLog,
     ) -> Result<String, ProviderError> {
         let characters = text.chars().count() as f64;
         let mut failures = Failures::default();
-        for engine in self
-            .synthesizers
-            .iter()
-            .filter(|s| s.languages().contains(&language.code))
-        {
-            let result = timed(log, engine.name(), "characters", characters, || {
-                engine.synthesize(text, language, out_wav)
+        for engine in self.synthesizers.iter().filter(|s| {
+            s.languages().contains(&language.code)
+                && voice.is_none_or(|v| s.voices(language.code).iter().any(|x| x == v))
+        }) {
+            let result = timed(log, engine.name(), "characters", characters, || async {
+                match voice {
+                    Some(voice) => engine.synthesize_as(text, language, voice, out_wav).await,
+                    None => engine.synthesize(text, language, out_wav).await,
+                }
             })
             .await;
             match result {
@@ -404,7 +423,11 @@ impl Engines {
                 Err(e) => failures.note(e),
             }
         }
-        Err(failures.into_error(|| none_serves("speak", language.name)))
+        let what = match voice {
+            Some(voice) => format!("{} in the voice {voice}", language.name),
+            None => language.name.to_owned(),
+        };
+        Err(failures.into_error(|| none_serves("speak", &what)))
     }
 }
 

@@ -90,13 +90,17 @@ pub struct Kokoro {
     space: i64,
     /// Language code -> its espeak-ng voice and its speaker's styles.
     speakers: BTreeMap<&'static str, Speaker>,
+    /// Every voice of `engines.kokoro_voices_dir` by name, which a job may
+    /// choose in any language Kokoro speaks: `MAX_TOKENS` style vectors
+    /// each, one after the other.
+    voices: BTreeMap<String, Arc<[f32]>>,
     session: OnceCell<Arc<Mutex<Session>>>,
 }
 
 struct Speaker {
     espeak_voice: &'static str,
-    /// `MAX_TOKENS` style vectors, one after the other.
-    styles: Arc<[f32]>,
+    /// The language's voice (`engines.kokoro_voices`), a key of `voices`.
+    voice: String,
 }
 
 impl Kokoro {
@@ -125,8 +129,17 @@ impl Kokoro {
         let space = *vocab
             .get(&' ')
             .ok_or_else(|| format!("{} has no token for a space", vocab_file.display()))?;
-        // Each voice file read once, however many languages use it.
-        let mut read: BTreeMap<&str, Arc<[f32]>> = BTreeMap::new();
+        // Every voice in the folder, read once.
+        let mut voices: BTreeMap<String, Arc<[f32]>> = BTreeMap::new();
+        if let Ok(entries) = std::fs::read_dir(&s.kokoro_voices_dir) {
+            for path in entries.filter_map(|e| Some(e.ok()?.path())) {
+                if path.extension().is_some_and(|e| e == "f32")
+                    && let Some(name) = path.file_stem().and_then(|n| n.to_str())
+                {
+                    voices.insert(name.to_owned(), read_styles(&path)?);
+                }
+            }
+        }
         let mut speakers = BTreeMap::new();
         for (code, voice) in &s.kokoro_voices {
             let &(code, espeak_voice) =
@@ -140,23 +153,15 @@ impl Kokoro {
                             codes.join(", ")
                         )
                     })?;
-            let styles = match read.get(voice.as_str()) {
-                Some(styles) => styles.clone(),
-                None => {
-                    let file = s.kokoro_voices_dir.join(format!("{voice}.f32"));
-                    if !file.is_file() {
-                        return Err(missing(&format!("kokoro_voices.{code}"), &file));
-                    }
-                    let styles = read_styles(&file)?;
-                    read.insert(voice, styles.clone());
-                    styles
-                }
-            };
+            if !voices.contains_key(voice) {
+                let file = s.kokoro_voices_dir.join(format!("{voice}.f32"));
+                return Err(missing(&format!("kokoro_voices.{code}"), &file));
+            }
             speakers.insert(
                 code,
                 Speaker {
                     espeak_voice,
-                    styles,
+                    voice: voice.clone(),
                 },
             );
         }
@@ -171,6 +176,7 @@ impl Kokoro {
             vocab,
             space,
             speakers,
+            voices,
             session: OnceCell::new(),
         })
     }
@@ -469,20 +475,52 @@ impl Synthesizer for Kokoro {
         language: &Language,
         out_wav: &Path,
     ) -> Result<(), ProviderError> {
-        let speaker =
-            self.speakers
-                .get(language.code)
-                .ok_or_else(|| ProviderError::Unsupported {
-                    engine: "kokoro".into(),
-                    what: format!("speak {}", language.name),
-                })?;
+        let voice = self
+            .speakers
+            .get(language.code)
+            .map(|s| s.voice.clone())
+            .ok_or_else(|| ProviderError::Unsupported {
+                engine: "kokoro".into(),
+                what: format!("speak {}", language.name),
+            })?;
+        self.synthesize_as(text, language, &voice, out_wav).await
+    }
+
+    fn voices(&self, language: &str) -> Vec<String> {
+        let Some(speaker) = self.speakers.get(language) else {
+            return Vec::new();
+        };
+        std::iter::once(speaker.voice.clone())
+            .chain(self.voices.keys().filter(|v| **v != speaker.voice).cloned())
+            .collect()
+    }
+
+    async fn synthesize_as(
+        &self,
+        text: &str,
+        language: &Language,
+        voice: &str,
+        out_wav: &Path,
+    ) -> Result<(), ProviderError> {
+        let unsupported = |what: String| ProviderError::Unsupported {
+            engine: "kokoro".into(),
+            what,
+        };
+        let speaker = self
+            .speakers
+            .get(language.code)
+            .ok_or_else(|| unsupported(format!("speak {}", language.name)))?;
+        let styles = self
+            .voices
+            .get(voice)
+            .cloned()
+            .ok_or_else(|| unsupported(format!("speak in the voice {voice}")))?;
         let clauses = self.phonemes(text, speaker.espeak_voice).await?;
         if clauses.is_empty() {
             return crate::traits::silent_line("kokoro", out_wav);
         }
         let pieces = pieces(clauses, self.space, MAX_TOKENS);
         let session = self.session().await?;
-        let styles = speaker.styles.clone();
         let guard = AbandonOnDrop(Arc::new(AtomicBool::new(false)));
         let abandoned = guard.0.clone();
         let speech =
@@ -537,6 +575,7 @@ mod tests {
             space: vocab[&' '],
             vocab,
             speakers: BTreeMap::new(),
+            voices: BTreeMap::new(),
             session: OnceCell::new(),
         };
         let text = |tokens: Vec<i64>| -> String {

@@ -68,6 +68,25 @@ pub trait Synthesizer: Send + Sync {
         language: &Language,
         out_wav: &Path,
     ) -> Result<(), ProviderError>;
+    /// The voices a job may choose for `language` (ISO 639-1), by name, the
+    /// one it speaks by default first; none when it speaks only the voice
+    /// its configuration names.
+    fn voices(&self, _language: &str) -> Vec<String> {
+        Vec::new()
+    }
+    /// `text` in the named `voice`, one of [`Synthesizer::voices`].
+    async fn synthesize_as(
+        &self,
+        _text: &str,
+        language: &Language,
+        voice: &str,
+        _out_wav: &Path,
+    ) -> Result<(), ProviderError> {
+        Err(ProviderError::Unsupported {
+            engine: self.name().into(),
+            what: format!("speak {} in the voice {voice}", language.name),
+        })
+    }
 }
 
 /// What a synthesizer writes for a line with nothing to say: a tenth of a

@@ -54,6 +54,7 @@ async fn speak(
         .synthesize(
             text,
             &Language::parse(code).unwrap(),
+            None,
             &wav,
             &CallLog::default(),
         )

@@ -38,6 +38,7 @@ async fn piper_speaks_english_and_leaves_other_languages_to_espeak() {
         .synthesize(
             "Welcome to the show. Today we talk about music.",
             &en,
+            None,
             &wav,
             &log,
         )
@@ -56,7 +57,7 @@ async fn piper_speaks_english_and_leaves_other_languages_to_espeak() {
 
     let es = Language::parse("es").unwrap();
     let engine = engines
-        .synthesize("Hola a todos.", &es, &dir.path().join("es.wav"), &log)
+        .synthesize("Hola a todos.", &es, None, &dir.path().join("es.wav"), &log)
         .await
         .unwrap();
     assert_eq!(engine, "espeak-ng");

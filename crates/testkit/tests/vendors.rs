@@ -144,7 +144,7 @@ async fn openai_engines_send_what_openai_documents_and_read_its_replies() {
     );
 
     let wav = dir.path().join("line.wav");
-    e.synthesize("Hola.", &lang("es"), &wav, &log)
+    e.synthesize("Hola.", &lang("es"), None, &wav, &log)
         .await
         .unwrap();
     let seconds = voxline_media::audio::duration(&wav).await.unwrap();
@@ -317,7 +317,7 @@ async fn refusals_and_malformed_replies_move_to_the_next_engine_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("line.wav");
     let engine = e
-        .synthesize("Gracias.", &lang("es"), &wav, &log)
+        .synthesize("Gracias.", &lang("es"), None, &wav, &log)
         .await
         .unwrap();
     assert_eq!(engine, "espeak-ng");
@@ -413,7 +413,7 @@ async fn deepgram_transcribes_utterances_and_speaks_with_aura() {
 
     let wav = dir.path().join("line.wav");
     assert_eq!(
-        e.synthesize("Hola.", &lang("es"), &wav, &log)
+        e.synthesize("Hola.", &lang("es"), None, &wav, &log)
             .await
             .unwrap(),
         "deepgram"
@@ -427,7 +427,7 @@ async fn deepgram_transcribes_utterances_and_speaks_with_aura() {
     assert_eq!(speak.body["model"], "aura-2-celeste-es");
     // No voice for German: the next engine speaks it.
     assert_eq!(
-        e.synthesize("Hallo.", &lang("de"), &wav, &log)
+        e.synthesize("Hallo.", &lang("de"), None, &wav, &log)
             .await
             .unwrap(),
         "espeak-ng"
@@ -491,17 +491,17 @@ async fn deepgram_and_elevenlabs_ride_out_faults_and_hand_over_on_odd_replies() 
     let wav = dir.path().join("line.wav");
     el.script.push_n(3, Fault::Status(503));
     assert_eq!(
-        e.synthesize("Hola.", &es, &wav, &log).await.unwrap(),
+        e.synthesize("Hola.", &es, None, &wav, &log).await.unwrap(),
         "deepgram"
     );
     el.script.push(Fault::WrongShape);
     assert_eq!(
-        e.synthesize("Hola.", &es, &wav, &log).await.unwrap(),
+        e.synthesize("Hola.", &es, None, &wav, &log).await.unwrap(),
         "deepgram"
     );
     el.script.push_n(3, Fault::Status(500));
     dg.script.push_n(3, Fault::Status(500));
-    let engine = e.synthesize("Hola.", &es, &wav, &log).await.unwrap();
+    let engine = e.synthesize("Hola.", &es, None, &wav, &log).await.unwrap();
     assert_eq!(engine, "espeak-ng");
     assert!(voxline_media::audio::read_wav_samples(&wav).unwrap().len() > 4_000);
     assert_eq!(dg.script.problems(), Vec::<String>::new());
@@ -520,10 +520,10 @@ async fn elevenlabs_speaks_with_the_configured_model_voice_and_settings() {
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("line.wav");
     let log = CallLog::default();
-    e.synthesize("Hola a todos.", &lang("es"), &wav, &log)
+    e.synthesize("Hola a todos.", &lang("es"), None, &wav, &log)
         .await
         .unwrap();
-    e.synthesize("Bonjour.", &lang("fr"), &wav, &log)
+    e.synthesize("Bonjour.", &lang("fr"), None, &wav, &log)
         .await
         .unwrap();
     let seen = fake.script.seen();
@@ -575,7 +575,7 @@ async fn the_concurrency_cap_and_request_rate_hold_across_replicas() {
     let log = CallLog::default();
     let speak = |e: &'static Engines, i: usize| {
         let (wav, log) = (dir.path().join(format!("{i}.wav")), log.clone());
-        async move { e.synthesize("Hola.", &lang("es"), &wav, &log).await }
+        async move { e.synthesize("Hola.", &lang("es"), None, &wav, &log).await }
     };
     let (a, b): (&'static Engines, &'static Engines) =
         (Box::leak(Box::new(a)), Box::leak(Box::new(b)));

@@ -26,6 +26,10 @@ pub struct DubArgs {
     /// A separate background track (music, effects) to mix under the dub.
     #[arg(long)]
     background: Option<PathBuf>,
+    /// The voice every language is spoken in (the server's `GET /v1/voices`
+    /// lists them per language); each language's default when absent.
+    #[arg(long)]
+    voice: Option<String>,
     /// Subtitles: a selectable track (soft), burned into the picture, or none.
     #[arg(long, default_value = "soft")]
     subtitles: String,
@@ -60,6 +64,9 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
     }
     if let Some(at) = &args.publish_at {
         options["publish_at"] = json!(at);
+    }
+    if let Some(voice) = &args.voice {
+        options["voice"] = json!(voice);
     }
     let body = json!({
         "kind": "dub",

@@ -16,9 +16,9 @@ use crate::views::admin::{
 };
 use crate::views::{
     ArtifactView, CreatedKeyView, CreditEntryView, CreditsView, DeliveryList, DeliveryView,
-    ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, SegmentView,
-    SegmentsView, StageView, StoredView, TaskView, UploadView, UsagePage, UsageTotalView,
-    UsageView,
+    ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, LanguageVoicesView,
+    SegmentView, SegmentsView, StageView, StoredView, TaskView, UploadView, UsagePage,
+    UsageTotalView, UsageView, VoiceView, VoicesView,
 };
 
 #[derive(OpenApi)]
@@ -41,6 +41,7 @@ use crate::views::{
         routes::deliveries::list,
         routes::segments::list,
         routes::segments::edit,
+        routes::voices::list,
         routes::files::download,
         routes::files::upload,
         routes::keys::create,
@@ -69,7 +70,7 @@ use crate::views::{
         wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
         wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError,
         OverviewView, QueueView, JobsOverview, StatusCountsView, HourView, ActiveJobView,
-        FailedTaskView, TenantUsageView
+        FailedTaskView, TenantUsageView, VoicesView, LanguageVoicesView, VoiceView
     )),
     modifiers(&ApiKeyAuth, &CommonErrors),
     security(("api_key" = [])),

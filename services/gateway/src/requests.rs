@@ -55,6 +55,16 @@ pub struct JobOptionsRequest {
     /// finished work waits, and the publishing happens on time.
     #[schema(example = "2026-12-01T09:00:00Z")]
     pub publish_at: Option<String>,
+    /// The voice every target language is spoken in (dubs only), by a name
+    /// `GET /v1/voices` lists for each of them; each language's configured
+    /// voice when absent.
+    #[schema(
+        example = "jf_alpha",
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[A-Za-z0-9_.-]+$"
+    )]
+    pub voice: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -226,7 +236,25 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
             webhook_url: o.webhook_url.clone(),
             social: o.social.as_ref().map(SocialRequest::check).transpose()?,
             publish_at: o.publish_at.as_deref().map(parse_publish_at).transpose()?,
+            voice: o.voice.as_deref().map(check_voice).transpose()?,
         })
+    }
+}
+
+/// A voice's name: 1 to 64 letters, digits, `_`, `.` or `-`.
+fn check_voice(name: &str) -> Result<String, ApiError> {
+    let fine = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if fine {
+        Ok(name.to_owned())
+    } else {
+        Err(ApiError::new(
+            Code::InvalidOption,
+            "options.voice must be a voice's name: 1 to 64 letters, digits, `_`, `.` or `-` (GET /v1/voices lists them)",
+        ))
     }
 }
 

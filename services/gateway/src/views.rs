@@ -318,6 +318,53 @@ pub struct DeliveryList {
     pub deliveries: Vec<DeliveryView>,
 }
 
+/// The voices a dub may ask for, per language.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoicesView {
+    pub languages: Vec<LanguageVoicesView>,
+}
+
+/// One language's voices; the first is the one it is spoken in by default.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LanguageVoicesView {
+    #[schema(example = "es")]
+    pub language: String,
+    #[schema(example = "Spanish")]
+    pub language_name: String,
+    pub voices: Vec<VoiceView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VoiceView {
+    /// What `options.voice` names.
+    #[schema(example = "jm_kumo")]
+    pub name: String,
+    /// The engine that speaks it.
+    #[schema(example = "kokoro")]
+    pub engine: String,
+}
+
+impl VoicesView {
+    pub fn of(engines: &voxline_providers::Engines) -> Self {
+        Self {
+            languages: Language::all()
+                .iter()
+                .filter_map(|l| {
+                    let voices = engines.voices(l.code);
+                    (!voices.is_empty()).then(|| LanguageVoicesView {
+                        language: l.code.to_owned(),
+                        language_name: l.name.to_owned(),
+                        voices: voices
+                            .into_iter()
+                            .map(|(engine, name)| VoiceView { name, engine })
+                            .collect(),
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A tenant's credits: what new jobs may use, what running jobs hold, and
 /// the latest ledger entries.
 #[derive(Debug, Serialize, ToSchema)]

@@ -51,19 +51,26 @@ impl Synthesize {
             lines_at_once: e.lines_at_once.max(1),
             max_tempo: e.max_tempo.max(1.0),
             voices: format!(
-                "{:?}|{}|{:?}|{}",
+                "{:?}|{}|{:?}|{:?}|{}",
                 e.synthesize,
                 e.espeak_rate,
                 e.piper_voices,
+                e.kokoro_voices,
                 vendors.join(";")
             ),
         }
     }
 
-    /// What a line's audio is made from: its text and language, the engine
-    /// chain with its voices' settings, and this synthesizer's version.
-    fn hash(&self, text: &str, language: &Language, room: f64) -> String {
-        let mut made_of = format!("{VERSION}\n{}\n{}\n{text}", language.code, self.voices);
+    /// What a line's audio is made from: its text and language, the voice
+    /// the job asks for, the engine chain with its voices' settings, and
+    /// this synthesizer's version.
+    fn hash(&self, text: &str, language: &Language, voice: Option<&str>, room: f64) -> String {
+        let mut made_of = format!(
+            "{VERSION}\n{}\n{}\n{}\n{text}",
+            language.code,
+            voice.unwrap_or(""),
+            self.voices
+        );
         // A line may be shortened to fit its slot: then the slot counts.
         if self.engines.shortens() {
             made_of.push_str(&format!("\n{:.1}", room * self.max_tempo));
@@ -87,7 +94,8 @@ impl Synthesize {
             edited,
         } = slot;
         let (spoken, total) = progress;
-        let hash = self.hash(&segment.text, language, room);
+        let voice = ctx.job().options.voice.clone();
+        let hash = self.hash(&segment.text, language, voice.as_deref(), room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
         let fits = room * self.max_tempo;
         // A line left too long (its shortening failed, say) is tried again.
@@ -161,9 +169,10 @@ impl Synthesize {
         out: &std::path::Path,
     ) -> Result<(String, f64), StageError> {
         let raw = ctx.scratch(&format!("raw-{id:04}.wav"));
+        let voice = ctx.job().options.voice.clone();
         let engine = self
             .engines
-            .synthesize(text, language, &raw, &ctx.calls)
+            .synthesize(text, language, voice.as_deref(), &raw, &ctx.calls)
             .await?;
         audio::to_pcm_48k_mono(&raw, out).await?;
         Ok((engine, audio::duration(out).await?))

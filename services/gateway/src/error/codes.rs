@@ -77,6 +77,7 @@ codes! {
     UnsupportedSourceLanguage => (UNPROCESSABLE_ENTITY, "unsupported_source_language");
     LanguageDetectionUnavailable => (UNPROCESSABLE_ENTITY, "language_detection_unavailable");
     UnsupportedLanguage => (UNPROCESSABLE_ENTITY, "unsupported_language");
+    UnknownVoice => (UNPROCESSABLE_ENTITY, "unknown_voice");
     DuplicateLanguage => (UNPROCESSABLE_ENTITY, "duplicate_language");
     SameLanguage => (UNPROCESSABLE_ENTITY, "same_language");
     NoTargetLanguages => (UNPROCESSABLE_ENTITY, "no_target_languages");

@@ -10,6 +10,7 @@ pub(crate) mod jobs;
 pub(crate) mod keys;
 pub(crate) mod segments;
 pub(crate) mod uploads;
+pub(crate) mod voices;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, error::JsonPayloadError, web};
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                     .post(keys::create),
             )
             .service(resource("/keys/{id}", "DELETE").delete(keys::revoke))
+            .service(resource("/voices", "GET").get(voices::list))
             .service(resource("/credits", "GET").get(credits::show))
             .service(resource("/usage", "GET").get(credits::usage))
             .service(resource("/admin/credits", "POST").post(credits::grant))

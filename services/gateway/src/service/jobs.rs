@@ -63,6 +63,7 @@ pub async fn create(
     }
     let source_language = check_source_language(state, &req.source_language)?;
     let targets = check_targets(state, kind, &req.target_languages, &source_language)?;
+    check_voice(state, kind, &targets, options.voice.as_deref())?;
     let publish = check_publishing(state, kind, &options)?;
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
     let credits = &state.settings.credits;
@@ -111,6 +112,52 @@ pub async fn create(
         tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
     }
     Ok((created.job, created.created))
+}
+
+/// A voice a dub asks for must be one an engine speaking each of its
+/// targets lists; the error lists the voices each target has.
+fn check_voice(
+    state: &AppState,
+    kind: JobKind,
+    targets: &[String],
+    voice: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(voice) = voice else {
+        return Ok(());
+    };
+    if kind != JobKind::Dub {
+        return Err(ApiError::new(
+            Code::InvalidOption,
+            "options.voice only applies to dub jobs (nothing else is spoken)",
+        ));
+    }
+    let lacking: Vec<String> = targets
+        .iter()
+        .filter_map(|target| {
+            let voices = state.engines.voices(target);
+            (!voices.iter().any(|(_, v)| v == voice)).then(|| {
+                let names: Vec<&str> = voices.iter().map(|(_, v)| v.as_str()).collect();
+                format!(
+                    "{target} ({})",
+                    if names.is_empty() {
+                        "no voice to choose from".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                )
+            })
+        })
+        .collect();
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        Code::UnknownVoice,
+        format!(
+            "options.voice `{voice}` is not a voice of: {}; GET /v1/voices lists the voices of each language",
+            lacking.join("; ")
+        ),
+    ))
 }
 
 /// Whether the job has a publish stage, checking what it asks to publish:
