@@ -12,7 +12,7 @@
 //!
 //! `make bench-quality` (figures in docs/quality.md).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use voxline_core::Language;
 use voxline_providers::{Pocketsphinx, SpeechToText, Whisper};
 use voxline_testkit::recordings::{self, Recording};
 use voxline_testkit::wer::{character_errors, word_errors};
-use voxline_testkit::{TestEnv, sample_clip_saying, spawn_system, whisper_model};
+use voxline_testkit::{TestEnv, demo_engines, sample_clip_saying, spawn_system, whisper_model};
 
 /// About a minute of narration at the sample clip's pace.
 const MINUTE: &str = "Good evening and welcome to the show. Tonight we talk about music and books. \
@@ -75,26 +75,12 @@ async fn score(
     s
 }
 
-/// The offline engines `make demo` runs, by absolute path (a benchmark
-/// runs in its crate's folder): whisper base, the translators and voices
-/// named, each found where `scripts/setup.sh` installs it.
+/// The demo's engines, with the translate and synthesize chains named.
 fn offline_env(env: &mut TestEnv, translate: &[&str], synthesize: &[&str]) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let e = &mut env.settings.engines;
-    e.transcribe = vec!["whisper".into(), "pocketsphinx".into()];
-    e.whisper_model = whisper_model("ggml-base.bin");
+    demo_engines(e);
     e.translate = translate.iter().map(|s| s.to_string()).collect();
     e.synthesize = synthesize.iter().map(|s| s.to_string()).collect();
-    e.piper_binary = root.join("target/tools/piper/bin/piper");
-    e.piper_voices = [(
-        "en".to_owned(),
-        root.join("target/tools/piper/voices/en_US-joe-medium.onnx"),
-    )]
-    .into();
-    e.kokoro_model = root.join(&e.kokoro_model);
-    e.kokoro_voices_dir = root.join(&e.kokoro_voices_dir);
-    e.onnxruntime_library = root.join(&e.onnxruntime_library);
-    e.bergamot_models = root.join(&e.bergamot_models);
     env.settings.server.max_upload_bytes = 200 * 1024 * 1024;
 }
 
@@ -105,10 +91,13 @@ struct Chains {
     synthesize: &'static [&'static str],
 }
 
-/// One finished dub task and the wall time of its job, upload to completed.
+/// One finished dub task, the wall time of its job (upload to completed),
+/// and its voice track and subtitles, downloaded.
 struct Dubbed {
     task: Value,
     wall: Duration,
+    voice: PathBuf,
+    srt: PathBuf,
 }
 
 /// Dubs `clip` from English into each of `languages` in turn, one job
@@ -118,6 +107,7 @@ async fn dub(
     languages: &[&str],
     translate: &[&str],
     synthesize: &[&str],
+    dir: &Path,
 ) -> anyhow::Result<Vec<Dubbed>> {
     let mut env = TestEnv::new().await?;
     offline_env(&mut env, translate, synthesize);
@@ -141,9 +131,20 @@ async fn dub(
             )
             .await?;
         anyhow::ensure!(done["status"] == "completed", "{done:#}");
+        let wall = started.elapsed();
+        let task = done["tasks"][0].clone();
+        let name = format!("{}-{language}", done["id"].as_str().unwrap_or("job"));
+        let (voice, srt) = (
+            dir.join(format!("{name}-voice.m4a")),
+            dir.join(format!("{name}.srt")),
+        );
+        download(&task, "voice", &voice).await?;
+        download(&task, "subtitles_srt", &srt).await?;
         out.push(Dubbed {
-            task: done["tasks"][0].clone(),
-            wall: started.elapsed(),
+            task,
+            wall,
+            voice,
+            srt,
         });
     }
     sys.stop().await?;
@@ -191,22 +192,16 @@ async fn download(task: &Value, kind: &str, to: &Path) -> anyhow::Result<()> {
 /// reference length), in characters for languages written without spaces.
 async fn intelligibility(
     whisper: &dyn SpeechToText,
-    task: &Value,
-    dir: &Path,
+    dubbed: &Dubbed,
 ) -> anyhow::Result<(usize, usize)> {
+    let (task, voice, srt) = (&dubbed.task, &dubbed.voice, &dubbed.srt);
     let code = task["language"].as_str().unwrap_or_default();
-    let (voice, srt) = (
-        dir.join(format!("{code}-voice.m4a")),
-        dir.join(format!("{code}.srt")),
-    );
-    download(task, "voice", &voice).await?;
-    download(task, "subtitles_srt", &srt).await?;
-    let said: Vec<String> = voxline_media::subtitles::parse_srt(&std::fs::read_to_string(&srt)?)?
+    let said: Vec<String> = voxline_media::subtitles::parse_srt(&std::fs::read_to_string(srt)?)?
         .into_iter()
         .map(|c| c.text)
         .collect();
     let language = Language::parse(code).map_err(anyhow::Error::msg)?;
-    let heard = whisper.transcribe(&voice, Some(&language)).await?;
+    let heard = whisper.transcribe(voice, Some(&language)).await?;
     let heard: Vec<&str> = heard.segments.iter().map(|l| l.text.as_str()).collect();
     let (reference, heard) = (said.join(" "), heard.join(" "));
     Ok(if matches!(code, "ja" | "zh" | "ko") {
@@ -308,9 +303,9 @@ async fn main() -> anyhow::Result<()> {
     } in configurations
     {
         let mut total = (0, 0);
-        for d in dub(&minute, &languages, translate, synthesize).await? {
+        for d in dub(&minute, &languages, translate, synthesize, dir.path()).await? {
             let t = &d.task;
-            let (errors, words) = intelligibility(&whisper, t, dir.path()).await?;
+            let (errors, words) = intelligibility(&whisper, &d).await?;
             total = (total.0 + errors, total.1 + words);
             let (stretch, loud, cues) = (
                 &t["stats"]["stretch"],

@@ -3,6 +3,7 @@
 //! process on port 0, and the sample clip. Real services, no mocks.
 
 pub mod auth;
+mod engines;
 mod fleet;
 mod media;
 pub mod pipeline;
@@ -19,6 +20,7 @@ pub mod webdriver;
 mod webhook;
 pub mod wer;
 
+pub use engines::{demo_engines, installed_engines};
 pub use fleet::Fleet;
 pub use media::{
     binary, ffprobe_json, installed, sample_clip, sample_clip_in, sample_clip_saying, stream_count,

@@ -10,7 +10,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 use voxline_testkit::auth::{HS_SECRET, hs256_with, user_claims};
-use voxline_testkit::{TestEnv, TestSystem, ffprobe_json, sample_clip_saying, spawn_system};
+use voxline_testkit::{
+    TestEnv, TestSystem, ffprobe_json, installed_engines, sample_clip_saying, spawn_system,
+};
 
 const STATUSES: &[&str] = &[
     "uploading",
@@ -54,7 +56,17 @@ impl<'a> Frontend<'a> {
 
     /// `POST /api/jobs/upload-urls`, then the PUTs (voice first), as the client does.
     async fn upload(&self, voice: &Path, background: Option<&Path>) -> anyhow::Result<Value> {
-        let mut ask = json!({"languages": ["es"], "voice_track_name": "voice.mp3"});
+        self.upload_for(voice, background, &["es"]).await
+    }
+
+    /// The same, for a dub into `languages`.
+    async fn upload_for(
+        &self,
+        voice: &Path,
+        background: Option<&Path>,
+        languages: &[&str],
+    ) -> anyhow::Result<Value> {
+        let mut ask = json!({"languages": languages, "voice_track_name": "voice.mp3"});
         if background.is_some() {
             ask["background_track_name"] = json!("background.wav");
         }
@@ -99,12 +111,37 @@ impl<'a> Frontend<'a> {
     }
 
     fn creation(urls: &Value, background: bool) -> Value {
+        Self::creation_for(urls, background, &["es"])
+    }
+
+    fn creation_for(urls: &Value, background: bool, languages: &[&str]) -> Value {
         json!({
             "job_id": urls["job_id"], "voice_track_uploaded": true,
-            "background_track_uploaded": background, "languages": ["es"],
+            "background_track_uploaded": background, "languages": languages,
             "voice_track_url": urls["upload_urls"]["voice_track"],
             "background_track_url": urls["upload_urls"]["background_track"],
         })
+    }
+}
+
+/// Polls the job as the client does until `complete` or `error`.
+async fn poll(ui: &Frontend<'_>, id: &str, limit: Duration) -> anyhow::Result<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let (s, view) = ui
+            .call(Method::GET, &format!("/api/jobs/{id}"), None)
+            .await?;
+        assert_eq!(s, 200, "{view}");
+        let status = view["status"].as_str().unwrap_or_default();
+        assert!(STATUSES.contains(&status), "{view}");
+        if status == "complete" || status == "error" {
+            return Ok(view);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "still running: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
     }
 }
 
@@ -382,5 +419,91 @@ async fn the_frontend_gets_errors_it_understands() -> anyhow::Result<()> {
     assert_flat_error(s, &b, 404, "not_found");
     let (s, b) = ui.call(Method::GET, "/api/nowhere", None).await?;
     assert_flat_error(s, &b, 404, "not_found");
+    sys.stop().await
+}
+
+/// Every language the frontend offers, picked from English on the offline
+/// engines the demo runs: the ones they serve (Spanish and Italian from
+/// apertium, French through Spanish, Portuguese from Bergamot's neural
+/// model; all spoken by Kokoro) dub to the end with a download each; the
+/// ones no offline engine translates into are refused before anything is
+/// uploaded, with a message naming what can be served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_frontend_language_is_dubbed_offline_or_refused_with_what_can_be()
+-> anyhow::Result<()> {
+    let mut env = TestEnv::new().await?;
+    env.settings.auth.jwt_secret = voxline_config::Secret::new(HS_SECRET);
+    let engines = &mut env.settings.engines;
+    engines.translate = vec!["bergamot".into(), "apertium".into()];
+    engines.synthesize = vec!["kokoro".into(), "espeak-ng".into()];
+    installed_engines(engines);
+    let sys = spawn_system(env).await?;
+    let ui = Frontend::signed_in(&sys);
+    let (voice, _, _) = voice_track(&sys.env.path("media"))?;
+
+    let served = ["es", "fr", "it", "pt"];
+    let urls = ui.upload_for(&voice, None, &served).await?;
+    let id = urls["job_id"].as_str().unwrap().to_owned();
+    let (s, created) = ui
+        .call(
+            Method::POST,
+            "/api/jobs/",
+            Some(&Frontend::creation_for(&urls, false, &served)),
+        )
+        .await?;
+    assert_eq!(s, 201, "{created}");
+    let view = poll(&ui, &id, Duration::from_secs(300)).await?;
+    assert_eq!(view["status"], "complete", "{view:#}");
+    assert_eq!(view["completedLanguages"], served.len(), "{view:#}");
+    for code in served {
+        let language = view["languages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["languageCode"] == code)
+            .unwrap_or_else(|| panic!("{code} in {view:#}"));
+        assert_eq!(language["status"], "complete", "{language}");
+        let r = reqwest::get(language["downloadUrl"].as_str().unwrap()).await?;
+        assert_eq!(r.status(), 200, "{code}");
+        assert!(r.bytes().await?.len() > 1000, "{code}");
+    }
+    // Which engines did the work, from the native view of the same job
+    // (the same signed-in user).
+    let (s, native) = ui
+        .call(Method::GET, &format!("/v1/jobs/{id}"), None)
+        .await?;
+    assert_eq!(s, 200, "{native}");
+    for task in native["tasks"].as_array().unwrap() {
+        let engine = |stage: &str| {
+            task["stages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["stage"] == stage)
+                .and_then(|r| r["engine"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let translator = if task["language"] == "pt" {
+            "bergamot"
+        } else {
+            "apertium"
+        };
+        assert_eq!(engine("translate"), translator, "{task:#}");
+        assert_eq!(engine("synthesize"), "kokoro", "{task:#}");
+    }
+
+    for code in ["de", "ja", "zh", "ko", "ru", "ar", "hi"] {
+        let ask = json!({"languages": [code], "voice_track_name": "voice.mp3"});
+        let (s, b) = ui
+            .call(Method::POST, "/api/jobs/upload-urls", Some(&ask))
+            .await?;
+        assert_flat_error(s, &b, 422, "unsupported_language");
+        let message = b["message"].as_str().unwrap();
+        assert!(
+            served.iter().all(|c| message.contains(c)),
+            "{code}: names what can be served: {message}"
+        );
+    }
     sys.stop().await
 }
