@@ -317,6 +317,12 @@ pub struct EngineSettings {
     pub onnxruntime_library: PathBuf,
     /// Speaking rate of espeak-ng, in words per minute.
     pub espeak_rate: u32,
+    /// Hear each dubbed line back with the first offline recognizer of the
+    /// transcribe chain that understands its language (whisper,
+    /// pocketsphinx), and report how much of it was heard wrong: the dub's
+    /// intelligibility, per line and per task. Lines whose language no
+    /// offline recognizer knows are not checked.
+    pub hear_back: bool,
     /// Lines one synthesize stage speaks at once: a cloud voice answers in
     /// about a second a line, so a long video is spoken several times
     /// faster (each vendor's `max_concurrency` still holds).
@@ -363,6 +369,7 @@ impl Default for EngineSettings {
                 "target/tools/piper/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.32.0"
                     .into(),
             espeak_rate: 160,
+            hear_back: true,
             lines_at_once: 4,
             max_tempo: 1.3,
             background_gain: 0.6,

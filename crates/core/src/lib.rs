@@ -16,6 +16,7 @@ pub mod sentences;
 mod stage;
 pub mod state;
 mod transcript;
+pub mod wer;
 
 pub use credits::{Credits, UNITS_PER_CREDIT};
 pub use dispatch::Dispatch;
@@ -25,4 +26,6 @@ pub use job::{JobKind, JobOptions, JobStatus, SocialOptions, SubtitleMode, TaskS
 pub use language::Language;
 pub use priority::Priority;
 pub use stage::{Stage, StageRunStatus, task_stages};
-pub use transcript::{Segment, Synthesis, SynthesizedLine, Transcript, Translation, Word};
+pub use transcript::{
+    HeardLine, Segment, Synthesis, SynthesizedLine, Transcript, Translation, Word,
+};

@@ -79,4 +79,20 @@ pub struct SynthesizedLine {
     /// shortened a line too long for its slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spoken: Option<String>,
+    /// The line's audio heard back by an offline recognizer of its
+    /// language, when there is one: how intelligible the voice is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heard: Option<HeardLine>,
+}
+
+/// What a recognizer heard of a dubbed line, and how far that is from the
+/// words the line says: word errors, or character errors for languages
+/// written without spaces (`crate::wer`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeardLine {
+    pub engine: String,
+    pub text: String,
+    pub errors: usize,
+    /// Words (or characters) of the line's text.
+    pub words: usize,
 }

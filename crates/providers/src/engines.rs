@@ -92,6 +92,9 @@ impl Vendors {
     }
 }
 
+/// The recognizers that run on this machine, which may hear a dub back.
+const OFFLINE_RECOGNIZERS: &[&str] = &["whisper", "pocketsphinx"];
+
 const BUILT_IN: &[&str] = &[
     "pocketsphinx",
     "whisper",
@@ -380,6 +383,22 @@ impl Engines {
 
     /// Speaks a line with the first engine that speaks the language; each
     /// attempt is noted in `log`.
+    /// `wav` heard back by the first offline recognizer of the transcribe
+    /// chain (whisper, pocketsphinx) that understands `language`: the
+    /// engine and what it heard, or `None` when no offline recognizer
+    /// does (a dub is never sent to a vendor only to be checked).
+    pub async fn hear(
+        &self,
+        wav: &Path,
+        language: &Language,
+    ) -> Option<(String, Result<Transcript, ProviderError>)> {
+        let engine = self.stt.iter().find(|e| {
+            OFFLINE_RECOGNIZERS.contains(&e.name()) && e.languages().contains(&language.code)
+        })?;
+        let heard = engine.transcribe(wav, Some(language)).await;
+        Some((engine.name().to_owned(), heard))
+    }
+
     /// The voices a job may choose for `language`: (engine, voice) for each
     /// engine of the chain that speaks it, each engine's default first.
     pub fn voices(&self, language: &str) -> Vec<(String, String)> {

@@ -18,7 +18,6 @@ pub mod vendors;
 pub mod views;
 pub mod webdriver;
 mod webhook;
-pub mod wer;
 
 pub use engines::{demo_engines, installed_engines};
 pub use fleet::Fleet;
@@ -28,6 +27,8 @@ pub use media::{
 };
 pub use s3::S3Server;
 pub use system::{TestSystem, spawn_system};
+/// Word and character error rates (`voxline_core::wer`).
+pub use voxline_core::wer;
 pub use webhook::{Delivery, WebhookReceiver};
 
 use std::path::PathBuf;

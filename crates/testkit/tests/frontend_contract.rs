@@ -423,17 +423,19 @@ async fn the_frontend_gets_errors_it_understands() -> anyhow::Result<()> {
 }
 
 /// Every language the frontend offers, picked from English on the offline
-/// engines the demo runs: the ones they serve (Spanish and Italian from
-/// apertium, French through Spanish, Portuguese from Bergamot's neural
-/// model; all spoken by Kokoro) dub to the end with a download each; the
-/// ones no offline engine translates into are refused before anything is
-/// uploaded, with a message naming what can be served.
+/// engines the demo runs: the ones they serve (Spanish from apertium,
+/// French and Italian through Spanish, Portuguese from Bergamot's neural
+/// model; all spoken by Kokoro, and heard back by whisper) dub to the end
+/// with a download each; the ones no offline engine translates into are
+/// refused before anything is uploaded, with a message naming what can be
+/// served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_frontend_language_is_dubbed_offline_or_refused_with_what_can_be()
 -> anyhow::Result<()> {
     let mut env = TestEnv::new().await?;
     env.settings.auth.jwt_secret = voxline_config::Secret::new(HS_SECRET);
     let engines = &mut env.settings.engines;
+    engines.transcribe = vec!["whisper".into(), "pocketsphinx".into()];
     engines.translate = vec!["bergamot".into(), "apertium".into()];
     engines.synthesize = vec!["kokoro".into(), "espeak-ng".into()];
     installed_engines(engines);
@@ -491,6 +493,18 @@ async fn every_frontend_language_is_dubbed_offline_or_refused_with_what_can_be()
         };
         assert_eq!(engine("translate"), translator, "{task:#}");
         assert_eq!(engine("synthesize"), "kokoro", "{task:#}");
+        // Each dub heard back by whisper: intelligible.
+        let heard = &task["stats"]["intelligibility"];
+        assert_eq!(
+            (heard["measured"].as_bool(), heard["engine"].as_str()),
+            (Some(true), Some("whisper")),
+            "{task:#}"
+        );
+        assert!(
+            heard["error_rate"].as_f64().unwrap() <= 0.4,
+            "{}: {heard}",
+            task["language"]
+        );
     }
 
     for code in ["de", "ja", "zh", "ko", "ru", "ar", "hi"] {

@@ -139,6 +139,14 @@ fn report(task: &Value) -> Option<String> {
     if let (Some(all), Some(outside)) = (cues["cues"].as_u64(), cues["outside"].as_u64()) {
         line += &format!("; {outside} of {all} subtitle cues outside the norms");
     }
+    let heard = &stats["intelligibility"];
+    if let Some(rate) = heard["error_rate"].as_f64() {
+        line += &format!(
+            "; heard back {:.1} % wrong by {}",
+            rate * 100.0,
+            heard["engine"].as_str().unwrap_or("?")
+        );
+    }
     let loud = &stats["loudness"];
     if let (Some(dub), Some(source)) = (loud["dub_lufs"].as_f64(), loud["source_lufs"].as_f64()) {
         line += &format!("; {dub:.1} LUFS (source {source:.1})");

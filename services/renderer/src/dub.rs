@@ -160,7 +160,13 @@ pub async fn render(
         .count()
         .into();
     let norms = subtitles::breaches(&cues);
-    let report = serde_json::json!({ "stretch": stats, "subtitles": norms, "loudness": loudness });
+    let heard = intelligibility(&synthesis);
+    let report = serde_json::json!({
+        "stretch": stats,
+        "subtitles": norms,
+        "loudness": loudness,
+        "intelligibility": heard,
+    });
     Ok(Completion {
         output: serde_json::json!({
             "lines": fit.placements.len(),
@@ -223,6 +229,37 @@ async fn match_loudness(
             )
         }
     }
+}
+
+/// How much of the dub's speech its lines' recognizer heard wrong (each
+/// line heard back by the synthesizer): the error rate over every word
+/// checked, and the lines heard more than half wrong, to listen to first.
+/// `measured: false` when no line was heard back (no offline recognizer
+/// knows the language, or `engines.hear_back` is off).
+fn intelligibility(synthesis: &Synthesis) -> serde_json::Value {
+    let heard: Vec<(u32, &voxline_core::HeardLine)> = synthesis
+        .segments
+        .iter()
+        .filter_map(|l| Some((l.id, l.heard.as_ref()?)))
+        .collect();
+    let Some((_, first)) = heard.first() else {
+        return serde_json::json!({ "measured": false });
+    };
+    let errors: usize = heard.iter().map(|(_, h)| h.errors).sum();
+    let words: usize = heard.iter().map(|(_, h)| h.words).sum();
+    let unclear: Vec<u32> = heard
+        .iter()
+        .filter(|(_, h)| h.errors * 2 > h.words)
+        .map(|(id, _)| *id)
+        .collect();
+    serde_json::json!({
+        "measured": true,
+        "engine": first.engine,
+        "lines": heard.len(),
+        "words": words,
+        "error_rate": (errors as f64 / words.max(1) as f64 * 1000.0).round() / 1000.0,
+        "unclear_lines": unclear,
+    })
 }
 
 /// A level in dB, or null for silence (-inf is not JSON).

@@ -8,7 +8,9 @@ use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
 use voxline_config::Settings;
-use voxline_core::{Language, Segment, Stage, Synthesis, SynthesizedLine, Translation};
+use voxline_core::{
+    HeardLine, Language, Segment, Stage, Synthesis, SynthesizedLine, Translation, wer,
+};
 use voxline_db::runs::Completion;
 use voxline_media::audio;
 use voxline_providers::Engines;
@@ -26,6 +28,8 @@ pub struct Synthesize {
     max_tempo: f64,
     /// What decides how a text sounds: the chain and its voices' settings.
     voices: String,
+    /// Hear each line back and score it (`engines.hear_back`).
+    hear_back: bool,
 }
 
 /// One line to speak and the time it has: from its start to the next
@@ -50,6 +54,7 @@ impl Synthesize {
             engines,
             lines_at_once: e.lines_at_once.max(1),
             max_tempo: e.max_tempo.max(1.0),
+            hear_back: e.hear_back,
             voices: format!(
                 "{:?}|{}|{:?}|{:?}|{}",
                 e.synthesize,
@@ -156,7 +161,105 @@ impl Synthesize {
             engine,
             hash,
             spoken: words,
+            heard: None,
         })
+    }
+
+    /// The lines spoken in this run heard back a minute at a time (a
+    /// recognizer such as whisper works on half-minute windows, so one
+    /// track costs far less than a pass a line): their audio back to back
+    /// with a pause between, transcribed by an offline recognizer of the
+    /// language, and what it heard aligned with what the lines say, each
+    /// error charged to its line (`wer::errors_per_part`). Lines an earlier
+    /// run heard keep what it heard; hearing that fails leaves lines
+    /// unchecked, never fails the dub.
+    async fn hear_back(
+        &self,
+        ctx: &StageContext,
+        language: &Language,
+        lines: &mut [SynthesizedLine],
+        texts: &[Segment],
+    ) {
+        const RATE: usize = 48_000;
+        const PAUSE: usize = RATE * 6 / 10;
+        const TRACK: usize = RATE * 60;
+        let mut track: Vec<i16> = Vec::new();
+        let mut members: Vec<usize> = Vec::new();
+        for i in 0..lines.len() {
+            if lines[i].heard.is_some() {
+                continue;
+            }
+            let Ok(samples) = audio::read_wav_samples(&ctx.scratch(&lines[i].file)) else {
+                continue;
+            };
+            if !members.is_empty() && track.len() + samples.len() > TRACK {
+                self.hear_track(ctx, language, lines, texts, &members, &track)
+                    .await;
+                (track, members) = (Vec::new(), Vec::new());
+            }
+            track.extend(samples);
+            track.extend(std::iter::repeat_n(0, PAUSE));
+            members.push(i);
+        }
+        if !members.is_empty() {
+            self.hear_track(ctx, language, lines, texts, &members, &track)
+                .await;
+        }
+    }
+
+    /// One track of `members` (indexes into `lines`) heard and scored.
+    async fn hear_track(
+        &self,
+        ctx: &StageContext,
+        language: &Language,
+        lines: &mut [SynthesizedLine],
+        texts: &[Segment],
+        members: &[usize],
+        track: &[i16],
+    ) {
+        let wav = ctx.scratch(&format!("heard-back-{}.wav", lines[members[0]].id));
+        if let Err(e) = audio::write_wav(&wav, track, 48_000) {
+            tracing::warn!(error = %e, "the dub's lines could not be put together to be heard back");
+            return;
+        }
+        let Some((engine, heard)) = self.engines.hear(&wav, language).await else {
+            return;
+        };
+        let transcript = match heard {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(error = %e, engine, "the dub could not be heard back");
+                return;
+            }
+        };
+        let heard: Vec<&str> = transcript
+            .segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect();
+        let said: Vec<String> = members
+            .iter()
+            .map(|&i| {
+                let line = &lines[i];
+                line.spoken.clone().unwrap_or_else(|| {
+                    texts
+                        .iter()
+                        .find(|s| s.id == line.id)
+                        .map(|s| s.text.clone())
+                        .unwrap_or_default()
+                })
+            })
+            .collect();
+        let said: Vec<&str> = said.iter().map(String::as_str).collect();
+        let scores = wer::errors_per_part(&said, &heard.join(" "), wer::is_unspaced(language.code));
+        for (&i, (errors, words, text)) in members.iter().zip(scores) {
+            lines[i].heard = Some(HeardLine {
+                engine: engine.clone(),
+                text,
+                errors,
+                words,
+            });
+        }
     }
 
     /// Speaks `text` into `out` (48 kHz mono); the engine and the seconds.
@@ -205,11 +308,16 @@ impl StageHandler for Synthesize {
                 .is_some_and(|e| e.text.is_some());
         }
         // In line order, a few at once; the first failure stops the rest.
-        let lines: Vec<SynthesizedLine> = futures::stream::iter(slots)
+        let mut lines: Vec<SynthesizedLine> = futures::stream::iter(slots)
             .map(|slot| self.speak(ctx, &language, slot, &earlier, (&spoken, total)))
             .buffered(self.lines_at_once)
             .try_collect()
             .await?;
+        if self.hear_back {
+            ctx.progress(1.0, "hearing the dub back").await;
+            self.hear_back(ctx, &language, &mut lines, &translation.segments)
+                .await;
+        }
         // Every engine that spoke a line, in the order first used.
         let mut engines_used: Vec<&str> = Vec::new();
         for line in &lines {
