@@ -293,9 +293,9 @@ async fn main() -> anyhow::Result<()> {
     println!();
     println!("the one-minute clip ({seconds:.1} s) dubbed from English, one job per language");
     println!(
-        "| engines | language | translation | voice | translate s | synthesize s | job wall s | real-time factor | back-transcription error | max tempo | mean tempo | drift s | dub / source LUFS | cues outside the norms |"
+        "| engines | language | translation | voice | translate s | synthesize s | job wall s | real-time factor | back-transcription error | the task's own report | max tempo | mean tempo | drift s | dub / source LUFS | cues outside the norms |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for Chains {
         label,
         translate,
@@ -313,7 +313,7 @@ async fn main() -> anyhow::Result<()> {
                 &t["stats"]["subtitles"],
             );
             println!(
-                "| {label} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} % | {:.2}× | {:.2}× | {:.2} | {:.1} / {:.1} | {} of {} |",
+                "| {label} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} % | {} | {:.2}× | {:.2}× | {:.2} | {:.1} / {:.1} | {} of {} |",
                 t["language"].as_str().unwrap_or("?"),
                 stage_engine(t, "translate"),
                 stage_engine(t, "synthesize"),
@@ -322,6 +322,9 @@ async fn main() -> anyhow::Result<()> {
                 d.wall.as_secs_f64(),
                 d.wall.as_secs_f64() / seconds,
                 100.0 * errors as f64 / words.max(1) as f64,
+                t["stats"]["intelligibility"]["error_rate"]
+                    .as_f64()
+                    .map_or("not heard".to_owned(), |r| format!("{:.1} %", r * 100.0)),
                 stretch["max_tempo"].as_f64().unwrap_or(f64::NAN),
                 stretch["mean_tempo"].as_f64().unwrap_or(f64::NAN),
                 stretch["drift"].as_f64().unwrap_or(f64::NAN),
@@ -332,7 +335,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         println!(
-            "| {label} | all | | | | | | | **{:.1} %** | | | | | |",
+            "| {label} | all | | | | | | | **{:.1} %** | | | | | | |",
             100.0 * total.0 as f64 / total.1.max(1) as f64
         );
     }
