@@ -392,11 +392,16 @@ impl Engines {
         wav: &Path,
         language: &Language,
     ) -> Option<(String, Result<Transcript, ProviderError>)> {
-        let engine = self.stt.iter().find(|e| {
-            OFFLINE_RECOGNIZERS.contains(&e.name()) && e.languages().contains(&language.code)
-        })?;
+        let engine = self.hearer(language)?;
         let heard = engine.transcribe(wav, Some(language)).await;
         Some((engine.name().to_owned(), heard))
+    }
+
+    /// The offline recognizer that would hear `language` back, if any.
+    pub fn hearer(&self, language: &Language) -> Option<&Arc<dyn SpeechToText>> {
+        self.stt.iter().find(|e| {
+            OFFLINE_RECOGNIZERS.contains(&e.name()) && e.languages().contains(&language.code)
+        })
     }
 
     /// The voices a job may choose for `language`: (engine, voice) for each

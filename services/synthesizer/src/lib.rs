@@ -313,7 +313,7 @@ impl StageHandler for Synthesize {
             .buffered(self.lines_at_once)
             .try_collect()
             .await?;
-        if self.hear_back {
+        if self.hear_back && self.engines.hearer(&language).is_some() {
             ctx.progress(1.0, "hearing the dub back").await;
             self.hear_back(ctx, &language, &mut lines, &translation.segments)
                 .await;
