@@ -134,18 +134,12 @@ pub fn check(segments: &[Segment], edits: &Edits, duration: f64) -> Result<(), S
 mod tests {
     use super::*;
 
-    fn line(id: u32, start: f64, end: f64, text: &str) -> Segment {
-        Segment {
-            id,
-            start,
-            end,
-            text: text.into(),
-        }
-    }
-
     #[test]
     fn edits_lay_over_the_lines_and_bad_ones_are_named() {
-        let lines = [line(1, 0.0, 1.0, "Hola."), line(2, 1.5, 3.0, "Adiós.")];
+        let lines = [
+            Segment::new(1, 0.0, 1.0, "Hola."),
+            Segment::new(2, 1.5, 3.0, "Adiós."),
+        ];
         let edit = |text: Option<&str>, start, end| SegmentEdit {
             text: text.map(Into::into),
             start,
@@ -154,7 +148,7 @@ mod tests {
         let edits: Edits = [(2, edit(Some("Hasta luego."), None, Some(3.5)))].into();
         assert!(check(&lines, &edits, 4.0).is_ok());
         let applied = apply(&lines, &edits);
-        assert_eq!(applied[1], line(2, 1.5, 3.5, "Hasta luego."));
+        assert_eq!(applied[1], Segment::new(2, 1.5, 3.5, "Hasta luego."));
         assert_eq!(applied[0], lines[0]);
 
         let refused = |edits: Edits| check(&lines, &edits, 4.0).unwrap_err();

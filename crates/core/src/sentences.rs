@@ -69,30 +69,21 @@ fn spaceless(text: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn line(id: u32, start: f64, end: f64, text: &str) -> Segment {
-        Segment {
-            id,
-            start,
-            end,
-            text: text.into(),
-        }
-    }
-
     #[test]
     fn a_sentence_cut_across_lines_is_joined_and_keeps_the_first_id() {
         let lines = [
-            line(1, 0.0, 3.0, "Welcome to the show."),
-            line(2, 3.2, 6.0, "Her gentle air could hold her"),
-            line(3, 6.3, 7.0, "memory."),
-            line(4, 7.1, 9.0, "Thank you."),
+            Segment::new(1, 0.0, 3.0, "Welcome to the show."),
+            Segment::new(2, 3.2, 6.0, "Her gentle air could hold her"),
+            Segment::new(3, 6.3, 7.0, "memory."),
+            Segment::new(4, 7.1, 9.0, "Thank you."),
         ];
         let joined = whole_sentences(&lines);
         assert_eq!(
             joined,
             [
-                line(1, 0.0, 3.0, "Welcome to the show."),
-                line(2, 3.2, 7.0, "Her gentle air could hold her memory."),
-                line(4, 7.1, 9.0, "Thank you."),
+                Segment::new(1, 0.0, 3.0, "Welcome to the show."),
+                Segment::new(2, 3.2, 7.0, "Her gentle air could hold her memory."),
+                Segment::new(4, 7.1, 9.0, "Thank you."),
             ]
         );
     }
@@ -100,12 +91,12 @@ mod tests {
     #[test]
     fn lines_stay_apart_across_capitals_long_pauses_and_long_runs() {
         let lines = [
-            line(1, 0.0, 2.0, "So we went"),
-            line(2, 2.1, 4.0, "Then it rained."),
-            line(3, 4.0, 6.0, "and after that"),
-            line(4, 8.0, 9.0, "nothing."),
-            line(5, 9.0, 20.0, "a very long line that runs on"),
-            line(6, 20.0, 26.0, "and on."),
+            Segment::new(1, 0.0, 2.0, "So we went"),
+            Segment::new(2, 2.1, 4.0, "Then it rained."),
+            Segment::new(3, 4.0, 6.0, "and after that"),
+            Segment::new(4, 8.0, 9.0, "nothing."),
+            Segment::new(5, 9.0, 20.0, "a very long line that runs on"),
+            Segment::new(6, 20.0, 26.0, "and on."),
         ];
         assert_eq!(whole_sentences(&lines).len(), 6);
     }
@@ -113,8 +104,8 @@ mod tests {
     #[test]
     fn a_transcript_without_punctuation_is_left_as_it_is() {
         let lines = [
-            line(1, 0.0, 2.0, "hello there"),
-            line(2, 2.1, 4.0, "how are you"),
+            Segment::new(1, 0.0, 2.0, "hello there"),
+            Segment::new(2, 2.1, 4.0, "how are you"),
         ];
         assert_eq!(whole_sentences(&lines), lines);
     }
@@ -122,8 +113,8 @@ mod tests {
     #[test]
     fn japanese_halves_join_without_a_space() {
         let lines = [
-            line(1, 0.0, 2.0, "今日は音楽について"),
-            line(2, 2.2, 4.0, "話します。"),
+            Segment::new(1, 0.0, 2.0, "今日は音楽について"),
+            Segment::new(2, 2.2, 4.0, "話します。"),
         ];
         assert_eq!(
             whole_sentences(&lines)[0].text,

@@ -10,6 +10,15 @@ pub struct Segment {
 }
 
 impl Segment {
+    pub fn new(id: u32, start: f64, end: f64, text: impl Into<String>) -> Self {
+        Self {
+            id,
+            start,
+            end,
+            text: text.into(),
+        }
+    }
+
     pub fn duration(&self) -> f64 {
         (self.end - self.start).max(0.0)
     }

@@ -18,14 +18,19 @@ fn line(id: u32, text: &str) -> Segment {
     }
 }
 
-#[tokio::test]
-async fn spanish_catalan_and_galician_sources_are_translated_to_english() {
-    let engines = Engines::from_settings(
+/// The default chain: apertium alone.
+fn engines() -> Engines {
+    Engines::from_settings(
         &EngineSettings::default(),
         &Default::default(),
         Arc::new(Unlimited),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test]
+async fn spanish_catalan_and_galician_sources_are_translated_to_english() {
+    let engines = engines();
     let en = Language::parse("en").unwrap();
     let log = CallLog::default();
     for (code, lines) in [
@@ -53,12 +58,7 @@ async fn spanish_catalan_and_galician_sources_are_translated_to_english() {
 /// they are reached through Spanish, every line kept under its own id.
 #[tokio::test]
 async fn french_italian_and_portuguese_are_reached_through_spanish() {
-    let engines = Engines::from_settings(
-        &EngineSettings::default(),
-        &Default::default(),
-        Arc::new(Unlimited),
-    )
-    .unwrap();
+    let engines = engines();
     let en = Language::parse("en").unwrap();
     let log = CallLog::default();
     let input = [

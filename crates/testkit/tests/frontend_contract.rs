@@ -134,6 +134,10 @@ async fn poll(ui: &Frontend<'_>, id: &str, limit: Duration) -> anyhow::Result<Va
         assert_eq!(s, 200, "{view}");
         let status = view["status"].as_str().unwrap_or_default();
         assert!(STATUSES.contains(&status), "{view}");
+        assert!(
+            view["progress"].as_u64().is_some_and(|p| p <= 100),
+            "{view}"
+        );
         if status == "complete" || status == "error" {
             return Ok(view);
         }
@@ -198,28 +202,7 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
     let (s, again) = ui.call(Method::POST, "/api/jobs", Some(&body)).await?;
     assert_eq!((s, again["job_id"].as_str()), (200, Some(id.as_str())));
 
-    // Poll as the client does until `complete` or `error`.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
-    let view = loop {
-        let (s, view) = ui
-            .call(Method::GET, &format!("/api/jobs/{id}"), None)
-            .await?;
-        assert_eq!(s, 200, "{view}");
-        let status = view["status"].as_str().unwrap_or_default();
-        assert!(STATUSES.contains(&status), "{view}");
-        assert!(
-            view["progress"].as_u64().is_some_and(|p| p <= 100),
-            "{view}"
-        );
-        if status == "complete" || status == "error" {
-            break view;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still running: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(700)).await;
-    };
+    let view = poll(&ui, &id, Duration::from_secs(180)).await?;
     assert_eq!(view["status"], "complete", "{view}");
     assert_eq!(
         (view["progress"].as_u64(), view["totalLanguages"].as_u64()),

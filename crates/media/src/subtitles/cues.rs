@@ -284,12 +284,7 @@ mod tests {
     use super::*;
 
     fn line(start: f64, end: f64, text: &str) -> Segment {
-        Segment {
-            id: 1,
-            start,
-            end,
-            text: text.into(),
-        }
+        Segment::new(1, start, end, text)
     }
 
     fn texts(cues: &[Cue]) -> Vec<String> {

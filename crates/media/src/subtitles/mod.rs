@@ -98,26 +98,17 @@ fn parse_stamp(text: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
-    fn seg(id: u32, start: f64, end: f64, text: &str) -> Segment {
-        Segment {
-            id,
-            start,
-            end,
-            text: text.into(),
-        }
-    }
-
     #[test]
     fn srt_and_vtt_format_and_round_trip() {
         let lines = vec![
-            seg(1, 1.0, 2.5, "Hola mundo."),
-            seg(
+            Segment::new(1, 1.0, 2.5, "Hola mundo."),
+            Segment::new(
                 2,
                 3661.25,
                 3662.0,
                 "Una línea bastante larga que hay que partir en dos.",
             ),
-            seg(3, 5.0, 6.0, " "),
+            Segment::new(3, 5.0, 6.0, " "),
         ];
         let cues = cues(&lines, None);
         let srt = srt(&cues);
