@@ -206,46 +206,18 @@ loudness() { # prints "integrated peak" of $1's first audio stream
 }
 read -r source_i _ < <(loudness "$clip")
 read -r mix_i mix_peak < <(loudness "$work/mix.wav")
+# The gain in dB to two places, or "none" when under 0.1 dB either way
+# (decided on the unrounded figure, as Voxline does).
 gain=$(awk -v s="$source_i" -v m="$mix_i" -v p="$mix_peak" 'BEGIN {
-  if (s <= -70 || m <= -70) { print 0; exit }
+  if (s <= -70 || m <= -70) { print "none"; exit }
   want = s - m
   if (p != "-inf") { room = -1 - p; if (room < 0) room = 0; g = (want < room) ? want : room; if (want < 0) g = want } else g = want
-  print g }')
+  if (g < 0.1 && g > -0.1) print "none"; else printf "%.2f\n", g }')
 mix=$work/mix.wav
-if awk -v g="$gain" 'BEGIN { exit !(g >= 0.1 || g <= -0.1) }'; then
-  "${FF[@]}" -i "$work/mix.wav" -af "volume=$(printf '%.2f' "$gain")dB" -c:a pcm_s16le "$work/mix-normalised.wav"
+if [[ $gain != none ]]; then
+  "${FF[@]}" -i "$work/mix.wav" -af "volume=${gain}dB" -c:a pcm_s16le "$work/mix-normalised.wav"
   mix=$work/mix-normalised.wav
 fi
-
-# Subtitles follow the lines as placed: from where a line starts to where
-# it ends (or its segment does, if later), never past the source's end;
-# lines over 42 characters wrap at the space nearest the middle. One cue a
-# line: Voxline also shapes lines into cues to the subtitle norms
-# (crates/media/src/subtitles/cues.rs, microseconds of work), so the
-# benchmark compares the two files' words, not their cues.
-awk -F'\t' -v total="$total" '
-  function stamp(s, sep,   ms) {
-    ms = int(s * 1000 + 0.5)
-    return sprintf("%02d:%02d:%02d%s%03d", int(ms / 3600000), int(ms / 60000) % 60, int(ms / 1000) % 60, sep, ms % 1000)
-  }
-  function wrap(t,   mid, best, i, d, bd) {
-    if (length(t) <= 42) return t
-    mid = int(length(t) / 2); best = 0; bd = -1
-    for (i = 1; i <= length(t); i++) if (substr(t, i, 1) == " ") {
-      d = (i - 1 > mid) ? i - 1 - mid : mid - (i - 1)
-      if (bd < 0 || d < bd) { bd = d; best = i }
-    }
-    return best ? substr(t, 1, best - 1) "\n" substr(t, best + 1) : t
-  }
-  FILENAME == ARGV[1] { text[$1] = $4; next }
-  text[$1] != "" {
-    start = $2; stop = $2 + $4; if ($5 > stop) stop = $5; if (stop > total) stop = total
-    cue = wrap(text[$1])
-    printf "%d\n%s --> %s\n%s\n\n", ++k, stamp(start, ","), stamp(stop, ","), cue > srt
-    printf "%s --> %s\n%s\n\n", stamp(start, "."), stamp(stop, "."), cue > vtt
-  }
-  BEGIN { srt = ARGV[3]; vtt = ARGV[4]; ARGC = 3; print "WEBVTT\n" > vtt }
-' "$out/translation.tsv" "$out/placements.tsv" "$out/subtitles.srt" "$out/subtitles.vtt"
 
 # The dubbed media (crates/media/src/mux.rs): video copied, the dub first
 # (Spanish, default), the original second (English), soft subtitles.

@@ -29,6 +29,7 @@ pub fn whole_sentences(lines: &[Segment]) -> Vec<Segment> {
         match out.last_mut() {
             Some(open)
                 if punctuated
+                    && !open.text.is_empty()
                     && !closes_sentence(&open.text)
                     && !text.chars().next().is_some_and(char::is_uppercase)
                     && line.start - open.end <= MAX_PAUSE
@@ -99,6 +100,19 @@ mod tests {
             Segment::new(6, 20.0, 26.0, "and on."),
         ];
         assert_eq!(whole_sentences(&lines).len(), 6);
+    }
+
+    #[test]
+    fn a_blank_line_takes_nothing_in() {
+        let lines = [
+            Segment::new(1, 0.0, 1.0, "Hello."),
+            Segment::new(2, 1.0, 2.0, " "),
+            Segment::new(3, 2.1, 3.0, "and then."),
+        ];
+        assert_eq!(
+            whole_sentences(&lines)[2],
+            Segment::new(3, 2.1, 3.0, "and then.")
+        );
     }
 
     #[test]

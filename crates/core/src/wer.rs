@@ -102,6 +102,9 @@ pub fn character_errors(reference: &str, heard: &str) -> (usize, usize) {
 /// word counts against the part it was said in, each inserted word against
 /// the part before it. By characters when `unspaced`.
 pub fn errors_per_part(parts: &[&str], heard: &str, unspaced: bool) -> Vec<(usize, usize, String)> {
+    if parts.is_empty() {
+        return Vec::new();
+    }
     let units = |t: &str| -> Vec<String> {
         if unspaced {
             t.chars()

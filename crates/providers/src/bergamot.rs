@@ -27,19 +27,22 @@ pub struct Bergamot {
     models: Vec<Model>,
 }
 
+/// Texts to translate, and where to send their translations (or why not).
+type Request = (Vec<String>, oneshot::Sender<Result<Vec<String>, String>>);
+
 /// One pair's model, on its thread.
 struct Model {
     from: &'static str,
     to: &'static str,
     /// Texts to translate and where to send their translations. Dropped
     /// with the engine, which ends the thread.
-    requests: mpsc::Sender<(Vec<String>, oneshot::Sender<Vec<String>>)>,
+    requests: mpsc::Sender<Request>,
 }
 
 impl Model {
     /// Starts the thread and waits for it to load the model from `folder`.
     fn start(from: &'static str, to: &'static str, folder: PathBuf) -> Result<Self, String> {
-        let (requests, inbox) = mpsc::channel::<(Vec<String>, oneshot::Sender<Vec<String>>)>();
+        let (requests, inbox) = mpsc::channel::<Request>();
         let (loaded, ready) = mpsc::channel();
         std::thread::Builder::new()
             .name(format!("bergamot-{from}{to}"))
@@ -55,16 +58,21 @@ impl Model {
                     }
                 };
                 for (texts, reply) in inbox {
-                    let out = texts
-                        .iter()
-                        .map(|t| {
-                            if t.is_empty() {
-                                String::new()
-                            } else {
-                                engine.translate_long(t).trim().to_owned()
-                            }
-                        })
-                        .collect();
+                    // A text the decoder chokes on fails its batch, not
+                    // the thread: later batches are still translated.
+                    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        texts
+                            .iter()
+                            .map(|t| {
+                                if t.is_empty() {
+                                    String::new()
+                                } else {
+                                    engine.translate_long(t).trim().to_owned()
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                    }))
+                    .map_err(|_| "the decoder panicked on this text".to_owned());
                     let _ = reply.send(out);
                 }
             })
@@ -166,7 +174,13 @@ impl Translator for Bergamot {
         };
         let (reply, translated) = oneshot::channel();
         model.requests.send((texts, reply)).map_err(|_| stopped())?;
-        let lines = translated.await.map_err(|_| stopped())?;
+        let lines = translated
+            .await
+            .map_err(|_| stopped())?
+            .map_err(|message| ProviderError::Engine {
+                engine: "bergamot".into(),
+                message,
+            })?;
         Ok(segments
             .iter()
             .zip(lines)

@@ -381,8 +381,6 @@ impl Engines {
         None
     }
 
-    /// Speaks a line with the first engine that speaks the language; each
-    /// attempt is noted in `log`.
     /// `wav` heard back by the first offline recognizer of the transcribe
     /// chain (whisper, pocketsphinx) that understands `language`: the
     /// engine and what it heard, or `None` when no offline recognizer
@@ -404,22 +402,31 @@ impl Engines {
         })
     }
 
-    /// The voices a job may choose for `language`: (engine, voice) for each
-    /// engine of the chain that speaks it, each engine's default first.
-    pub fn voices(&self, language: &str) -> Vec<(String, String)> {
-        self.synthesizers
+    /// The voices a job may choose for `language`: (engine, voice, whether
+    /// the language is spoken in it by default) for each engine of the
+    /// chain that speaks it. The default is the first engine's own voice,
+    /// so none is marked when that engine offers no choice.
+    pub fn voices(&self, language: &str) -> Vec<(String, String, bool)> {
+        let speakers: Vec<_> = self
+            .synthesizers
             .iter()
             .filter(|s| s.languages().contains(&language))
-            .flat_map(|s| {
+            .collect();
+        speakers
+            .iter()
+            .enumerate()
+            .flat_map(|(n, s)| {
                 s.voices(language)
                     .into_iter()
-                    .map(|v| (s.name().to_owned(), v))
+                    .enumerate()
+                    .map(move |(k, v)| (s.name().to_owned(), v, n == 0 && k == 0))
             })
             .collect()
     }
 
     /// Speaks with the first engine that serves the language (and has
-    /// `voice`, when one is asked for) and returns the engine's name.
+    /// `voice`, when one is asked for) and returns the engine's name; each
+    /// attempt is noted in `log`.
     pub async fn synthesize(
         &self,
         text: &str,

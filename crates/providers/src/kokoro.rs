@@ -136,7 +136,14 @@ impl Kokoro {
                 if path.extension().is_some_and(|e| e == "f32")
                     && let Some(name) = path.file_stem().and_then(|n| n.to_str())
                 {
-                    voices.insert(name.to_owned(), read_styles(&path)?);
+                    match read_styles(&path) {
+                        Ok(styles) => {
+                            voices.insert(name.to_owned(), styles);
+                        }
+                        // A configured voice must read; a stray file is left out.
+                        Err(e) if s.kokoro_voices.values().any(|v| v == name) => return Err(e),
+                        Err(e) => tracing::warn!(error = %e, "a Kokoro voice file is left out"),
+                    }
                 }
             }
         }

@@ -87,6 +87,13 @@ async fn a_dub_is_spoken_in_the_voice_it_asks_for_and_unknown_voices_are_refused
     );
     assert_eq!(names(&spanish).len(), 5, "{spanish}");
     assert_eq!(names(&language("fr"))[0], "jf_gongitsune");
+    let defaults: Vec<bool> = spanish["voices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["default"].as_bool().unwrap())
+        .collect();
+    assert_eq!(defaults, [true, false, false, false, false], "{spanish}");
     assert_eq!(spanish["voices"][0]["engine"], "kokoro");
 
     let clip = sample_clip(&sys.env.path("media"))?;

@@ -324,7 +324,7 @@ pub struct VoicesView {
     pub languages: Vec<LanguageVoicesView>,
 }
 
-/// One language's voices; the first is the one it is spoken in by default.
+/// One language's voices.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LanguageVoicesView {
     #[schema(example = "es")]
@@ -342,6 +342,9 @@ pub struct VoiceView {
     /// The engine that speaks it.
     #[schema(example = "kokoro")]
     pub engine: String,
+    /// The language is spoken in this voice when a dub names none (no
+    /// voice is when the first engine speaking it offers no choice).
+    pub default: bool,
 }
 
 impl VoicesView {
@@ -356,7 +359,11 @@ impl VoicesView {
                         language_name: l.name.to_owned(),
                         voices: voices
                             .into_iter()
-                            .map(|(engine, name)| VoiceView { name, engine })
+                            .map(|(engine, name, default)| VoiceView {
+                                name,
+                                engine,
+                                default,
+                            })
                             .collect(),
                     })
                 })

@@ -256,6 +256,8 @@ fn intelligibility(synthesis: &Synthesis) -> serde_json::Value {
         "measured": true,
         "engine": first.engine,
         "lines": heard.len(),
+        // Lines reused from a run that did not hear them back.
+        "lines_not_heard": synthesis.segments.len() - heard.len(),
         "words": words,
         "error_rate": (errors as f64 / words.max(1) as f64 * 1000.0).round() / 1000.0,
         "unclear_lines": unclear,

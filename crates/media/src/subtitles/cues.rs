@@ -62,10 +62,14 @@ pub fn cues(lines: &[Segment], until: Option<f64>) -> Vec<Cue> {
     out.sort_by(|a, b| a.start.total_cmp(&b.start));
     let ends: Vec<f64> = out.iter().map(|c| c.end).collect();
     for i in 0..out.len() {
-        let own_end = ends[i];
+        let mut own_end = ends[i];
+        if let Some(until) = until {
+            // A recognizer may end the last line a little past the media.
+            own_end = own_end.min(until.max(out[i].start));
+        }
         let limit = match out.get(i + 1) {
             Some(next) => next.start,
-            None => until.unwrap_or(own_end).max(own_end),
+            None => until.map_or(own_end, |u| u.max(out[i].start)),
         };
         let cue = &mut out[i];
         let wanted = own_end
@@ -260,9 +264,12 @@ fn split(units: &[Unit], start: f64, end: f64, out: &mut Vec<Cue>) {
             if duration >= 2.0 * MIN_SECONDS && left.min(right) < MIN_SECONDS {
                 return None;
             }
+            // Parts too wide for two lines must be split again (checked by
+            // width alone: wrapping every candidate would cost the cube of
+            // a long line's length).
             let misfits = [&units[..k], &units[k..]]
                 .iter()
-                .filter(|part| wrap(part).is_none())
+                .filter(|part| width(part) > MAX_LINES * MAX_LINE_CHARS)
                 .count() as f64;
             let cost = 2.0 * break_cost(&units[k - 1]) + (2.0 * share - 1.0).abs() + 0.5 * misfits;
             Some((cost, k, share))
@@ -369,6 +376,21 @@ mod tests {
             }
         }
         assert_eq!(cues.concat_text(), text);
+    }
+
+    #[test]
+    fn a_paragraph_long_line_is_shaped_quickly_and_the_last_cue_stops_at_the_end() {
+        let text = "Una frase corta, otra más. ".repeat(200);
+        let started = std::time::Instant::now();
+        let cues = cues(&[line(0.0, 900.0, &text)], Some(899.0));
+        assert!(
+            started.elapsed().as_secs_f64() < 2.0,
+            "{:?}",
+            started.elapsed()
+        );
+        let b = breaches(&cues);
+        assert_eq!(b.lines_too_long + b.too_many_lines, 0);
+        assert!(cues.last().unwrap().end <= 899.0);
     }
 
     #[test]

@@ -5,7 +5,8 @@ use crate::state::AppState;
 use crate::views::{ErrorBody, VoicesView};
 
 /// The voices a dub may ask for (`options.voice`), per language the
-/// configured engines speak, each language's default first.
+/// configured engines speak, the one each language is spoken in by default
+/// marked.
 #[utoipa::path(get, path = "/v1/voices", tag = "jobs",
     responses((status = 200, body = VoicesView), (status = 401, body = ErrorBody)))]
 pub async fn list(state: web::Data<AppState>, _caller: Caller) -> HttpResponse {

@@ -135,8 +135,8 @@ fn check_voice(
         .iter()
         .filter_map(|target| {
             let voices = state.engines.voices(target);
-            (!voices.iter().any(|(_, v)| v == voice)).then(|| {
-                let names: Vec<&str> = voices.iter().map(|(_, v)| v.as_str()).collect();
+            (!voices.iter().any(|(_, v, _)| v == voice)).then(|| {
+                let names: Vec<&str> = voices.iter().map(|(_, v, _)| v.as_str()).collect();
                 format!(
                     "{target} ({})",
                     if names.is_empty() {

@@ -34,9 +34,17 @@ pub async fn list(
         .await
         .ok()
         .and_then(|b| serde_json::from_slice::<Transcript>(&b).ok())
-        // The lines as the translator joined them (a sentence cut across
-        // lines is one line, under its first id).
-        .map(|t| sentences::whole_sentences(&t.segments));
+        .map(|t| {
+            // The lines as the translator joined them (a sentence cut across
+            // lines is one line, under its first id); a translation made
+            // before lines were joined keeps the transcript's own.
+            let joined = sentences::whole_sentences(&t.segments);
+            let matches = translation
+                .segments
+                .iter()
+                .all(|s| joined.iter().any(|j| j.id == s.id));
+            if matches { joined } else { t.segments }
+        });
     let source_text = |seg: u32| {
         transcript
             .as_ref()
