@@ -61,6 +61,10 @@ pub struct JobOptions {
     /// absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voice: Option<String>,
+    /// Terms every translation honours: kept as they are, or translated a
+    /// fixed way per language (`crate::glossary`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub glossary: Vec<crate::glossary::Term>,
 }
 
 impl Default for JobOptions {
@@ -72,6 +76,7 @@ impl Default for JobOptions {
             social: None,
             publish_at: None,
             voice: None,
+            glossary: Vec::new(),
         }
     }
 }

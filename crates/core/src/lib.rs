@@ -8,6 +8,7 @@ mod credits;
 mod dispatch;
 pub mod edits;
 mod error;
+pub mod glossary;
 mod ids;
 mod job;
 mod language;

@@ -58,6 +58,9 @@ pub struct Translation {
     pub language: String,
     pub engine: String,
     pub segments: Vec<Segment>,
+    /// Glossary terms the translation could not honour (`crate::glossary`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub glossary_misses: Vec<crate::glossary::Miss>,
 }
 
 /// What synthesis produced: one audio file per line, with its length.

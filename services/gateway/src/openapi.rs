@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::compat::{self, wire};
 use crate::requests::{
-    CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GrantRequest, JobOptionsRequest,
-    SegmentEditRequest,
+    CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GlossaryTermRequest, GrantRequest,
+    JobOptionsRequest, SegmentEditRequest,
 };
 use crate::routes;
 use crate::views::admin::{
@@ -63,7 +63,7 @@ use crate::views::{
         routes::health::readyz,
     ),
     components(schemas(
-        CreateJobRequest, JobOptionsRequest, UploadView, JobView, TaskView, StageView, ArtifactView,
+        CreateJobRequest, JobOptionsRequest, GlossaryTermRequest, UploadView, JobView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
         UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,

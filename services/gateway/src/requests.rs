@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use voxline_core::glossary::Term;
 use voxline_core::{JobKind, JobOptions, Priority, SocialOptions, SubtitleMode, UploadId};
 
 use crate::error::{ApiError, Code};
@@ -65,6 +66,23 @@ pub struct JobOptionsRequest {
         pattern = "^[A-Za-z0-9_.-]+$"
     )]
     pub voice: Option<String>,
+    /// Terms every translation honours (at most 500): kept as they are
+    /// (names, brands), or translated a fixed way per target language.
+    /// Terms a translation could not honour are listed in the task's report.
+    #[schema(max_items = 500)]
+    pub glossary: Option<Vec<GlossaryTermRequest>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlossaryTermRequest {
+    /// The words as the source says them, matched whole in any case.
+    #[schema(example = "Voxline", min_length = 1, max_length = 100)]
+    pub term: String,
+    /// Its fixed translation per target language (ISO 639-1 code → text);
+    /// a language without one keeps the term as it is.
+    #[schema(example = json!({"es": "doblaje"}))]
+    pub translations: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -237,8 +255,49 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
             social: o.social.as_ref().map(SocialRequest::check).transpose()?,
             publish_at: o.publish_at.as_deref().map(parse_publish_at).transpose()?,
             voice: o.voice.as_deref().map(check_voice).transpose()?,
+            glossary: o
+                .glossary
+                .as_deref()
+                .map(check_glossary)
+                .transpose()?
+                .unwrap_or_default(),
         })
     }
+}
+
+/// A glossary: at most 500 terms of 1 to 100 characters, each translation
+/// of 1 to 200 under a language code Voxline knows.
+fn check_glossary(terms: &[GlossaryTermRequest]) -> Result<Vec<Term>, ApiError> {
+    let bad = |m: String| ApiError::new(Code::InvalidOption, format!("options.glossary: {m}"));
+    if terms.len() > 500 {
+        return Err(bad(format!("{} terms; at most 500", terms.len())));
+    }
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let term = t.term.trim();
+            if term.is_empty() || term.chars().count() > 100 {
+                return Err(bad(format!("term {i} must be 1 to 100 characters")));
+            }
+            let mut translations = std::collections::BTreeMap::new();
+            for (code, text) in t.translations.iter().flatten() {
+                let language = voxline_core::Language::parse(code)
+                    .map_err(|e| bad(format!("term {term:?}: {e}")))?;
+                let text = text.trim();
+                if text.is_empty() || text.chars().count() > 200 {
+                    return Err(bad(format!(
+                        "term {term:?}: its {code} translation must be 1 to 200 characters"
+                    )));
+                }
+                translations.insert(language.code.to_owned(), text.to_owned());
+            }
+            Ok(Term {
+                term: term.to_owned(),
+                translations,
+            })
+        })
+        .collect()
 }
 
 /// A voice's name: 1 to 64 letters, digits, `_`, `.` or `-`.

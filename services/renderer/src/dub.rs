@@ -166,6 +166,7 @@ pub async fn render(
         "subtitles": norms,
         "loudness": loudness,
         "intelligibility": heard,
+        "glossary": glossary_report(&job.options.glossary, &translation),
     });
     Ok(Completion {
         output: serde_json::json!({
@@ -262,6 +263,15 @@ fn intelligibility(synthesis: &Synthesis) -> serde_json::Value {
         "error_rate": (errors as f64 / words.max(1) as f64 * 1000.0).round() / 1000.0,
         "unclear_lines": unclear,
     })
+}
+
+/// The job's glossary as this language honoured it: how many terms, and
+/// the lines that lost one.
+pub(crate) fn glossary_report(
+    terms: &[voxline_core::glossary::Term],
+    translation: &Translation,
+) -> serde_json::Value {
+    serde_json::json!({ "terms": terms.len(), "missed": translation.glossary_misses })
 }
 
 /// A level in dB, or null for silence (-inf is not JSON).

@@ -63,6 +63,7 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
         output: serde_json::json!({
             "lines": translation.segments.len(),
             "subtitles": subtitles::breaches(&cues),
+            "glossary": crate::dub::glossary_report(&job.options.glossary, &translation),
         }),
         engine: Some("ffmpeg".into()),
         artifacts,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use voxline_config::Settings;
-use voxline_core::{Language, Stage, Transcript, Translation, sentences};
+use voxline_core::{Language, Stage, Transcript, Translation, glossary, sentences};
 use voxline_db::runs::Completion;
 use voxline_providers::Engines;
 use voxline_worker::{StageContext, StageError, StageHandler};
@@ -35,22 +35,30 @@ impl StageHandler for Translate {
         let to = language(ctx.language())?;
         // Sentences the recognizer cut across lines are translated whole.
         let lines = sentences::whole_sentences(&transcript.segments);
-        let (segments, engine) = if lines.is_empty() {
-            (vec![], "none".to_owned())
+        let glossary = &job.options.glossary;
+        let (segments, engine, glossary_misses) = if lines.is_empty() {
+            (vec![], "none".to_owned(), vec![])
         } else if from.code == to.code {
             // An `auto` source turned out to be in the target language:
             // the lines are already what they should be.
-            (lines, "none".to_owned())
+            (lines, "none".to_owned(), vec![])
         } else {
-            self.engines
-                .translate(&lines, &from, &to, &ctx.calls)
-                .await?
+            // Glossary terms travel as placeholders and come back as the
+            // job says; one a translator lost is reported.
+            let protected = glossary::protect(&lines, glossary);
+            let (translated, engine) = self
+                .engines
+                .translate(&protected.lines, &from, &to, &ctx.calls)
+                .await?;
+            let (segments, misses) = glossary::restore(&protected, &translated, glossary, to.code);
+            (segments, engine, misses)
         };
         let translation = Translation {
             source_language: from.code.into(),
             language: to.code.into(),
             engine: engine.clone(),
             segments,
+            glossary_misses,
         };
         let artifact = ctx
             .put_bytes(
@@ -61,7 +69,10 @@ impl StageHandler for Translate {
             )
             .await?;
         Ok(Completion {
-            output: serde_json::json!({ "segments": translation.segments.len() }),
+            output: serde_json::json!({
+                "segments": translation.segments.len(),
+                "glossary_misses": translation.glossary_misses,
+            }),
             engine: Some(engine),
             artifacts: vec![artifact],
             ..Default::default()
