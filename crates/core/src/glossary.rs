@@ -23,6 +23,11 @@ pub struct Term {
     /// without one keeps the term as it is.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub translations: BTreeMap<String, String>,
+    /// How a voice should say it per target language: a respelling the
+    /// voice reads in its place ("bócslain" for "Voxline" in Spanish). The
+    /// subtitles still show the term.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pronunciations: BTreeMap<String, String>,
 }
 
 impl Term {
@@ -32,6 +37,26 @@ impl Term {
             .get(language)
             .map_or(self.term.as_str(), String::as_str)
     }
+}
+
+/// `text` (a line in `language`) as a voice should read it: each term's
+/// rendering that has a pronunciation for the language replaced by it.
+pub fn pronounce(text: &str, terms: &[Term], language: &str) -> String {
+    let mut hinted: Vec<(&str, &str)> = terms
+        .iter()
+        .filter_map(|t| {
+            Some((
+                t.rendering(language),
+                t.pronunciations.get(language)?.as_str(),
+            ))
+        })
+        .collect();
+    hinted.sort_by_key(|(written, _)| std::cmp::Reverse(written.chars().count()));
+    hinted
+        .into_iter()
+        .fold(text.to_owned(), |text, (written, said)| {
+            replace_whole(&text, written, said)
+        })
 }
 
 /// A term a translated line lost.
@@ -167,7 +192,26 @@ mod tests {
                 .iter()
                 .map(|(l, t)| (l.to_string(), t.to_string()))
                 .collect(),
+            pronunciations: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn a_voice_reads_the_pronunciation_where_the_job_gives_one() {
+        let mut voxline = term("Voxline", &[]);
+        voxline
+            .pronunciations
+            .insert("es".into(), "bócslain".into());
+        let mut dubbing = term("dubbing", &[("es", "doblaje")]);
+        dubbing
+            .pronunciations
+            .insert("es".into(), "do-bla-je".into());
+        let terms = [voxline, dubbing];
+        assert_eq!(
+            pronounce("Bienvenidos a Voxline, el doblaje fácil.", &terms, "es"),
+            "Bienvenidos a bócslain, el do-bla-je fácil."
+        );
+        assert_eq!(pronounce("Voxline", &terms, "fr"), "Voxline");
     }
 
     #[test]

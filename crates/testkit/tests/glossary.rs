@@ -21,6 +21,7 @@ fn term(text: &str, translations: &[(&str, &str)]) -> Term {
             .iter()
             .map(|(l, t)| (l.to_string(), t.to_string()))
             .collect(),
+        pronunciations: Default::default(),
     }
 }
 
@@ -118,6 +119,46 @@ async fn a_dub_honours_its_glossary_and_says_so() -> anyhow::Result<()> {
     let text = text.join(" | ");
     assert!(text.contains("show") && text.contains("melodía"), "{text}");
 
+    // With a pronunciation, the voice reads "chou" where the line shows
+    // "show": that line's audio is made anew, the others are the same.
+    let hinted = json!([
+        {"term": "show", "pronunciations": {"es": "chou"}},
+        {"term": "music", "translations": {"es": "melodía"}}
+    ]);
+    let (s, job) = sys.post("/v1/jobs", &dub(hinted)).await?;
+    assert_eq!(s, 202, "{job}");
+    let again = sys
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(240))
+        .await?;
+    assert_eq!(again["status"], "completed", "{again:#}");
+    let hashes = |view: &serde_json::Value| {
+        let url = view["tasks"][0]["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["kind"] == "synthesis")
+            .and_then(|a| a["download_url"].as_str())
+            .unwrap()
+            .to_owned();
+        async move {
+            let synthesis: serde_json::Value = reqwest::get(&url).await?.json().await?;
+            anyhow::Ok(
+                synthesis["segments"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["hash"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let (plain, read) = (hashes(&done).await?, hashes(&again).await?);
+    let differing = plain.iter().zip(&read).filter(|(a, b)| a != b).count();
+    assert_eq!(
+        differing, 1,
+        "only the line with the term: {plain:?} {read:?}"
+    );
+
     let refusals = [
         (json!([{"term": " "}]), 422, "1 to 100 characters"),
         (
@@ -126,6 +167,11 @@ async fn a_dub_honours_its_glossary_and_says_so() -> anyhow::Result<()> {
             "xx",
         ),
         (json!([{"term": "show", "extra": true}]), 400, "extra"),
+        (
+            json!([{"term": "show", "pronunciations": {"es": ""}}]),
+            422,
+            "pronunciation",
+        ),
     ];
     for (bad, status, hint) in refusals {
         let (s, b) = sys.post("/v1/jobs", &dub(bad)).await?;

@@ -83,6 +83,10 @@ pub struct GlossaryTermRequest {
     /// a language without one keeps the term as it is.
     #[schema(example = json!({"es": "doblaje"}))]
     pub translations: Option<std::collections::BTreeMap<String, String>>,
+    /// How the voice should say it per target language: a respelling read
+    /// in its place (the subtitles still show the term).
+    #[schema(example = json!({"es": "bócslain"}))]
+    pub pronunciations: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -280,21 +284,28 @@ fn check_glossary(terms: &[GlossaryTermRequest]) -> Result<Vec<Term>, ApiError> 
             if term.is_empty() || term.chars().count() > 100 {
                 return Err(bad(format!("term {i} must be 1 to 100 characters")));
             }
-            let mut translations = std::collections::BTreeMap::new();
-            for (code, text) in t.translations.iter().flatten() {
-                let language = voxline_core::Language::parse(code)
-                    .map_err(|e| bad(format!("term {term:?}: {e}")))?;
-                let text = text.trim();
-                if text.is_empty() || text.chars().count() > 200 {
-                    return Err(bad(format!(
-                        "term {term:?}: its {code} translation must be 1 to 200 characters"
-                    )));
+            let per_language = |map: &Option<std::collections::BTreeMap<String, String>>,
+                                what: &str| {
+                let mut out = std::collections::BTreeMap::new();
+                for (code, text) in map.iter().flatten() {
+                    let language = voxline_core::Language::parse(code)
+                        .map_err(|e| bad(format!("term {term:?}: {e}")))?;
+                    let text = text.trim();
+                    if text.is_empty() || text.chars().count() > 200 {
+                        return Err(bad(format!(
+                            "term {term:?}: its {code} {what} must be 1 to 200 characters"
+                        )));
+                    }
+                    out.insert(language.code.to_owned(), text.to_owned());
                 }
-                translations.insert(language.code.to_owned(), text.to_owned());
-            }
+                Ok(out)
+            };
+            let translations = per_language(&t.translations, "translation")?;
+            let pronunciations = per_language(&t.pronunciations, "pronunciation")?;
             Ok(Term {
                 term: term.to_owned(),
                 translations,
+                pronunciations,
             })
         })
         .collect()

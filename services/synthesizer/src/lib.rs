@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use voxline_config::Settings;
 use voxline_core::{
-    HeardLine, Language, Segment, Stage, Synthesis, SynthesizedLine, Translation, wer,
+    HeardLine, Language, Segment, Stage, Synthesis, SynthesizedLine, Translation, glossary, wer,
 };
 use voxline_db::runs::Completion;
 use voxline_media::audio;
@@ -99,8 +99,10 @@ impl Synthesize {
             edited,
         } = slot;
         let (spoken, total) = progress;
-        let voice = ctx.job().options.voice.clone();
-        let hash = self.hash(&segment.text, language, voice.as_deref(), room);
+        let job = ctx.job();
+        // What is read aloud: the glossary's pronunciations count.
+        let read = glossary::pronounce(&segment.text, &job.options.glossary, language.code);
+        let hash = self.hash(&read, language, job.options.voice.as_deref(), room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
         let fits = room * self.max_tempo;
         // A line left too long (its shortening failed, say) is tried again.
@@ -272,10 +274,18 @@ impl Synthesize {
         out: &std::path::Path,
     ) -> Result<(String, f64), StageError> {
         let raw = ctx.scratch(&format!("raw-{id:04}.wav"));
-        let voice = ctx.job().options.voice.clone();
+        let job = ctx.job();
+        // Terms read as the glossary says they sound.
+        let text = glossary::pronounce(text, &job.options.glossary, language.code);
         let engine = self
             .engines
-            .synthesize(text, language, voice.as_deref(), &raw, &ctx.calls)
+            .synthesize(
+                &text,
+                language,
+                job.options.voice.as_deref(),
+                &raw,
+                &ctx.calls,
+            )
             .await?;
         audio::to_pcm_48k_mono(&raw, out).await?;
         Ok((engine, audio::duration(out).await?))
