@@ -146,14 +146,21 @@ fn replace_whole(text: &str, find: &str, with: &str) -> String {
     if find.is_empty() {
         return text.to_owned();
     }
-    let lower = text.to_lowercase();
-    let needle = find.to_lowercase();
-    // Lowercasing may change byte lengths (rare letters): then match as is.
-    let (haystack, needle) = if lower.len() == text.len() {
-        (lower, needle)
-    } else {
-        (text.to_owned(), find.to_owned())
+    // Matched in lower case, letter by letter: a letter whose lower case
+    // has another length in bytes is matched as written, so positions in
+    // the lowered text are positions in `text`.
+    let fold = |t: &str| -> String {
+        t.chars()
+            .map(|c| {
+                let mut lower = c.to_lowercase();
+                match (lower.next(), lower.next()) {
+                    (Some(l), None) if l.len_utf8() == c.len_utf8() => l,
+                    _ => c,
+                }
+            })
+            .collect()
     };
+    let (haystack, needle) = (fold(text), fold(find));
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() && !unspaced(c));
     let mut out = String::with_capacity(text.len());
     let mut from = 0;
@@ -245,6 +252,15 @@ mod tests {
             }]
         );
         assert_eq!(out[2].text, "Nada aquí.");
+    }
+
+    #[test]
+    fn letters_whose_lower_case_changes_length_do_not_break_matching() {
+        // 'İ' lowers to two characters; 'K' (the Kelvin sign) to one of
+        // another length: neither may shift what follows.
+        let terms = [term("Voxline", &[])];
+        let p = protect(&[Segment::new(1, 0.0, 1.0, "İstanbul K VOXLINE.")], &terms);
+        assert_eq!(p.lines[0].text, "İstanbul K Xq1z.");
     }
 
     #[test]
