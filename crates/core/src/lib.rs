@@ -14,6 +14,7 @@ mod job;
 mod language;
 mod priority;
 pub mod sentences;
+pub mod speakers;
 mod stage;
 pub mod state;
 mod transcript;

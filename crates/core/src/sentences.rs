@@ -8,8 +8,9 @@
 //! A line is joined to the one before it when the one before ends without
 //! closing a sentence, the transcript marks sentences at all (a
 //! recognizer that writes no punctuation joins nothing), the new line does
-//! not open with a capital, the pause between them is short, and the joined
-//! line stays short enough to dub in one piece. The joined line keeps the
+//! not open with a capital, the same speaker says both, the pause between
+//! them is short, and the joined line stays short enough to dub in one
+//! piece. The joined line keeps the
 //! first line's id, so the same rule applied to the transcript again finds
 //! its source text.
 
@@ -34,6 +35,7 @@ pub fn whole_sentences(lines: &[Segment]) -> Vec<Segment> {
                     && !text.chars().next().is_some_and(char::is_uppercase)
                     && line.start - open.end <= MAX_PAUSE
                     && line.end - open.start <= MAX_SECONDS
+                    && line.speaker == open.speaker
                     && !text.is_empty() =>
             {
                 if !spaceless(&open.text) || !spaceless(text) {

@@ -7,6 +7,10 @@ pub struct Segment {
     pub start: f64,
     pub end: f64,
     pub text: String,
+    /// Who says it (`S1`, `S2`, … in order of first appearance) when the
+    /// transcription stage told speakers apart (`crate::speakers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
 }
 
 impl Segment {
@@ -16,6 +20,15 @@ impl Segment {
             start,
             end,
             text: text.into(),
+            speaker: None,
+        }
+    }
+
+    /// The same line, said by `speaker`.
+    pub fn said_by(self, speaker: impl Into<String>) -> Self {
+        Self {
+            speaker: Some(speaker.into()),
+            ..self
         }
     }
 
@@ -40,6 +53,13 @@ pub struct Transcript {
     /// Each word with its own timings, where the engine gives them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<Word>,
+    /// The speakers the lines are shared among, in the order first heard
+    /// (`crate::speakers`); empty when they were not told apart.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub speakers: Vec<String>,
+    /// Why the speakers were not told apart, when they were not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speakers_note: Option<String>,
 }
 
 /// A recognized word, in the line (`segment`) it belongs to.
@@ -95,6 +115,13 @@ pub struct SynthesizedLine {
     /// language, when there is one: how intelligible the voice is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub heard: Option<HeardLine>,
+    /// Who says the line (the transcript's speaker label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speaker: Option<String>,
+    /// The voice it was spoken in, when the job or the line's speaker chose
+    /// one (the language's default voice otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<String>,
 }
 
 /// What a recognizer heard of a dubbed line, and how far that is from the

@@ -14,6 +14,7 @@ use voxline_config::{Capability, EngineSettings, VendorSettings, VendorTable};
 use voxline_core::{Language, Segment, Transcript};
 
 use crate::calls;
+use crate::speakers::Diarizer;
 use crate::vendor::{Deepgram, ElevenLabs, OpenAi, VendorGate};
 use crate::{
     Apertium, Bergamot, Call, CallLog, EspeakNg, Kokoro, Piper, Pocketsphinx, ProviderError,
@@ -24,6 +25,9 @@ pub struct Engines {
     pub stt: Vec<Arc<dyn SpeechToText>>,
     pub translators: Vec<Arc<dyn Translator>>,
     pub synthesizers: Vec<Arc<dyn Synthesizer>>,
+    /// What tells the source's speakers apart, or why nothing does
+    /// (`engines.diarize` off, or its model not installed).
+    pub speakers: Result<Arc<Diarizer>, String>,
 }
 
 /// A chain that cannot be built: the message names the setting and what
@@ -130,7 +134,16 @@ impl Engines {
         gate: Arc<dyn VendorGate>,
     ) -> Result<Self, ChainError> {
         let v = Vendors::build(vendors, &gate)?;
+        let speakers = if s.diarize {
+            Diarizer::new(s).map(Arc::new)
+        } else {
+            Err("engines.diarize is off".into())
+        };
+        if let Err(why) = &speakers {
+            tracing::info!(%why, "speakers will not be told apart");
+        }
         Ok(Self {
+            speakers,
             stt: chain("transcribe", &s.transcribe, |name| {
                 if name == "pocketsphinx" {
                     return Ok(Arc::new(Pocketsphinx {
@@ -424,6 +437,32 @@ impl Engines {
             .collect()
     }
 
+    /// The voice the `n`-th speaker (from 0) of a dub in `language` gets
+    /// when the job names none for them: the first speaker `first` (the
+    /// job's `voice`; `None` is the language's default), the others the
+    /// other voices of the first engine that speaks the language, in turn
+    /// (all the same when it has one voice).
+    pub fn speaker_voice(&self, language: &str, n: usize, first: Option<&str>) -> Option<String> {
+        if n == 0 {
+            return first.map(str::to_owned);
+        }
+        let engine = self
+            .synthesizers
+            .iter()
+            .find(|s| s.languages().contains(&language))?;
+        let mut voices = engine.voices(language);
+        if let Some(f) = first
+            && let Some(at) = voices.iter().position(|v| v == f)
+        {
+            let f = voices.remove(at);
+            voices.insert(0, f);
+        }
+        if voices.len() < 2 {
+            return first.map(str::to_owned);
+        }
+        Some(voices[n % voices.len()].clone())
+    }
+
     /// Speaks with the first engine that serves the language (and has
     /// `voice`, when one is asked for) and returns the engine's name; each
     /// attempt is noted in `log`.
@@ -617,13 +656,9 @@ mod tests {
                 Arc::new(Scripted("second", true)),
             ],
             synthesizers: vec![],
+            speakers: Err("not in this test".into()),
         };
-        let segment = Segment {
-            id: 1,
-            start: 0.0,
-            end: 1.0,
-            text: "hello".into(),
-        };
+        let segment = Segment::new(1, 0.0, 1.0, "hello");
         let log = CallLog::default();
         let (en, es) = (
             Language::parse("en").unwrap(),

@@ -24,10 +24,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ort::environment::Environment;
 use ort::session::Session;
 use ort::value::Tensor;
 use tokio::process::Command;
@@ -36,7 +35,7 @@ use voxline_config::EngineSettings;
 use voxline_core::Language;
 use voxline_media::{audio, process};
 
-use crate::{ProviderError, Synthesizer};
+use crate::{ProviderError, Synthesizer, onnx};
 
 /// The sample rate of Kokoro's audio.
 const SAMPLE_RATE: u32 = 24_000;
@@ -201,7 +200,7 @@ impl Kokoro {
             .get_or_try_init(|| async {
                 let (model, library, threads) =
                     (self.model.clone(), self.library.clone(), self.threads);
-                tokio::task::spawn_blocking(move || load(&model, &library, threads))
+                tokio::task::spawn_blocking(move || onnx::load(&model, &library, threads))
                     .await
                     .map_err(Self::failed)?
                     .map(|s| Arc::new(Mutex::new(s)))
@@ -267,46 +266,6 @@ impl Kokoro {
         }
         tokens
     }
-}
-
-/// Loads ONNX Runtime (once per process) and the model.
-fn load(model: &Path, library: &Path, threads: usize) -> Result<Session, String> {
-    let environment = runtime(library)?;
-    let session = || -> ort::Result<Session> {
-        Session::builder(&environment)?
-            .with_intra_threads(threads)?
-            // Idle threads sleep rather than spin: the machine runs other stages.
-            .with_intra_op_spinning(false)?
-            .commit_from_file(model)
-    };
-    session().map_err(|e| format!("cannot load {}: {e}", model.display()))
-}
-
-/// The process's ONNX Runtime environment, from the library first asked for
-/// (ONNX Runtime allows one of each per process).
-fn runtime(library: &Path) -> Result<Environment, String> {
-    static RUNTIME: OnceLock<(PathBuf, Result<Environment, String>)> = OnceLock::new();
-    let (loaded, environment) = RUNTIME.get_or_init(|| {
-        let environment = ort::init_from(library)
-            .map_err(|e| {
-                format!("{e} (engines.onnxruntime_library; `scripts/setup.sh` installs it)")
-            })
-            .and_then(|b| {
-                b.with_name("voxline")
-                    .with_telemetry(false)
-                    .build()
-                    .map_err(|e| e.to_string())
-            });
-        (library.to_owned(), environment)
-    });
-    if loaded != library {
-        return Err(format!(
-            "ONNX Runtime is loaded from {} already, not {}",
-            loaded.display(),
-            library.display()
-        ));
-    }
-    environment.clone()
 }
 
 /// `vocab.json`: `{"vocab": {"<phoneme>": <token id>, ...}}`.

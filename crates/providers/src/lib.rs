@@ -11,9 +11,11 @@ mod engines;
 mod error;
 mod espeak;
 mod kokoro;
+mod onnx;
 pub mod outbound;
 mod piper;
 mod pocketsphinx;
+pub mod speakers;
 mod traits;
 pub mod vendor;
 #[cfg(feature = "whisper")]

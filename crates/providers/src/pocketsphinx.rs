@@ -73,6 +73,8 @@ impl SpeechToText for Pocketsphinx {
             segments,
             note,
             words: Vec::new(),
+            speakers: Vec::new(),
+            speakers_note: None,
         })
     }
 }
@@ -117,6 +119,7 @@ pub(crate) fn parse(output: &str) -> Vec<Segment> {
             start: words[0].1,
             end: words[words.len() - 1].2,
             text: sentence(&words.iter().map(|w| w.0.as_str()).collect::<Vec<_>>()),
+            speaker: None,
         })
         .collect()
 }

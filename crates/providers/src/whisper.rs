@@ -189,6 +189,8 @@ impl SpeechToText for Whisper {
                     w
                 })
                 .collect(),
+            speakers: Vec::new(),
+            speakers_note: None,
         })
     }
 }
@@ -302,6 +304,7 @@ fn lines(words: &[Word]) -> (Vec<Segment>, Vec<TimedWord>) {
             start: w.start,
             end: w.end,
             text: String::new(),
+            speaker: None,
         });
         line.text.push_str(&w.text);
         line.end = line.end.max(w.end);

@@ -37,12 +37,7 @@ fn engines(fake: &FakeOpenAi, limits: VendorLimits, gate: Arc<dyn VendorGate>) -
 
 /// `samples` translations by `callers` concurrent callers; each call's time.
 async fn measure(engines: Arc<Engines>, samples: usize, callers: usize) -> Vec<Duration> {
-    let lines = vec![Segment {
-        id: 1,
-        start: 0.0,
-        end: 1.0,
-        text: "Thank you very much.".into(),
-    }];
+    let lines = vec![Segment::new(1, 0.0, 1.0, "Thank you very much.")];
     let mut tasks = Vec::new();
     for _ in 0..callers {
         let (engines, lines) = (engines.clone(), lines.clone());

@@ -30,4 +30,13 @@ pub fn installed_engines(e: &mut EngineSettings) {
     e.kokoro_voices_dir = at(&e.kokoro_voices_dir);
     e.onnxruntime_library = at(&e.onnxruntime_library);
     e.bergamot_models = at(&e.bergamot_models);
+    speakers_installed(e);
+}
+
+/// The speaker encoder (and the ONNX Runtime it runs on) of `e` by its
+/// absolute path.
+pub fn speakers_installed(e: &mut EngineSettings) {
+    let at = |path: &std::path::Path| installed(path.to_str().expect("a UTF-8 path"));
+    e.speaker_model = at(&e.speaker_model);
+    e.onnxruntime_library = at(&e.onnxruntime_library);
 }

@@ -10,12 +10,7 @@ use voxline_core::{Language, Segment};
 use voxline_providers::{CallLog, Engines, Unlimited};
 
 fn line(id: u32, text: &str) -> Segment {
-    Segment {
-        id,
-        start: id as f64,
-        end: id as f64 + 0.9,
-        text: text.into(),
-    }
+    Segment::new(id, id as f64, id as f64 + 0.9, text)
 }
 
 /// The default chain: apertium alone.

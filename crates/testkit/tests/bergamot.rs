@@ -12,12 +12,7 @@ use voxline_providers::{CallLog, Engines, Unlimited};
 use voxline_testkit::installed;
 
 fn line(id: u32, text: &str) -> Segment {
-    Segment {
-        id,
-        start: id as f64 * 4.0,
-        end: id as f64 * 4.0 + 3.5,
-        text: text.into(),
-    }
+    Segment::new(id, id as f64 * 4.0, id as f64 * 4.0 + 3.5, text)
 }
 
 fn engines() -> Engines {

@@ -89,12 +89,7 @@ fn lines(texts: &[&str]) -> Vec<Segment> {
     texts
         .iter()
         .enumerate()
-        .map(|(i, t)| Segment {
-            id: i as u32 + 1,
-            start: i as f64,
-            end: i as f64 + 0.9,
-            text: (*t).into(),
-        })
+        .map(|(i, t)| Segment::new(i as u32 + 1, i as f64, i as f64 + 0.9, *t))
         .collect()
 }
 

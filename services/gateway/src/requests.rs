@@ -71,6 +71,19 @@ pub struct JobOptionsRequest {
     /// Terms a translation could not honour are listed in the task's report.
     #[schema(max_items = 500)]
     pub glossary: Option<Vec<GlossaryTermRequest>>,
+    /// How many people speak in the source (1 to 16), when you know: the
+    /// lines are shared among exactly that many speakers. Left out, the
+    /// speakers are found by how alike their voices are.
+    #[schema(minimum = 1, maximum = 16)]
+    pub speakers: Option<usize>,
+    /// The voice of each speaker (dubs only), by label (`S1`, `S2`, … as
+    /// the segments name them) → a voice's name `GET /v1/voices` lists for
+    /// every target. Speakers left out get a voice of their own.
+    #[schema(example = json!({"S1": "jm_kumo", "S2": "jf_alpha"}))]
+    pub voices: Option<std::collections::BTreeMap<String, String>>,
+    /// Subtitles show who speaks: a line said by another speaker than the
+    /// one before opens with the speaker's label (`S2: …`). Off by default.
+    pub speaker_labels: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -258,7 +271,25 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
             webhook_url: o.webhook_url.clone(),
             social: o.social.as_ref().map(SocialRequest::check).transpose()?,
             publish_at: o.publish_at.as_deref().map(parse_publish_at).transpose()?,
-            voice: o.voice.as_deref().map(check_voice).transpose()?,
+            voice: o
+                .voice
+                .as_deref()
+                .map(|v| check_voice("options.voice", v))
+                .transpose()?,
+            speakers: o.speakers.map(check_speakers).transpose()?,
+            voices: o
+                .voices
+                .iter()
+                .flatten()
+                .map(|(speaker, voice)| {
+                    voxline_core::speakers::check_label(speaker).map_err(|m| {
+                        ApiError::new(Code::InvalidOption, format!("options.voices: {m}"))
+                    })?;
+                    let voice = check_voice(&format!("options.voices.{speaker}"), voice)?;
+                    Ok((speaker.clone(), voice))
+                })
+                .collect::<Result<_, ApiError>>()?,
+            speaker_labels: o.speaker_labels.unwrap_or(defaults.speaker_labels),
             glossary: o
                 .glossary
                 .as_deref()
@@ -311,8 +342,24 @@ fn check_glossary(terms: &[GlossaryTermRequest]) -> Result<Vec<Term>, ApiError> 
         .collect()
 }
 
-/// A voice's name: 1 to 64 letters, digits, `_`, `.` or `-`.
-fn check_voice(name: &str) -> Result<String, ApiError> {
+/// How many speakers a job says it has: 1 to 16.
+fn check_speakers(count: usize) -> Result<usize, ApiError> {
+    let most = voxline_core::speakers::MAX_SPEAKERS;
+    if (1..=most).contains(&count) {
+        Ok(count)
+    } else {
+        Err(ApiError::new(
+            Code::InvalidOption,
+            format!(
+                "options.speakers is {count}; give 1 to {most}, or leave it out to have the speakers found"
+            ),
+        ))
+    }
+}
+
+/// A voice's name (`field` says where it was given): 1 to 64 letters,
+/// digits, `_`, `.` or `-`.
+fn check_voice(field: &str, name: &str) -> Result<String, ApiError> {
     let fine = !name.is_empty()
         && name.len() <= 64
         && name
@@ -323,7 +370,9 @@ fn check_voice(name: &str) -> Result<String, ApiError> {
     } else {
         Err(ApiError::new(
             Code::InvalidOption,
-            "options.voice must be a voice's name: 1 to 64 letters, digits, `_`, `.` or `-` (GET /v1/voices lists them)",
+            format!(
+                "{field} must be a voice's name: 1 to 64 letters, digits, `_`, `.` or `-` (GET /v1/voices lists them)"
+            ),
         ))
     }
 }
@@ -382,6 +431,17 @@ pub struct SegmentEditRequest {
     #[serde(default)]
     #[schema(minimum = 0)]
     pub end: Option<f64>,
+    /// Who says the line from now on: a speaker label such as `S2` (1 to
+    /// 32 ASCII letters, digits, `_` or `-`); its voice follows `options.voices`
+    /// or the speaker's default.
+    #[serde(default)]
+    #[schema(
+        example = "S2",
+        min_length = 1,
+        max_length = 32,
+        pattern = "^[A-Za-z0-9_-]{1,32}$"
+    )]
+    pub speaker: Option<String>,
 }
 
 impl TryFrom<EditSegmentsRequest> for voxline_core::edits::Edits {
@@ -399,9 +459,9 @@ impl TryFrom<EditSegmentsRequest> for voxline_core::edits::Edits {
         }
         let mut edits = Self::new();
         for s in req.segments {
-            if s.text.is_none() && s.start.is_none() && s.end.is_none() {
+            if s.text.is_none() && s.start.is_none() && s.end.is_none() && s.speaker.is_none() {
                 return Err(invalid(format!(
-                    "segment {}: give a new `text`, `start` or `end`",
+                    "segment {}: give a new `text`, `start`, `end` or `speaker`",
                     s.id
                 )));
             }
@@ -409,6 +469,7 @@ impl TryFrom<EditSegmentsRequest> for voxline_core::edits::Edits {
                 text: s.text.map(|t| t.trim().to_owned()),
                 start: s.start,
                 end: s.end,
+                speaker: s.speaker,
             };
             if edits.insert(s.id, edit).is_some() {
                 return Err(invalid(format!("segment {} is named twice", s.id)));

@@ -515,6 +515,12 @@ pub struct SegmentView {
     pub text: String,
     /// What the speaker said, as transcribed.
     pub source_text: Option<String>,
+    /// Who says it (`S1`, `S2`, … as the source's speakers were told
+    /// apart, or a label an edit gave); absent when speakers were not
+    /// told apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "S1")]
+    pub speaker: Option<String>,
     /// Whether the user changed this line.
     pub edited: bool,
 }

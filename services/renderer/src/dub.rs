@@ -100,9 +100,15 @@ pub async fn render(
                 start: p.at,
                 end: (p.at + p.duration).max(s.end).min(total),
                 text: spoken.unwrap_or_else(|| s.text.clone()),
+                speaker: s.speaker.clone(),
             })
         })
         .collect();
+    let lines = if job.options.speaker_labels {
+        subtitles::speaker_prefixed(&lines)
+    } else {
+        lines
+    };
     let cues = subtitles::cues(&lines, Some(total));
     let srt_text = subtitles::srt(&cues);
     let srt = ctx.scratch("subtitles.srt");

@@ -14,7 +14,11 @@ pub async fn render(ctx: &StageContext) -> Result<Completion, StageError> {
     let translation: Translation = ctx.lines().await?;
     // The language spoken, as transcribed (the job may say `auto`).
     let source_language = lang(&translation.source_language)?;
-    let cues = subtitles::cues(&translation.segments, None);
+    let cues = if job.options.speaker_labels {
+        subtitles::cues(&subtitles::speaker_prefixed(&translation.segments), None)
+    } else {
+        subtitles::cues(&translation.segments, None)
+    };
     let srt_text = subtitles::srt(&cues);
     let mut artifacts = vec![
         ctx.put_bytes(

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use voxline_config::Settings;
 use voxline_core::{
-    HeardLine, Language, Segment, Stage, Synthesis, SynthesizedLine, Translation, glossary, wer,
+    HeardLine, JobOptions, Language, Segment, Stage, Synthesis, SynthesizedLine, Translation,
+    glossary, speakers, wer,
 };
 use voxline_db::runs::Completion;
 use voxline_media::audio;
@@ -102,7 +103,8 @@ impl Synthesize {
         let job = ctx.job();
         // What is read aloud: the glossary's pronunciations count.
         let read = glossary::pronounce(&segment.text, &job.options.glossary, language.code);
-        let hash = self.hash(&read, language, job.options.voice.as_deref(), room);
+        let voice = self.voice_of(&job.options, language, &segment);
+        let hash = self.hash(&read, language, voice.as_deref(), room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
         let fits = room * self.max_tempo;
         // A line left too long (its shortening failed, say) is tried again.
@@ -115,6 +117,7 @@ impl Synthesize {
             spoken.fetch_add(1, Ordering::Relaxed);
             return Ok(SynthesizedLine {
                 id: segment.id,
+                speaker: segment.speaker.clone(),
                 ..line.clone()
             });
         }
@@ -123,7 +126,14 @@ impl Synthesize {
         let file = format!("line-{:04}-{hash}.wav", segment.id);
         let normalized = ctx.scratch(&file);
         let (mut engine, mut duration) = self
-            .say(ctx, language, &segment.text, segment.id, &normalized)
+            .say(
+                ctx,
+                language,
+                voice.as_deref(),
+                &segment.text,
+                segment.id,
+                &normalized,
+            )
             .await?;
         let mut words = None;
         if duration > fits + 0.05 && shortens {
@@ -139,7 +149,14 @@ impl Synthesize {
             {
                 let shorter = ctx.scratch(&format!("short-{:04}.wav", segment.id));
                 let (e, d) = self
-                    .say(ctx, language, &short, segment.id, &shorter)
+                    .say(
+                        ctx,
+                        language,
+                        voice.as_deref(),
+                        &short,
+                        segment.id,
+                        &shorter,
+                    )
                     .await?;
                 if d < duration {
                     tokio::fs::rename(&shorter, &normalized)
@@ -164,6 +181,8 @@ impl Synthesize {
             hash,
             spoken: words,
             heard: None,
+            speaker: segment.speaker.clone(),
+            voice,
         })
     }
 
@@ -264,11 +283,36 @@ impl Synthesize {
         }
     }
 
-    /// Speaks `text` into `out` (48 kHz mono); the engine and the seconds.
+    /// The voice `segment` is spoken in: the one `options.voices` names for
+    /// its speaker; else the job's `voice` for the first speaker (and for
+    /// lines no speaker was found for), and a voice of their own for each
+    /// other speaker.
+    fn voice_of(
+        &self,
+        options: &JobOptions,
+        language: &Language,
+        segment: &Segment,
+    ) -> Option<String> {
+        let Some(speaker) = segment.speaker.as_deref() else {
+            return options.voice.clone();
+        };
+        if let Some(voice) = options.voices.get(speaker) {
+            return Some(voice.clone());
+        }
+        self.engines.speaker_voice(
+            language.code,
+            speakers::number(speaker),
+            options.voice.as_deref(),
+        )
+    }
+
+    /// Speaks `text` in `voice` (the language's default when `None`) into
+    /// `out` (48 kHz mono); the engine and the seconds.
     async fn say(
         &self,
         ctx: &StageContext,
         language: &Language,
+        voice: Option<&str>,
         text: &str,
         id: u32,
         out: &std::path::Path,
@@ -279,13 +323,7 @@ impl Synthesize {
         let text = glossary::pronounce(text, &job.options.glossary, language.code);
         let engine = self
             .engines
-            .synthesize(
-                &text,
-                language,
-                job.options.voice.as_deref(),
-                &raw,
-                &ctx.calls,
-            )
+            .synthesize(&text, language, voice, &raw, &ctx.calls)
             .await?;
         audio::to_pcm_48k_mono(&raw, out).await?;
         Ok((engine, audio::duration(out).await?))

@@ -1,10 +1,11 @@
 //! The transcriber service: turns the source's speech into timed lines
 //! (the transcript, as JSON, SRT and WebVTT) once per job.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use voxline_config::Settings;
-use voxline_core::{Language, Stage};
+use voxline_core::{Language, Stage, Transcript, speakers};
 use voxline_db::runs::Completion;
 use voxline_media::subtitles;
 use voxline_providers::Engines;
@@ -17,6 +18,51 @@ pub struct Transcribe {
 impl Transcribe {
     pub fn new(engines: Arc<Engines>) -> Self {
         Self { engines }
+    }
+}
+
+impl Transcribe {
+    /// Labels each line of `transcript` with its speaker (`count` of them
+    /// when the job says how many) and lists the speakers found, or says
+    /// why they were not told apart: diarization off, not installed or
+    /// failed leaves the lines without speakers (the dub then has one
+    /// voice) rather than failing the job.
+    async fn tell_speakers(
+        &self,
+        source: &Path,
+        transcript: &mut Transcript,
+        count: Option<usize>,
+    ) {
+        let diarizer = match &self.engines.speakers {
+            Ok(d) => d,
+            Err(why) => {
+                transcript.speakers_note = Some(format!("speakers were not told apart: {why}"));
+                return;
+            }
+        };
+        if transcript.segments.is_empty() {
+            return;
+        }
+        match diarizer
+            .label_media(source, &transcript.segments, count)
+            .await
+        {
+            Ok(labels) => {
+                for (line, label) in transcript.segments.iter_mut().zip(labels) {
+                    line.speaker = Some(label);
+                }
+                transcript.speakers =
+                    speakers::in_order(transcript.segments.iter().map(|l| l.speaker.as_deref()))
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
+                tracing::info!(speakers = transcript.speakers.len(), "speakers told apart");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "speakers could not be told apart");
+                transcript.speakers_note = Some(format!("speakers could not be told apart: {e}"));
+            }
+        }
     }
 }
 
@@ -37,11 +83,21 @@ impl StageHandler for Transcribe {
             ),
         };
         ctx.progress(0.1, "recognizing speech").await;
-        let (transcript, engine) = self
+        let (mut transcript, engine) = self
             .engines
             .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
             .await?;
-        let cues = subtitles::cues(&transcript.segments, Some(job.duration));
+        ctx.progress(0.8, "telling speakers apart").await;
+        self.tell_speakers(&source, &mut transcript, job.options.speakers)
+            .await;
+        let cues = if job.options.speaker_labels {
+            subtitles::cues(
+                &subtitles::speaker_prefixed(&transcript.segments),
+                Some(job.duration),
+            )
+        } else {
+            subtitles::cues(&transcript.segments, Some(job.duration))
+        };
         let artifacts = vec![
             ctx.put_bytes(
                 "transcript",
@@ -71,6 +127,7 @@ impl StageHandler for Transcribe {
                 "segments": transcript.segments.len(),
                 "language": transcript.language,
                 "note": transcript.note,
+                "speakers": transcript.speakers.len(),
             }),
             engine: Some(engine),
             artifacts,

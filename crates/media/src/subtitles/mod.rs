@@ -12,6 +12,28 @@ use voxline_core::Segment;
 
 use crate::MediaError;
 
+/// `lines` with each change of speaker shown: a line said by another
+/// speaker than the line before opens with its speaker's label (`S2: …`),
+/// as `options.speaker_labels` asks. Lines without a speaker are as they are.
+pub fn speaker_prefixed(lines: &[Segment]) -> Vec<Segment> {
+    let mut before: Option<String> = None;
+    lines
+        .iter()
+        .map(|line| {
+            let mut line = line.clone();
+            if let Some(speaker) = &line.speaker
+                && !line.text.trim().is_empty()
+            {
+                if before.as_ref() != Some(speaker) {
+                    line.text = format!("{speaker}: {}", line.text.trim_start());
+                }
+                before = Some(speaker.clone());
+            }
+            line
+        })
+        .collect()
+}
+
 pub fn srt(cues: &[Cue]) -> String {
     let mut out = String::new();
     for (n, cue) in cues.iter().enumerate() {
@@ -67,6 +89,7 @@ pub fn parse_srt(text: &str) -> Result<Vec<Segment>, MediaError> {
             start: parse_stamp(start).ok_or_else(|| bad(format!("bad time {start:?}")))?,
             end: parse_stamp(end).ok_or_else(|| bad(format!("bad time {end:?}")))?,
             text: lines.collect::<Vec<_>>().join(" "),
+            speaker: None,
         });
     }
     Ok(out)
@@ -97,6 +120,33 @@ fn parse_stamp(text: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_of_speaker_is_labelled() {
+        let lines = [
+            Segment::new(1, 0.0, 1.0, "Hello.").said_by("S1"),
+            Segment::new(2, 1.0, 2.0, "How are you?").said_by("S1"),
+            Segment::new(3, 2.0, 3.0, "Fine.").said_by("S2"),
+            Segment::new(4, 3.0, 4.0, "Good."),
+            Segment::new(5, 4.0, 5.0, "Thanks.").said_by("S2"),
+            Segment::new(6, 5.0, 6.0, "Bye.").said_by("S1"),
+        ];
+        let text: Vec<String> = speaker_prefixed(&lines)
+            .into_iter()
+            .map(|l| l.text)
+            .collect();
+        assert_eq!(
+            text,
+            [
+                "S1: Hello.",
+                "How are you?",
+                "S2: Fine.",
+                "Good.",
+                "Thanks.",
+                "S1: Bye."
+            ]
+        );
+    }
 
     #[test]
     fn srt_and_vtt_format_and_round_trip() {

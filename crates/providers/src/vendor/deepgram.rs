@@ -152,6 +152,7 @@ impl SpeechToText for Deepgram {
                 start: u.start.min(seconds),
                 end: u.end.min(seconds),
                 text: text.to_owned(),
+                speaker: None,
             });
         }
         let note = segments.is_empty().then(|| "no speech detected".to_owned());
@@ -162,6 +163,8 @@ impl SpeechToText for Deepgram {
             segments,
             note,
             words: Vec::new(),
+            speakers: Vec::new(),
+            speakers_note: None,
         })
     }
 }

@@ -506,6 +506,7 @@ fn transcript_of(
             start: start.min(seconds),
             end: end.min(seconds),
             text: text.to_owned(),
+            speaker: None,
         });
     }
     let note = segments.is_empty().then(|| "no speech detected".to_owned());
@@ -516,6 +517,8 @@ fn transcript_of(
         segments,
         note,
         words: Vec::new(),
+        speakers: Vec::new(),
+        speakers_note: None,
     })
 }
 

@@ -63,7 +63,19 @@ pub async fn create(
     }
     let source_language = check_source_language(state, &req.source_language)?;
     let targets = check_targets(state, kind, &req.target_languages, &source_language)?;
-    check_voice(state, kind, &targets, options.voice.as_deref())?;
+    let asked = options
+        .voice
+        .iter()
+        .map(|v| ("options.voice".to_owned(), v))
+        .chain(
+            options
+                .voices
+                .iter()
+                .map(|(speaker, v)| (format!("options.voices.{speaker}"), v)),
+        );
+    for (field, voice) in asked {
+        check_voice(state, kind, &targets, &field, voice)?;
+    }
     let publish = check_publishing(state, kind, &options)?;
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
     let credits = &state.settings.credits;
@@ -120,15 +132,13 @@ fn check_voice(
     state: &AppState,
     kind: JobKind,
     targets: &[String],
-    voice: Option<&str>,
+    field: &str,
+    voice: &str,
 ) -> Result<(), ApiError> {
-    let Some(voice) = voice else {
-        return Ok(());
-    };
     if kind != JobKind::Dub {
         return Err(ApiError::new(
             Code::InvalidOption,
-            "options.voice only applies to dub jobs (nothing else is spoken)",
+            format!("{field} only applies to dub jobs (nothing else is spoken)"),
         ));
     }
     let lacking: Vec<String> = targets
@@ -154,7 +164,7 @@ fn check_voice(
     Err(ApiError::new(
         Code::UnknownVoice,
         format!(
-            "options.voice `{voice}` is not a voice of: {}; GET /v1/voices lists the voices of each language",
+            "{field} `{voice}` is not a voice of: {}; GET /v1/voices lists the voices of each language",
             lacking.join("; ")
         ),
     ))

@@ -65,6 +65,7 @@ pub async fn list(
                 start: s.start,
                 end: s.end,
                 text: s.text,
+                speaker: s.speaker,
             })
             .collect(),
     })
