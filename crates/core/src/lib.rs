@@ -29,5 +29,5 @@ pub use language::Language;
 pub use priority::Priority;
 pub use stage::{Stage, StageRunStatus, task_stages};
 pub use transcript::{
-    HeardLine, Segment, Synthesis, SynthesizedLine, Transcript, Translation, Word,
+    HeardLine, Segment, Stems, Synthesis, SynthesizedLine, Transcript, Translation, Word,
 };

@@ -60,6 +60,26 @@ pub struct Transcript {
     /// Why the speakers were not told apart, when they were not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub speakers_note: Option<String>,
+    /// The source's voice and background as files of their own, when they
+    /// were separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stems: Option<Stems>,
+    /// Why the voice was not separated from the background, when it was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stems_note: Option<String>,
+}
+
+/// The source split into its voice and its background (they add up to it),
+/// stored beside the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stems {
+    /// The engine that separated them.
+    pub engine: String,
+    /// File names beside `transcript.json` (48 kHz mono FLAC).
+    pub voice: String,
+    pub background: String,
+    /// The share of the source's energy that is voice.
+    pub voice_share: f64,
 }
 
 /// A recognized word, in the line (`segment`) it belongs to.

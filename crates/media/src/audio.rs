@@ -112,6 +112,19 @@ pub async fn encode_aac(input: &Path, output: &Path) -> Result<(), MediaError> {
     Ok(())
 }
 
+/// Encodes audio as FLAC: lossless, about half a WAV's size (the separated
+/// stems, which are mixed again).
+pub async fn encode_flac(input: &Path, output: &Path) -> Result<(), MediaError> {
+    let seconds = duration(input).await.unwrap_or(600.0);
+    let mut cmd = ffmpeg();
+    cmd.arg("-i")
+        .arg(input)
+        .args(["-vn", "-c:a", "flac"])
+        .arg(output);
+    process::run(cmd, None, budget(seconds)).await?;
+    Ok(())
+}
+
 /// The samples of a PCM s16le mono WAV file (chunks other than `data`, such
 /// as the `LIST` chunk ffmpeg writes, are skipped).
 pub fn read_wav_samples(path: &Path) -> Result<Vec<i16>, MediaError> {

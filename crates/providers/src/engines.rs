@@ -14,6 +14,7 @@ use voxline_config::{Capability, EngineSettings, VendorSettings, VendorTable};
 use voxline_core::{Language, Segment, Transcript};
 
 use crate::calls;
+use crate::separation::Separator;
 use crate::speakers::Diarizer;
 use crate::vendor::{Deepgram, ElevenLabs, OpenAi, VendorGate};
 use crate::{
@@ -28,6 +29,9 @@ pub struct Engines {
     /// What tells the source's speakers apart, or why nothing does
     /// (`engines.diarize` off, or its model not installed).
     pub speakers: Result<Arc<Diarizer>, String>,
+    /// What separates the source's voice from its background, or why
+    /// nothing does (`engines.separate` off, or not installed).
+    pub separator: Result<Arc<Separator>, String>,
 }
 
 /// A chain that cannot be built: the message names the setting and what
@@ -142,8 +146,17 @@ impl Engines {
         if let Err(why) = &speakers {
             tracing::info!(%why, "speakers will not be told apart");
         }
+        let separator = if s.separate {
+            Separator::new(s).map(Arc::new)
+        } else {
+            Err("engines.separate is off".into())
+        };
+        if let Err(why) = &separator {
+            tracing::info!(%why, "voices will not be separated from backgrounds");
+        }
         Ok(Self {
             speakers,
+            separator,
             stt: chain("transcribe", &s.transcribe, |name| {
                 if name == "pocketsphinx" {
                     return Ok(Arc::new(Pocketsphinx {
@@ -657,6 +670,7 @@ mod tests {
             ],
             synthesizers: vec![],
             speakers: Err("not in this test".into()),
+            separator: Err("not in this test".into()),
         };
         let segment = Segment::new(1, 0.0, 1.0, "hello");
         let log = CallLog::default();

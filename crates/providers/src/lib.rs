@@ -15,6 +15,7 @@ mod onnx;
 pub mod outbound;
 mod piper;
 mod pocketsphinx;
+pub mod separation;
 pub mod speakers;
 mod traits;
 pub mod vendor;

@@ -75,6 +75,8 @@ impl SpeechToText for Pocketsphinx {
             words: Vec::new(),
             speakers: Vec::new(),
             speakers_note: None,
+            stems: None,
+            stems_note: None,
         })
     }
 }

@@ -191,6 +191,8 @@ impl SpeechToText for Whisper {
                 .collect(),
             speakers: Vec::new(),
             speakers_note: None,
+            stems: None,
+            stems_note: None,
         })
     }
 }

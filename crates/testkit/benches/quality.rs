@@ -8,7 +8,10 @@
 //! by whisper base and scored against the text it was asked to say (its
 //! intelligibility), the time of translation and synthesis, the real-time
 //! factor of the whole job, how far lines were sped up, the final drift,
-//! the loudness of dub and source, and the subtitle cues outside the norms.
+//! the loudness of dub and source, and the subtitle cues outside the norms;
+//! last, what the transcription stage adds to each dub: speakers told
+//! apart in a conversation of two real readers, and a real reading
+//! separated from a known background, with their times.
 //!
 //! `make bench-quality` (figures in docs/quality.md).
 
@@ -17,11 +20,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use voxline_core::Language;
-use voxline_providers::{Pocketsphinx, SpeechToText, Whisper};
+use voxline_config::EngineSettings;
+use voxline_core::speakers::{Turn, speaker_error};
+use voxline_core::{Language, Segment};
+use voxline_providers::{Engines, Pocketsphinx, SpeechToText, Unlimited, Whisper};
 use voxline_testkit::recordings::{self, Recording};
 use voxline_testkit::wer::{character_errors, word_errors};
-use voxline_testkit::{TestEnv, demo_engines, sample_clip_saying, spawn_system, whisper_model};
+use voxline_testkit::{
+    TestEnv, analysis_installed, demo_engines, mixes, sample_clip_saying, spawn_system,
+    whisper_model,
+};
 
 /// About a minute of narration at the sample clip's pace.
 const MINUTE: &str = "Good evening and welcome to the show. Tonight we talk about music and books. \
@@ -337,6 +345,120 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "| {label} | all | | | | | | | **{:.1} %** | | | | | | |",
             100.0 * total.0 as f64 / total.1.max(1) as f64
+        );
+    }
+    speakers_and_backgrounds(&whisper, &minute, dir.path()).await
+}
+
+/// What the transcription stage adds to a dub, measured: speakers told
+/// apart in a conversation of two real readers (on whisper's lines, and on
+/// the true turns), and in the one-voice minute; then a real reading
+/// separated from a known background of chords and noise at three levels;
+/// each with its wall time against the audio's length.
+async fn speakers_and_backgrounds(
+    whisper: &Whisper,
+    minute: &Path,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let mut settings = EngineSettings::default();
+    analysis_installed(&mut settings);
+    let engines = Engines::from_settings(&settings, &Default::default(), Arc::new(Unlimited))?;
+    let diarizer = engines
+        .speakers
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let separator = engines
+        .separator
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let en = Language::parse("en")?;
+    let (conversation, reference) = recordings::two_speakers(&dir.join("speakers"))?;
+    let true_lines: Vec<Segment> = reference
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Segment::new(i as u32 + 1, t.start, t.end, ""))
+        .collect();
+    let heard = whisper.transcribe(&conversation, Some(&en)).await?.segments;
+    let one_voice = whisper.transcribe(minute, Some(&en)).await?.segments;
+    println!();
+    println!("speakers told apart (the transcription stage, after recognition)");
+    println!(
+        "| audio | lines | audio s | speakers found | speaker error | wall s | real-time factor |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (label, media, lines, truth) in [
+        (
+            "two readers, whisper's lines",
+            &conversation,
+            &heard,
+            Some(&reference),
+        ),
+        (
+            "two readers, the true turns",
+            &conversation,
+            &true_lines,
+            Some(&reference),
+        ),
+        (
+            "one voice (the minute clip)",
+            &minute.to_path_buf(),
+            &one_voice,
+            None,
+        ),
+    ] {
+        let seconds = voxline_media::audio::duration(media).await?;
+        let started = Instant::now();
+        let labels = diarizer.label_media(media, lines, None).await?;
+        let wall = started.elapsed().as_secs_f64();
+        let told: Vec<Turn> = lines
+            .iter()
+            .zip(&labels)
+            .map(|(l, s)| Turn {
+                start: l.start,
+                end: l.end,
+                speaker: s.clone(),
+            })
+            .collect();
+        let found = voxline_core::speakers::in_order(labels.iter().map(|l| Some(l.as_str()))).len();
+        println!(
+            "| {label} | {} | {seconds:.1} | {found} | {} | {wall:.2} | {:.3} |",
+            lines.len(),
+            truth.map_or("".to_owned(), |t| format!(
+                "{:.1} %",
+                100.0 * speaker_error(t, &told)
+            )),
+            wall / seconds
+        );
+    }
+
+    println!();
+    println!("voice and background separated (a LibriVox reading over chords and noise)");
+    println!(
+        "| background under the voice | audio s | SI-SDR of the mix | of the voice stem | improvement | reading left in the background | wall s | real-time factor |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let speech = mixes::reading(dir)?;
+    let noise = mixes::background(speech.len());
+    for snr in [10.0, 5.0, 0.0] {
+        let (mix, reference) = mixes::mix_at(&speech, &noise, snr);
+        let source = dir.join("mix.wav");
+        mixes::write(&source, &mix)?;
+        let (voice, rest) = (dir.join("voice.wav"), dir.join("rest.wav"));
+        let started = Instant::now();
+        separator.separate(&source, &voice, &rest).await?;
+        let wall = started.elapsed().as_secs_f64();
+        let (voice, rest) = (mixes::read(&voice)?, mixes::read(&rest)?);
+        let (before, after) = (
+            mixes::si_sdr(&mix, &reference),
+            mixes::si_sdr(&voice, &reference),
+        );
+        let residual = 10.0
+            * (mixes::share_of(&rest, &reference) / mixes::share_of(&voice, &reference)).log10();
+        let seconds = mix.len() as f64 / f64::from(mixes::SAMPLE_RATE);
+        println!(
+            "| {snr} dB | {seconds:.1} | {before:.1} dB | {after:.1} dB | {:+.1} dB | {residual:.1} dB | {wall:.2} | {:.3} |",
+            after - before,
+            wall / seconds
         );
     }
     Ok(())

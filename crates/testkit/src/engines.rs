@@ -30,13 +30,15 @@ pub fn installed_engines(e: &mut EngineSettings) {
     e.kokoro_voices_dir = at(&e.kokoro_voices_dir);
     e.onnxruntime_library = at(&e.onnxruntime_library);
     e.bergamot_models = at(&e.bergamot_models);
-    speakers_installed(e);
+    analysis_installed(e);
 }
 
-/// The speaker encoder (and the ONNX Runtime it runs on) of `e` by its
-/// absolute path.
-pub fn speakers_installed(e: &mut EngineSettings) {
+/// What the transcription stage runs besides recognition, by absolute
+/// path: the speaker encoder (and the ONNX Runtime it runs on) and the
+/// Python environment that separates voice from background.
+pub fn analysis_installed(e: &mut EngineSettings) {
     let at = |path: &std::path::Path| installed(path.to_str().expect("a UTF-8 path"));
     e.speaker_model = at(&e.speaker_model);
     e.onnxruntime_library = at(&e.onnxruntime_library);
+    e.separation_python = at(&e.separation_python);
 }

@@ -6,6 +6,7 @@ pub mod auth;
 mod engines;
 mod fleet;
 mod media;
+pub mod mixes;
 pub mod pipeline;
 pub mod plot;
 pub mod procfs;
@@ -19,7 +20,7 @@ pub mod views;
 pub mod webdriver;
 mod webhook;
 
-pub use engines::{demo_engines, installed_engines, speakers_installed};
+pub use engines::{analysis_installed, demo_engines, installed_engines};
 pub use fleet::Fleet;
 pub use media::{
     binary, ffprobe_json, installed, sample_clip, sample_clip_in, sample_clip_saying, stream_count,
@@ -91,8 +92,9 @@ impl TestEnv {
         settings.outbound.allow_private_networks = true;
         // Tests run side by side; a test that reads metrics picks a port.
         settings.telemetry.ops_bind = String::new();
-        // Every pipeline tells speakers apart, as a deployment does.
-        speakers_installed(&mut settings.engines);
+        // Every pipeline tells speakers apart and separates voices from
+        // backgrounds, as a deployment does.
+        analysis_installed(&mut settings.engines);
         let db = Db::connect(settings.database.url.expose(), 8)?;
         db.migrate().await?;
         Ok(Self {

@@ -3,11 +3,48 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
 use voxline_config::EngineSettings;
-use voxline_core::{Language, Segment, Stage, SubtitleMode, Synthesis, Translation};
+use voxline_core::{Language, Segment, Stage, SubtitleMode, Synthesis, Transcript, Translation};
 use voxline_db::runs::Completion;
 use voxline_media::{audio, loudness, mix, mux, probe, subtitles, timeline};
 use voxline_worker::{StageContext, StageError};
+
+/// What the dub is mixed over, at what volume, and what the task's report
+/// says of it: the background the job uploaded; else the background the
+/// transcription stage separated from the source's voice; else (not
+/// separated: the reason is given) the original, lowered under the dub.
+async fn background(
+    ctx: &StageContext,
+    engines: &EngineSettings,
+    source: &Path,
+) -> Result<(PathBuf, f64, serde_json::Value), StageError> {
+    let job = ctx.job();
+    if let Some(id) = job.background_upload_id {
+        let file = ctx.fetch_upload(id, "background").await?;
+        return Ok((file, engines.background_gain, json!({ "used": "uploaded" })));
+    }
+    let transcript: Transcript = ctx
+        .read_json(&job.source_language, Stage::Transcribe, "transcript.json")
+        .await?;
+    match transcript.stems {
+        Some(stems) => {
+            let file = ctx
+                .fetch_artifact(&job.source_language, Stage::Transcribe, &stems.background)
+                .await?;
+            Ok((
+                file,
+                engines.separated_gain,
+                json!({ "used": "separated", "engine": stems.engine, "voice_share": stems.voice_share }),
+            ))
+        }
+        None => Ok((
+            source.to_owned(),
+            engines.original_gain,
+            json!({ "used": "original", "note": transcript.stems_note }),
+        )),
+    }
+}
 
 pub async fn render(
     ctx: &StageContext,
@@ -71,13 +108,7 @@ pub async fn render(
     ctx.progress(0.4, "mixing the dub over the background")
         .await;
 
-    let (background, gain) = match job.background_upload_id {
-        Some(id) => (
-            ctx.fetch_upload(id, "background").await?,
-            engines.background_gain,
-        ),
-        None => (source.clone(), engines.original_gain),
-    };
+    let (background, gain, background_report) = background(ctx, engines, &source).await?;
     let mix_wav = ctx.scratch("mix.wav");
     mix::duck_and_mix(&voice, &background, gain, total, &mix_wav).await?;
     let (mixed, loudness) = match_loudness(ctx, &source, &mix_wav, total).await;
@@ -173,6 +204,7 @@ pub async fn render(
         "loudness": loudness,
         "intelligibility": heard,
         "glossary": glossary_report(&job.options.glossary, &translation),
+        "background": background_report,
     });
     Ok(Completion {
         output: serde_json::json!({

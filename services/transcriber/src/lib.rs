@@ -1,13 +1,14 @@
 //! The transcriber service: turns the source's speech into timed lines
 //! (the transcript, as JSON, SRT and WebVTT) once per job.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use voxline_config::Settings;
-use voxline_core::{Language, Stage, Transcript, speakers};
+use voxline_core::{JobKind, Language, Stage, Stems, Transcript, speakers};
+use voxline_db::artifacts::NewArtifact;
 use voxline_db::runs::Completion;
-use voxline_media::subtitles;
+use voxline_media::{audio, subtitles};
 use voxline_providers::Engines;
 use voxline_worker::{StageContext, StageError, StageHandler};
 
@@ -16,6 +17,50 @@ pub struct Transcribe {
 }
 
 impl Transcribe {
+    /// Splits the source into its voice and its background, stores both
+    /// (FLAC) and notes them in `transcript`; returns the voice's WAV. When
+    /// separation is off, not installed or fails, the transcript says why
+    /// and the dub is mixed over the lowered original instead.
+    async fn separate(
+        &self,
+        ctx: &StageContext,
+        source: &Path,
+        transcript: &mut Transcript,
+        artifacts: &mut Vec<NewArtifact>,
+    ) -> Result<Option<PathBuf>, StageError> {
+        let separator = match &self.engines.separator {
+            Ok(s) => s,
+            Err(why) => {
+                transcript.stems_note = Some(format!("the voice was not separated: {why}"));
+                return Ok(None);
+            }
+        };
+        let (voice, background) = (ctx.scratch("voice.wav"), ctx.scratch("background.wav"));
+        let separated = match separator.separate(source, &voice, &background).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "the voice could not be separated");
+                transcript.stems_note = Some(format!("the voice could not be separated: {e}"));
+                return Ok(None);
+            }
+        };
+        for (kind, wav, file) in [
+            ("voice_stem", &voice, "voice.flac"),
+            ("background_stem", &background, "background.flac"),
+        ] {
+            let flac = ctx.scratch(file);
+            audio::encode_flac(wav, &flac).await?;
+            artifacts.push(ctx.put_file(kind, file, "audio/flac", &flac).await?);
+        }
+        transcript.stems = Some(Stems {
+            engine: separator.name().to_owned(),
+            voice: "voice.flac".into(),
+            background: "background.flac".into(),
+            voice_share: separated.voice_share,
+        });
+        Ok(Some(voice))
+    }
+
     pub fn new(engines: Arc<Engines>) -> Self {
         Self { engines }
     }
@@ -87,9 +132,25 @@ impl StageHandler for Transcribe {
             .engines
             .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
             .await?;
+        let mut artifacts = Vec::new();
+        // Speakers are told apart on the voice alone where it was separated.
+        let voice = match job.kind {
+            // Only a dub is mixed over a background.
+            JobKind::Dub if job.background_upload_id.is_none() => {
+                ctx.progress(0.6, "separating the voice from the background")
+                    .await;
+                self.separate(ctx, &source, &mut transcript, &mut artifacts)
+                    .await?
+            }
+            _ => None,
+        };
         ctx.progress(0.8, "telling speakers apart").await;
-        self.tell_speakers(&source, &mut transcript, job.options.speakers)
-            .await;
+        self.tell_speakers(
+            voice.as_deref().unwrap_or(&source),
+            &mut transcript,
+            job.options.speakers,
+        )
+        .await;
         let cues = if job.options.speaker_labels {
             subtitles::cues(
                 &subtitles::speaker_prefixed(&transcript.segments),
@@ -98,7 +159,7 @@ impl StageHandler for Transcribe {
         } else {
             subtitles::cues(&transcript.segments, Some(job.duration))
         };
-        let artifacts = vec![
+        artifacts.extend([
             ctx.put_bytes(
                 "transcript",
                 "transcript.json",
@@ -120,7 +181,7 @@ impl StageHandler for Transcribe {
                 subtitles::vtt(&cues).into_bytes(),
             )
             .await?,
-        ];
+        ]);
         tracing::info!(segments = transcript.segments.len(), engine = %engine, "transcribed");
         Ok(Completion {
             output: serde_json::json!({

@@ -165,6 +165,8 @@ impl SpeechToText for Deepgram {
             words: Vec::new(),
             speakers: Vec::new(),
             speakers_note: None,
+            stems: None,
+            stems_note: None,
         })
     }
 }

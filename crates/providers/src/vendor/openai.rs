@@ -519,6 +519,8 @@ fn transcript_of(
         words: Vec::new(),
         speakers: Vec::new(),
         speakers_note: None,
+        stems: None,
+        stems_note: None,
     })
 }
 
