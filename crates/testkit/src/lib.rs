@@ -12,6 +12,7 @@ pub mod plot;
 pub mod procfs;
 pub mod recordings;
 mod s3;
+pub mod screenshots;
 pub mod seed;
 pub mod stats;
 mod system;

@@ -153,8 +153,13 @@ pub struct JobView {
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
     pub duration: f64,
-    /// Files about the source itself: the transcript and its subtitles.
+    /// Files about the source itself: the transcript and its subtitles, and
+    /// for a dub its separated voice and background.
     pub source_artifacts: Vec<ArtifactView>,
+    /// A signed link to the uploaded source, to play or fetch the original
+    /// (while the upload is kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
     pub tasks: Vec<TaskView>,
     /// Every engine call made for the job, with its estimated cost.
     pub usage: Vec<UsageView>,
@@ -188,6 +193,7 @@ impl JobView {
             options: serde_json::to_value(&j.options).unwrap_or_default(),
             duration: j.duration,
             source_artifacts,
+            source_url: None,
             tasks,
             usage,
             created_at: j.created_at,

@@ -8,7 +8,9 @@ pub(crate) mod files;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod keys;
+mod pages;
 pub(crate) mod segments;
+pub(crate) mod studio;
 pub(crate) mod uploads;
 pub(crate) mod voices;
 
@@ -78,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(resource("/admin/jobs/{id}/cancel", "POST").post(admin::cancel)),
     )
     .configure(admin::pages)
+    .configure(studio::pages)
     .service(
         web::scope("/api")
             .wrap(from_fn(authenticate_first))

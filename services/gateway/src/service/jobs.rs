@@ -367,7 +367,7 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
         }
         task_views.push(TaskView::new(t, stages, files));
     }
-    Ok(JobView::new(
+    let mut view = JobView::new(
         &snapshot.job,
         source_artifacts,
         task_views,
@@ -376,7 +376,11 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
             .iter()
             .map(crate::views::UsageView::from)
             .collect(),
-    ))
+    );
+    let job = &snapshot.job;
+    let source = voxline_storage::keys::upload(job.tenant_id, job.source_upload_id);
+    view.source_url = Some(state.storage.download_url(&source, "source").await?);
+    Ok(view)
 }
 
 /// A file's view, with a download link signed now.

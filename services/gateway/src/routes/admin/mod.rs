@@ -3,11 +3,9 @@
 //! style are static and hold no data, so they need no token; the browser
 //! asks the operator for it and sends it with every API call.
 
-use actix_web::http::header::ContentType;
-use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 
-use super::{job_id, resource};
+use super::job_id;
 use crate::auth::Admin;
 use crate::error::ApiError;
 use crate::requests::OverviewQuery;
@@ -60,47 +58,15 @@ pub async fn cancel(
     Ok(HttpResponse::Ok().json(service::admin::cancel(&state, job_id(&id)?).await?))
 }
 
-const PAGE: &str = include_str!("dashboard.html");
-const SCRIPT: &str = include_str!("dashboard.js");
-const STYLE: &str = include_str!("dashboard.css");
-
-/// The dashboard page with its script and style. They are served apart
-/// from the page so the policy can forbid inline code: the page runs only
-/// its own script and talks only to this origin.
+/// The dashboard page, its script and its style.
 pub fn pages(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/admin")
-        .wrap(
-            DefaultHeaders::new()
-                .add((
-                    "content-security-policy",
-                    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
-                     img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-                ))
-                // Revalidated on every load, so a new release is picked up.
-                .add(("cache-control", "no-cache")),
-        )
-        .service(resource("", "GET").get(page))
-        .service(resource("/", "GET").get(page))
-        .service(resource("/dashboard.js", "GET").get(script))
-        .service(resource("/dashboard.css", "GET").get(style)),
+    super::pages::serve(
+        cfg,
+        super::pages::Page {
+            scope: "/admin",
+            html: include_str!("dashboard.html"),
+            script: ("/dashboard.js", include_str!("dashboard.js")),
+            style: ("/dashboard.css", include_str!("dashboard.css")),
+        },
     );
-}
-
-async fn page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(ContentType::html())
-        .body(PAGE)
-}
-
-async fn script() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .body(SCRIPT)
-}
-
-async fn style() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .body(STYLE)
 }
