@@ -37,7 +37,7 @@ pub fn serve(cfg: &mut web::ServiceConfig, page: Page) {
                     // Revalidated on every load, so a new release is picked up.
                     .add(("cache-control", "no-cache")),
             )
-            .service(resource("", "GET").get(html.clone()))
+            .service(resource("", "GET").get(html))
             .service(resource("/", "GET").get(html))
             .service(
                 resource(page.script.0, "GET")
