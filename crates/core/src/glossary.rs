@@ -59,6 +59,22 @@ pub fn pronounce(text: &str, terms: &[Term], language: &str) -> String {
         })
 }
 
+/// A job's glossary from its tenant's (`tenant`) and its own (`job`): the
+/// job's terms first, then the tenant's whose words the job does not give
+/// again (in any case): where both have a term, the job's way wins.
+pub fn merge(tenant: &[Term], job: &[Term]) -> Vec<Term> {
+    let given: Vec<String> = job.iter().map(|t| t.term.to_lowercase()).collect();
+    job.iter()
+        .cloned()
+        .chain(
+            tenant
+                .iter()
+                .filter(|t| !given.contains(&t.term.to_lowercase()))
+                .cloned(),
+        )
+        .collect()
+}
+
 /// A term a translated line lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Miss {
@@ -191,6 +207,25 @@ fn unspaced(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_jobs_own_terms_win_over_its_tenants() {
+        let term = |word: &str, es: Option<&str>| Term {
+            term: word.into(),
+            translations: es
+                .map(|t| [("es".to_owned(), t.to_owned())].into())
+                .unwrap_or_default(),
+            pronunciations: BTreeMap::new(),
+        };
+        let tenant = [term("Voxline", None), term("show", Some("espectáculo"))];
+        let job = [term("Show", Some("programa"))];
+        let merged = merge(&tenant, &job);
+        assert_eq!(
+            merged,
+            [term("Show", Some("programa")), term("Voxline", None)]
+        );
+        assert_eq!(merge(&tenant, &[]), tenant);
+    }
 
     fn term(t: &str, translations: &[(&str, &str)]) -> Term {
         Term {

@@ -21,6 +21,7 @@ pub mod deliveries;
 pub mod drafts;
 pub mod edits;
 pub mod events;
+pub mod glossaries;
 pub mod jobs;
 pub mod ops;
 pub mod runs;

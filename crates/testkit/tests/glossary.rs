@@ -181,3 +181,94 @@ async fn a_dub_honours_its_glossary_and_says_so() -> anyhow::Result<()> {
     }
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tenants_glossary_reaches_every_job_of_theirs() -> anyhow::Result<()> {
+    let sys = spawn_system(TestEnv::new().await?).await?;
+    let put = |body: serde_json::Value| {
+        let sys = &sys;
+        async move {
+            let (s, v, _) = sys
+                .call(
+                    reqwest::Method::PUT,
+                    "/v1/glossary",
+                    Some(&sys.api_key),
+                    Some(&body),
+                )
+                .await?;
+            anyhow::Ok((s, v))
+        }
+    };
+    let (s, empty) = sys.get("/v1/glossary").await?;
+    assert_eq!(s, 200, "{empty}");
+    assert_eq!(empty, json!({"terms": [], "updated_at": null}));
+
+    let terms = json!([
+        {"term": "show"},
+        {"term": "music", "translations": {"es": "melodía"}}
+    ]);
+    let (s, stored) = put(json!({ "terms": terms })).await?;
+    assert_eq!(s, 200, "{stored}");
+    assert_eq!(stored["terms"], terms);
+    assert!(stored["updated_at"].is_string());
+    let (_, read) = sys.get("/v1/glossary").await?;
+    assert_eq!(read["terms"], terms);
+    // Another tenant's glossary is their own.
+    let other = sys.key_for("tenant-b").await?;
+    let (_, theirs, _) = sys
+        .call(reqwest::Method::GET, "/v1/glossary", Some(&other), None)
+        .await?;
+    assert_eq!(theirs["terms"], json!([]));
+
+    // A job takes the tenant's terms under its own; or none, if it says so.
+    let clip = sample_clip_saying(
+        &sys.env.path("media"),
+        Some("Welcome to the show. Today we talk about music. Thank you very much."),
+    )?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let dub = |options: serde_json::Value| {
+        json!({"kind": "dub", "source_upload_id": upload["id"], "source_language": "en",
+               "target_languages": ["es"], "options": options})
+    };
+    let (s, own) = sys
+        .post(
+            "/v1/jobs",
+            &dub(json!({"glossary": [{"term": "Music", "translations": {"es": "canción"}}]})),
+        )
+        .await?;
+    assert_eq!(s, 202, "{own}");
+    assert_eq!(
+        own["options"]["glossary"],
+        json!([{"term": "Music", "translations": {"es": "canción"}}, {"term": "show"}])
+    );
+    let (_, without) = sys
+        .post("/v1/jobs", &dub(json!({"tenant_glossary": false})))
+        .await?;
+    assert!(without["options"].get("glossary").is_none(), "{without}");
+
+    // End to end: the tenant's terms are honoured.
+    let (s, job) = sys.post("/v1/jobs", &dub(json!({}))).await?;
+    assert_eq!(s, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let done = sys.wait_for_job(&id, Duration::from_secs(240)).await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert_eq!(
+        done["tasks"][0]["stats"]["glossary"],
+        json!({"terms": 2, "missed": []}),
+        "{done:#}"
+    );
+    let (_, lines) = sys.get(&format!("/v1/jobs/{id}/tasks/es/segments")).await?;
+    let text = lines["segments"].to_string();
+    assert!(text.contains("show") && text.contains("melodía"), "{text}");
+
+    // Malformed: 422 naming the term; unknown fields: 400; clearing works.
+    let (s, bad) = put(json!({"terms": [{"term": ""}]})).await?;
+    assert_eq!(s, 422, "{bad}");
+    assert_eq!(bad["error"]["code"], "invalid_glossary");
+    assert!(bad["error"]["message"].as_str().unwrap().starts_with("terms:"), "{bad}");
+    let (s, bad) = put(json!({"terms": [], "extra": 1})).await?;
+    assert_eq!(s, 400, "{bad}");
+    let (s, cleared) = put(json!({"terms": []})).await?;
+    assert_eq!((s, &cleared["terms"]), (200, &json!([])));
+    sys.stop().await
+}

@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::compat::{self, wire};
 use crate::requests::{
-    CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GlossaryTermRequest, GrantRequest,
-    JobOptionsRequest, SegmentEditRequest,
+    CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GlossaryRequest, GlossaryTermRequest,
+    GrantRequest, JobOptionsRequest, SegmentEditRequest,
 };
 use crate::routes;
 use crate::views::admin::{
@@ -16,9 +16,9 @@ use crate::views::admin::{
 };
 use crate::views::{
     ArtifactView, CreatedKeyView, CreditEntryView, CreditsView, DeliveryList, DeliveryView,
-    ErrorBody, ErrorView, JobPage, JobSummary, JobView, KeyList, KeyView, LanguageVoicesView,
-    SegmentView, SegmentsView, StageView, StoredView, TaskView, UploadView, UsagePage,
-    UsageTotalView, UsageView, VoiceView, VoicesView,
+    ErrorBody, ErrorView, GlossaryView, JobPage, JobSummary, JobView, KeyList, KeyView,
+    LanguageVoicesView, SegmentView, SegmentsView, StageView, StoredView, TaskView, UploadView,
+    UsagePage, UsageTotalView, UsageView, VoiceView, VoicesView,
 };
 
 #[derive(OpenApi)]
@@ -42,6 +42,8 @@ use crate::views::{
         routes::segments::list,
         routes::segments::edit,
         routes::voices::list,
+        routes::glossary::show,
+        routes::glossary::replace,
         routes::files::download,
         routes::files::upload,
         routes::keys::create,
@@ -63,7 +65,7 @@ use crate::views::{
         routes::health::readyz,
     ),
     components(schemas(
-        CreateJobRequest, JobOptionsRequest, GlossaryTermRequest, UploadView, JobView, TaskView, StageView, ArtifactView,
+        CreateJobRequest, JobOptionsRequest, GlossaryTermRequest, GlossaryRequest, GlossaryView, UploadView, JobView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
         UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,

@@ -84,6 +84,18 @@ pub struct JobOptionsRequest {
     /// Subtitles show who speaks: a line said by another speaker than the
     /// one before opens with the speaker's label (`S2: …`). Off by default.
     pub speaker_labels: Option<bool>,
+    /// Whether the tenant's glossary (`PUT /v1/glossary`) applies too, its
+    /// terms merged under the job's own (true by default).
+    pub tenant_glossary: Option<bool>,
+}
+
+/// The tenant's glossary, replaced whole: terms every job of theirs honours.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GlossaryRequest {
+    /// At most 500 terms; an empty list clears the glossary.
+    #[schema(max_items = 500)]
+    pub terms: Vec<GlossaryTermRequest>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -293,7 +305,7 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
             glossary: o
                 .glossary
                 .as_deref()
-                .map(check_glossary)
+                .map(|terms| check_glossary(terms, "options.glossary", Code::InvalidOption))
                 .transpose()?
                 .unwrap_or_default(),
         })
@@ -302,8 +314,12 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
 
 /// A glossary: at most 500 terms of 1 to 100 characters, each translation
 /// of 1 to 200 under a language code Voxline knows.
-fn check_glossary(terms: &[GlossaryTermRequest]) -> Result<Vec<Term>, ApiError> {
-    let bad = |m: String| ApiError::new(Code::InvalidOption, format!("options.glossary: {m}"));
+pub(crate) fn check_glossary(
+    terms: &[GlossaryTermRequest],
+    field: &str,
+    code: Code,
+) -> Result<Vec<Term>, ApiError> {
+    let bad = |m: String| ApiError::new(code, format!("{field}: {m}"));
     if terms.len() > 500 {
         return Err(bad(format!("{} terms; at most 500", terms.len())));
     }

@@ -498,6 +498,24 @@ pub struct ErrorBody {
     pub error: ErrorView,
 }
 
+/// A tenant's glossary.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GlossaryView {
+    #[schema(value_type = Vec<Object>, example = json!([{"term": "Voxline"}, {"term": "show", "translations": {"es": "programa"}}]))]
+    pub terms: Vec<voxline_core::glossary::Term>,
+    /// When it last changed; absent when it was never set.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<voxline_db::glossaries::Glossary> for GlossaryView {
+    fn from(g: voxline_db::glossaries::Glossary) -> Self {
+        Self {
+            terms: g.terms,
+            updated_at: g.updated_at,
+        }
+    }
+}
+
 /// A task's dubbed lines as they are now, with the user's edits.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SegmentsView {

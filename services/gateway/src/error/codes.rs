@@ -78,6 +78,7 @@ codes! {
     LanguageDetectionUnavailable => (UNPROCESSABLE_ENTITY, "language_detection_unavailable");
     UnsupportedLanguage => (UNPROCESSABLE_ENTITY, "unsupported_language");
     UnknownVoice => (UNPROCESSABLE_ENTITY, "unknown_voice");
+    InvalidGlossary => (UNPROCESSABLE_ENTITY, "invalid_glossary");
     DuplicateLanguage => (UNPROCESSABLE_ENTITY, "duplicate_language");
     SameLanguage => (UNPROCESSABLE_ENTITY, "same_language");
     NoTargetLanguages => (UNPROCESSABLE_ENTITY, "no_target_languages");

@@ -5,6 +5,7 @@ pub(crate) mod credits;
 pub(crate) mod deliveries;
 pub(crate) mod events;
 pub(crate) mod files;
+pub(crate) mod glossary;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod keys;
@@ -72,6 +73,11 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             )
             .service(resource("/keys/{id}", "DELETE").delete(keys::revoke))
             .service(resource("/voices", "GET").get(voices::list))
+            .service(
+                resource("/glossary", "GET, PUT")
+                    .get(glossary::show)
+                    .put(glossary::replace),
+            )
             .service(resource("/credits", "GET").get(credits::show))
             .service(resource("/usage", "GET").get(credits::usage))
             .service(resource("/admin/credits", "POST").post(credits::grant))

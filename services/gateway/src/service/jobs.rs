@@ -34,7 +34,12 @@ pub async fn create(
         ));
     }
     let kind = req.kind()?;
-    let options = voxline_core::JobOptions::try_from(&req.options)?;
+    let mut options = voxline_core::JobOptions::try_from(&req.options)?;
+    // The tenant's glossary, under the job's own terms.
+    if req.options.tenant_glossary != Some(false) {
+        let tenant = voxline_db::glossaries::get(&state.db, caller.tenant).await?;
+        options.glossary = voxline_core::glossary::merge(&tenant.terms, &options.glossary);
+    }
     if let Some(url) = &options.webhook_url {
         check_webhook(state, url).await?;
     }
