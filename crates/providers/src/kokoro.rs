@@ -30,7 +30,6 @@ use std::time::Duration;
 use ort::session::Session;
 use ort::value::Tensor;
 use tokio::process::Command;
-use tokio::sync::OnceCell;
 use voxline_config::EngineSettings;
 use voxline_core::Language;
 use voxline_media::{audio, process};
@@ -79,10 +78,7 @@ const TIED: &[(&str, &str)] = &[
 const SUBSTITUTES: &[(char, &str)] = &[('ɵ', "o"), ('ʑ', "zʲ"), ('ɭ', "l"), ('"', "")];
 
 pub struct Kokoro {
-    model: PathBuf,
-    library: PathBuf,
     espeak: PathBuf,
-    threads: usize,
     /// Phoneme -> token id.
     vocab: HashMap<char, i64>,
     /// The token between words.
@@ -93,7 +89,7 @@ pub struct Kokoro {
     /// choose in any language Kokoro speaks: `MAX_TOKENS` style vectors
     /// each, one after the other.
     voices: BTreeMap<String, Arc<[f32]>>,
-    session: OnceCell<Arc<Mutex<Session>>>,
+    session: onnx::LazySession,
 }
 
 struct Speaker {
@@ -175,15 +171,18 @@ impl Kokoro {
             return Err("engines.kokoro_voices names no voice".into());
         }
         Ok(Self {
-            model: s.kokoro_model.clone(),
-            library: s.onnxruntime_library.clone(),
             espeak: s.espeak_binary.clone(),
-            threads: s.kokoro_threads.max(1),
+
             vocab,
             space,
             speakers,
             voices,
-            session: OnceCell::new(),
+            session: onnx::LazySession::new(
+                "kokoro",
+                &s.kokoro_model,
+                &s.onnxruntime_library,
+                s.kokoro_threads,
+            ),
         })
     }
 
@@ -192,22 +191,6 @@ impl Kokoro {
             engine: "kokoro".into(),
             message: message.to_string(),
         }
-    }
-
-    /// The model's session, loaded on the first call.
-    async fn session(&self) -> Result<Arc<Mutex<Session>>, ProviderError> {
-        self.session
-            .get_or_try_init(|| async {
-                let (model, library, threads) =
-                    (self.model.clone(), self.library.clone(), self.threads);
-                tokio::task::spawn_blocking(move || onnx::load(&model, &library, threads))
-                    .await
-                    .map_err(Self::failed)?
-                    .map(|s| Arc::new(Mutex::new(s)))
-                    .map_err(Self::failed)
-            })
-            .await
-            .cloned()
     }
 
     /// The token ids of each clause of `text`, its punctuation kept.
@@ -486,7 +469,7 @@ impl Synthesizer for Kokoro {
             return crate::traits::silent_line("kokoro", out_wav);
         }
         let pieces = pieces(clauses, self.space, MAX_TOKENS);
-        let session = self.session().await?;
+        let session = self.session.get().await?;
         let guard = AbandonOnDrop(Arc::new(AtomicBool::new(false)));
         let abandoned = guard.0.clone();
         let speech =
@@ -534,15 +517,12 @@ mod tests {
     fn espeak_ipa_becomes_kokoro_tokens() {
         let vocab: HashMap<char, i64> = " ,.aouzlmʲʧIWˈ".chars().zip(1..).collect();
         let kokoro = Kokoro {
-            model: PathBuf::new(),
-            library: PathBuf::new(),
             espeak: PathBuf::new(),
-            threads: 1,
             space: vocab[&' '],
             vocab,
             speakers: BTreeMap::new(),
             voices: BTreeMap::new(),
-            session: OnceCell::new(),
+            session: onnx::LazySession::new("kokoro", Path::new(""), Path::new(""), 1),
         };
         let text = |tokens: Vec<i64>| -> String {
             let by_id: HashMap<i64, char> = kokoro.vocab.iter().map(|(c, i)| (*i, *c)).collect();

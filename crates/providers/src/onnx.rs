@@ -4,13 +4,57 @@
 //! environment holds), with no download at build or run time.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use ort::environment::Environment;
 use ort::session::Session;
+use tokio::sync::OnceCell;
+
+use crate::ProviderError;
+
+/// An engine's model, loaded on the first call (on a blocking thread) and
+/// kept; one inference at a time holds it.
+pub(crate) struct LazySession {
+    engine: &'static str,
+    model: PathBuf,
+    library: PathBuf,
+    threads: usize,
+    session: OnceCell<Arc<Mutex<Session>>>,
+}
+
+impl LazySession {
+    pub(crate) fn new(engine: &'static str, model: &Path, library: &Path, threads: usize) -> Self {
+        Self {
+            engine,
+            model: model.to_owned(),
+            library: library.to_owned(),
+            threads: threads.max(1),
+            session: OnceCell::new(),
+        }
+    }
+
+    pub(crate) async fn get(&self) -> Result<Arc<Mutex<Session>>, ProviderError> {
+        let failed = |message: String| ProviderError::Engine {
+            engine: self.engine.into(),
+            message,
+        };
+        self.session
+            .get_or_try_init(|| async {
+                let (model, library, threads) =
+                    (self.model.clone(), self.library.clone(), self.threads);
+                tokio::task::spawn_blocking(move || load(&model, &library, threads))
+                    .await
+                    .map_err(|e| failed(e.to_string()))?
+                    .map(|s| Arc::new(Mutex::new(s)))
+                    .map_err(failed)
+            })
+            .await
+            .cloned()
+    }
+}
 
 /// Loads ONNX Runtime (once per process) and the model.
-pub(crate) fn load(model: &Path, library: &Path, threads: usize) -> Result<Session, String> {
+fn load(model: &Path, library: &Path, threads: usize) -> Result<Session, String> {
     let environment = runtime(library)?;
     let session = || -> ort::Result<Session> {
         Session::builder(&environment)?

@@ -265,7 +265,13 @@ async fn a_tenants_glossary_reaches_every_job_of_theirs() -> anyhow::Result<()> 
     let (s, bad) = put(json!({"terms": [{"term": ""}]})).await?;
     assert_eq!(s, 422, "{bad}");
     assert_eq!(bad["error"]["code"], "invalid_glossary");
-    assert!(bad["error"]["message"].as_str().unwrap().starts_with("terms:"), "{bad}");
+    assert!(
+        bad["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("terms:"),
+        "{bad}"
+    );
     let (s, bad) = put(json!({"terms": [], "extra": 1})).await?;
     assert_eq!(s, 400, "{bad}");
     let (s, cleared) = put(json!({"terms": []})).await?;

@@ -6,7 +6,6 @@
 //! background is mixed over the separated one and says so; with separation
 //! off, over the lowered original, and says why.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,11 +69,7 @@ async fn a_reading_comes_apart_from_its_background() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_dub_is_mixed_over_the_separated_background_and_says_which() -> anyhow::Result<()> {
     let sys = spawn_system(TestEnv::new().await?).await?;
-    let clip = sample_clip_saying(
-        &sys.env.path("media"),
-        Some("Welcome to the show. Thank you very much."),
-    )?;
-    let done = dub(&sys, &clip).await?;
+    let done = dub(&sys).await?;
     let report = &done["tasks"][0]["stats"]["background"];
     assert_eq!(report["used"], "separated", "{done:#}");
     assert_eq!(report["engine"], "deepfilternet", "{done:#}");
@@ -99,11 +94,7 @@ async fn a_dub_is_mixed_over_the_separated_background_and_says_which() -> anyhow
     let mut env = TestEnv::new().await?;
     env.settings.engines.separate = false;
     let sys = spawn_system(env).await?;
-    let clip = sample_clip_saying(
-        &sys.env.path("media"),
-        Some("Welcome to the show. Thank you very much."),
-    )?;
-    let done = dub(&sys, &clip).await?;
+    let done = dub(&sys).await?;
     let report = &done["tasks"][0]["stats"]["background"];
     assert_eq!(
         report,
@@ -113,8 +104,13 @@ async fn a_dub_is_mixed_over_the_separated_background_and_says_which() -> anyhow
     Ok(())
 }
 
-async fn dub(sys: &voxline_testkit::TestSystem, clip: &Path) -> anyhow::Result<Value> {
-    let job = sys.dub(clip, &["es"]).await?;
+/// A short clip over its background tone, dubbed into Spanish.
+async fn dub(sys: &voxline_testkit::TestSystem) -> anyhow::Result<Value> {
+    let clip = sample_clip_saying(
+        &sys.env.path("media"),
+        Some("Welcome to the show. Thank you very much."),
+    )?;
+    let job = sys.dub(&clip, &["es"]).await?;
     let done = sys
         .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(240))
         .await?;

@@ -18,17 +18,17 @@
 mod cluster;
 mod features;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use ort::session::Session;
 use ort::value::Tensor;
-use tokio::sync::OnceCell;
 use voxline_config::EngineSettings;
 use voxline_core::Segment;
 use voxline_media::audio;
 
-use crate::{ProviderError, onnx};
+use crate::ProviderError;
+use crate::onnx::LazySession;
 pub use features::SAMPLE_RATE;
 use features::{HOP, LogMel, MELS};
 
@@ -44,12 +44,9 @@ const PRINTS_PER_UNIT: usize = 3;
 const MAX_UNITS: usize = 800;
 
 pub struct Diarizer {
-    model: PathBuf,
-    library: PathBuf,
-    threads: usize,
     threshold: f64,
     features: Arc<LogMel>,
-    session: OnceCell<Arc<Mutex<Session>>>,
+    session: LazySession,
 }
 
 impl Diarizer {
@@ -74,12 +71,14 @@ impl Diarizer {
             ));
         }
         Ok(Self {
-            model: s.speaker_model.clone(),
-            library: s.onnxruntime_library.clone(),
-            threads: s.kokoro_threads,
             threshold: s.speaker_threshold,
             features: Arc::new(LogMel::default()),
-            session: OnceCell::new(),
+            session: LazySession::new(
+                "speakers",
+                &s.speaker_model,
+                &s.onnxruntime_library,
+                s.kokoro_threads,
+            ),
         })
     }
 
@@ -88,21 +87,6 @@ impl Diarizer {
             engine: "speakers".into(),
             message: message.to_string(),
         }
-    }
-
-    async fn session(&self) -> Result<Arc<Mutex<Session>>, ProviderError> {
-        self.session
-            .get_or_try_init(|| async {
-                let (model, library, threads) =
-                    (self.model.clone(), self.library.clone(), self.threads);
-                tokio::task::spawn_blocking(move || onnx::load(&model, &library, threads))
-                    .await
-                    .map_err(Self::failed)?
-                    .map(|s| Arc::new(Mutex::new(s)))
-                    .map_err(Self::failed)
-            })
-            .await
-            .cloned()
     }
 
     /// The speaker of each of `lines` in the first audio stream of `media`.
@@ -140,7 +124,7 @@ impl Diarizer {
         if lines.is_empty() {
             return Ok(Vec::new());
         }
-        let session = self.session().await?;
+        let session = self.session.get().await?;
         let features = self.features.clone();
         let spans: Vec<(f64, f64)> = lines.iter().map(|l| (l.start, l.end)).collect();
         let threshold = self.threshold;

@@ -2,12 +2,17 @@
 //! page, its script and its style, holding no data. They are served apart
 //! so the policy can forbid inline code: a page runs only its own script
 //! and talks only to this origin, where it reads the API with the token the
-//! person gives it.
+//! person gives it. What they share (`common.js`, `common.css`) is served
+//! under each page's scope.
 
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 
 use super::resource;
+
+/// What every page loads before its own script and style.
+const COMMON_SCRIPT: &str = include_str!("common.js");
+const COMMON_STYLE: &str = include_str!("common.css");
 
 /// One page's files: the HTML, and its script and style by file name.
 pub struct Page {
@@ -45,6 +50,8 @@ pub fn serve(cfg: &mut web::ServiceConfig, page: Page) {
             )
             .service(
                 resource(page.style.0, "GET").get(file(page.style.1, "text/css; charset=utf-8")),
-            ),
+            )
+            .service(resource("/common.js", "GET").get(file(COMMON_SCRIPT, "text/javascript; charset=utf-8")))
+            .service(resource("/common.css", "GET").get(file(COMMON_STYLE, "text/css; charset=utf-8"))),
     );
 }
