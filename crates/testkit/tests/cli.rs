@@ -58,7 +58,9 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
         .find(|l| l.starts_with("es: "))
         .expect("a quality line for Spanish");
     assert!(
-        quality.contains("subtitle cues outside the norms") && quality.contains("LUFS (source"),
+        quality.contains("subtitle cues outside the norms")
+            && quality.contains("LUFS (source")
+            && quality.contains("over the uploaded background"),
         "{quality}"
     );
 

@@ -123,8 +123,8 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
 }
 
 /// A finished dub task's report on one line: how far its lines were sped
-/// up, the final drift, the subtitle cues outside the norms and its
-/// loudness against the source's.
+/// up, the final drift, the subtitle cues outside the norms, its loudness
+/// against the source's and what it was mixed over.
 fn report(task: &Value) -> Option<String> {
     let stats = task.get("stats")?;
     let stretch = &stats["stretch"];
@@ -151,6 +151,12 @@ fn report(task: &Value) -> Option<String> {
     if let (Some(dub), Some(source)) = (loud["dub_lufs"].as_f64(), loud["source_lufs"].as_f64()) {
         line += &format!("; {dub:.1} LUFS (source {source:.1})");
     }
+    line += match stats["background"]["used"].as_str() {
+        Some("separated") => "; over the background with the original voice taken out",
+        Some("uploaded") => "; over the uploaded background",
+        Some("original") => "; over the lowered original (the voice was not separated)",
+        _ => "",
+    };
     Some(line)
 }
 
