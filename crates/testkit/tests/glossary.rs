@@ -274,6 +274,24 @@ async fn a_tenants_glossary_reaches_every_job_of_theirs() -> anyhow::Result<()> 
     );
     let (s, bad) = put(json!({"terms": [], "extra": 1})).await?;
     assert_eq!(s, 400, "{bad}");
+    // A full glossary is larger than other requests may be; one term more
+    // is refused by count, not by size.
+    let many = |n: usize| {
+        let terms: Vec<serde_json::Value> = (0..n)
+            .map(|i| json!({"term": format!("term {i}"), "translations": {"es": "x".repeat(150)}}))
+            .collect();
+        json!({ "terms": terms })
+    };
+    let (s, full) = put(many(500)).await?;
+    assert_eq!(s, 200, "{}", full["error"]);
+    let (s, over) = put(many(501)).await?;
+    assert_eq!(s, 422, "{over}");
+    assert!(
+        over["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 500")
+    );
     let (s, cleared) = put(json!({"terms": []})).await?;
     assert_eq!((s, &cleared["terms"]), (200, &json!([])));
     sys.stop().await

@@ -132,14 +132,15 @@ impl StageHandler for Transcribe {
             .engines
             .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
             .await?;
-        let mut artifacts = Vec::new();
+        // The transcript's files first, then the stems.
+        let mut stems = Vec::new();
         // Speakers are told apart on the voice alone where it was separated.
         let voice = match job.kind {
             // Only a dub is mixed over a background.
             JobKind::Dub if job.background_upload_id.is_none() => {
                 ctx.progress(0.6, "separating the voice from the background")
                     .await;
-                self.separate(ctx, &source, &mut transcript, &mut artifacts)
+                self.separate(ctx, &source, &mut transcript, &mut stems)
                     .await?
             }
             _ => None,
@@ -159,7 +160,7 @@ impl StageHandler for Transcribe {
         } else {
             subtitles::cues(&transcript.segments, Some(job.duration))
         };
-        artifacts.extend([
+        let mut artifacts = vec![
             ctx.put_bytes(
                 "transcript",
                 "transcript.json",
@@ -181,7 +182,8 @@ impl StageHandler for Transcribe {
                 subtitles::vtt(&cues).into_bytes(),
             )
             .await?,
-        ]);
+        ];
+        artifacts.append(&mut stems);
         tracing::info!(segments = transcript.segments.len(), engine = %engine, "transcribed");
         Ok(Completion {
             output: serde_json::json!({

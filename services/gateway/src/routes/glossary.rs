@@ -6,6 +6,10 @@ use crate::requests::{GlossaryRequest, check_glossary};
 use crate::state::AppState;
 use crate::views::{ErrorBody, GlossaryView};
 
+/// The largest glossary body taken (2 MiB): 500 terms with renderings in
+/// many languages, past `server.max_json_bytes`.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
 /// Your glossary: the terms every job of yours honours (kept as they are,
 /// or translated a fixed way per language), merged under each job's own
 /// `options.glossary` when the job is made.
@@ -16,8 +20,9 @@ pub async fn show(state: web::Data<AppState>, caller: Caller) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(GlossaryView::from(glossary)))
 }
 
-/// Replace your glossary (an empty list clears it). Jobs made from now on
-/// take it; jobs already made keep the terms they were made with.
+/// Replace your glossary (an empty list clears it; the body may be up to
+/// 2 MiB). Jobs made from now on take it; jobs already made keep the terms
+/// they were made with.
 #[utoipa::path(put, path = "/v1/glossary", tag = "jobs", request_body = GlossaryRequest,
     responses((status = 200, body = GlossaryView), (status = 401, body = ErrorBody),
         (status = 422, description = "A term is malformed (`invalid_glossary`)", body = ErrorBody)))]

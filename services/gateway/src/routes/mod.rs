@@ -75,6 +75,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(resource("/voices", "GET").get(voices::list))
             .service(
                 resource("/glossary", "GET, PUT")
+                    // A whole glossary (500 terms, each with its renderings
+                    // per language) is larger than a request's usual cap.
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(glossary::MAX_BODY_BYTES)
+                            .error_handler(json_error),
+                    )
                     .get(glossary::show)
                     .put(glossary::replace),
             )
