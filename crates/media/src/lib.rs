@@ -9,6 +9,7 @@ pub mod mix;
 pub mod mux;
 pub mod probe;
 pub mod process;
+pub mod stream;
 pub mod subtitles;
 pub mod timeline;
 

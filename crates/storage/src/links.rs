@@ -24,6 +24,8 @@ pub struct SignedLink {
 pub enum LinkPurpose {
     Download,
     Upload,
+    /// Every file of one job's streaming package (the key is the job's id).
+    Package,
 }
 
 impl LinkPurpose {
@@ -31,6 +33,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Download => "get",
             LinkPurpose::Upload => "put",
+            LinkPurpose::Package => "package",
         }
     }
 }

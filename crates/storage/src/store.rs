@@ -154,6 +154,24 @@ impl Storage {
         Ok(result.into_stream())
     }
 
+    /// Bytes `range` of the object under `key`, as a stream of chunks.
+    pub async fn stream_range(
+        &self,
+        key: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<BoxStream<'static, Result<bytes::Bytes, object_store::Error>>, StorageError> {
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range)),
+            ..Default::default()
+        };
+        let result = self
+            .store
+            .get_opts(&ObjectPath::from(key), options)
+            .await
+            .map_err(|e| not_found(key, e))?;
+        Ok(result.into_stream())
+    }
+
     /// The size of the object under `key`.
     pub async fn size(&self, key: &str) -> Result<u64, StorageError> {
         let meta = self
@@ -273,6 +291,39 @@ impl Storage {
                 .append_pair("sig", &sig);
         }
         Ok(url.to_string())
+    }
+
+    /// The signed folder of a job's streaming package,
+    /// `{public_url}/v1/packages/{job}/{expires}/{sig}/`, and when it
+    /// expires. Every file of the package is reachable under it without an
+    /// auth header: players resolve the playlists' relative links against it.
+    pub fn package_link(&self, job: &str) -> (String, i64) {
+        let expires = chrono::Utc::now().timestamp() + self.link_ttl.as_secs() as i64;
+        let sig = links::sign(&self.signing_key, LinkPurpose::Package, job, "", expires);
+        let url = self
+            .files_url
+            .join(&format!("packages/{job}/{expires}/{sig}/"))
+            .map_or_else(|_| String::new(), |u| u.to_string());
+        (url, expires)
+    }
+
+    /// Checks the signed folder of a job's package.
+    pub fn verify_package_link(
+        &self,
+        job: &str,
+        expires: i64,
+        sig: &str,
+    ) -> Result<(), StorageError> {
+        self.verify_link(
+            LinkPurpose::Package,
+            &SignedLink {
+                key: job.to_owned(),
+                name: String::new(),
+                expires,
+                sig: sig.to_owned(),
+            },
+        )
+        .map(drop)
     }
 
     /// Checks a local link for `purpose` and returns the key it grants.

@@ -7,6 +7,7 @@ pub mod error;
 mod limits;
 mod middleware;
 mod openapi;
+mod ranges;
 mod requests;
 mod routes;
 mod service;

@@ -85,25 +85,37 @@ pub fn api_headers() -> DefaultHeaders {
 }
 
 /// CORS for the configured browser origins (`*` for any). Bearer tokens
-/// travel in a header, never in cookies, so no credentials mode.
+/// travel in a header, never in cookies, so no credentials mode. Streaming
+/// packages are open to every origin: their signed link is the permission,
+/// and the players that fetch them live on the tenants' own sites.
 pub fn cors(origins: &[String]) -> Cors {
-    let mut cors = Cors::default()
+    let cors = Cors::default()
         .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
         .allowed_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
+            header::RANGE,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("last-event-id"),
         ])
-        .expose_headers([header::RETRY_AFTER])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::CONTENT_RANGE,
+            header::ACCEPT_RANGES,
+            header::CONTENT_LENGTH,
+        ])
         .max_age(600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();
     }
-    for origin in origins {
-        cors = cors.allowed_origin(origin.trim_end_matches('/'));
-    }
-    cors
+    let origins: Vec<String> = origins
+        .iter()
+        .map(|o| o.trim_end_matches('/').to_owned())
+        .collect();
+    cors.allowed_origin_fn(move |origin, request| {
+        request.uri.path().starts_with("/v1/packages/")
+            || origins.iter().any(|o| origin.as_bytes() == o.as_bytes())
+    })
 }
 
 /// Refuses requests past the client address's budget, before any
@@ -138,15 +150,19 @@ pub async fn authenticate_first(
 /// Answers 503 `timeout` when a call takes longer than
 /// `server.request_timeout_seconds`; its work is dropped (a transaction in
 /// flight rolls back). Bodies that stream (uploads, downloads, event
-/// streams) are exempt: they last as long as their bytes flow. The refusal
-/// travels as an error (the request itself went down with the dropped
+/// streams, packages, whose all-languages MP4 is made on request) are
+/// exempt: they last as long as their bytes flow. The refusal travels as an
+/// error (the request itself went down with the dropped
 /// work), which actix answers with its `error_response`.
 pub async fn time_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<actix_web::body::BoxBody>, Error> {
     let path = req.path();
-    let streams = path.ends_with("/events") || path.ends_with("/uploads") || path == "/v1/files";
+    let streams = path.ends_with("/events")
+        || path.ends_with("/uploads")
+        || path == "/v1/files"
+        || path.starts_with("/v1/packages/");
     let limit = req
         .app_data::<web::Data<AppState>>()
         .map(|s| std::time::Duration::from_secs(s.settings.server.request_timeout_seconds));

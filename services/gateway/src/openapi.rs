@@ -17,8 +17,8 @@ use crate::views::admin::{
 use crate::views::{
     ArtifactView, CreatedKeyView, CreditEntryView, CreditsView, DeliveryList, DeliveryView,
     ErrorBody, ErrorView, GlossaryView, JobPage, JobSummary, JobView, KeyList, KeyView,
-    LanguageVoicesView, SegmentView, SegmentsView, StageView, StoredView, TaskView, UploadView,
-    UsagePage, UsageTotalView, UsageView, VoiceView, VoicesView,
+    LanguageVoicesView, PackageView, SegmentView, SegmentsView, StageView, StoredView, TaskView,
+    UploadView, UsagePage, UsageTotalView, UsageView, VoiceView, VoicesView,
 };
 
 #[derive(OpenApi)]
@@ -46,6 +46,7 @@ use crate::views::{
         routes::glossary::replace,
         routes::files::download,
         routes::files::upload,
+        routes::package::serve,
         routes::keys::create,
         routes::keys::list,
         routes::keys::revoke,
@@ -65,7 +66,7 @@ use crate::views::{
         routes::health::readyz,
     ),
     components(schemas(
-        CreateJobRequest, JobOptionsRequest, GlossaryTermRequest, GlossaryRequest, GlossaryView, UploadView, JobView, TaskView, StageView, ArtifactView,
+        CreateJobRequest, JobOptionsRequest, GlossaryTermRequest, GlossaryRequest, GlossaryView, UploadView, JobView, PackageView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
         UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,

@@ -160,6 +160,10 @@ pub struct JobView {
     /// (while the upload is kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source_url: Option<String>,
+    /// The streaming package, once the source is packaged (dubs and
+    /// subtitle jobs): one player switches between every language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageView>,
     pub tasks: Vec<TaskView>,
     /// Every engine call made for the job, with its estimated cost.
     pub usage: Vec<UsageView>,
@@ -194,6 +198,7 @@ impl JobView {
             duration: j.duration,
             source_artifacts,
             source_url: None,
+            package: None,
             tasks,
             usage,
             created_at: j.created_at,
@@ -202,6 +207,21 @@ impl JobView {
             finished_at: j.finished_at,
         }
     }
+}
+
+/// Signed links to a job's streaming package (`/v1/packages/...`). Every
+/// file of the package is reachable under the same signed folder until
+/// `expires_at`; ask for the job again for fresh links.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PackageView {
+    /// HLS master playlist: the video once, the original audio (default)
+    /// and each finished language's dub as audio renditions, and subtitles
+    /// per language. Languages join as they finish.
+    pub hls_url: String,
+    /// One MP4 with the video once and every language's audio and
+    /// subtitle tracks (made on request, streams copied).
+    pub mp4_url: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A job in a listing: its state without files.

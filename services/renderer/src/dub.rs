@@ -7,7 +7,7 @@ use serde_json::json;
 use voxline_config::EngineSettings;
 use voxline_core::{Language, Segment, Stage, SubtitleMode, Synthesis, Transcript, Translation};
 use voxline_db::runs::Completion;
-use voxline_media::{audio, loudness, mix, mux, probe, subtitles, timeline};
+use voxline_media::{audio, loudness, mix, mux, probe, stream, subtitles, timeline};
 use voxline_worker::{StageContext, StageError};
 
 /// What the dub is mixed over, at what volume, and what the task's report
@@ -170,7 +170,7 @@ pub async fn render(
     let voice_m4a = ctx.scratch("voice.m4a");
     audio::encode_aac(&voice, &voice_m4a).await?;
 
-    let artifacts = vec![
+    let mut artifacts = vec![
         ctx.put_file("dub", out_name, out_type, &out).await?,
         ctx.put_file("voice", "voice.m4a", "audio/mp4", &voice_m4a)
             .await?,
@@ -189,6 +189,7 @@ pub async fn render(
         )
         .await?,
     ];
+    artifacts.append(&mut package_language(ctx, &mixed).await?);
     let mut stats = serde_json::to_value(fit.stats)?;
     stats["shortened"] = synthesis
         .segments
@@ -226,6 +227,33 @@ pub async fn render(
             norms.cues
         )),
     })
+}
+
+/// This language's part of the job's streaming package: the dub's full
+/// mix as an audio rendition named after the language. If it cannot be
+/// made, the package goes without it (`stream.json` says why); the dub
+/// itself is done.
+async fn package_language(
+    ctx: &StageContext,
+    mixed: &Path,
+) -> Result<Vec<voxline_db::artifacts::NewArtifact>, StageError> {
+    let dir = ctx.scratch("stream");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| StageError::transient("io_error", e.to_string()))?;
+    let (audio, note) =
+        match stream::rendition(mixed, stream::Track::Audio, ctx.language(), &dir).await {
+            Ok(r) => (Some(r), None),
+            Err(e) => {
+                tracing::warn!(error = %e, "the dub was not packaged for streaming");
+                (
+                    None,
+                    Some(format!("the audio rendition could not be made: {e}")),
+                )
+            }
+        };
+    ctx.put_renditions(None, audio.as_ref().map(|a| (a, ctx.language())), note)
+        .await
 }
 
 /// The dub brought to its source's integrated loudness (EBU R128), within

@@ -8,7 +8,8 @@ use voxline_config::Settings;
 use voxline_core::{JobKind, Language, Stage, Stems, Transcript, speakers};
 use voxline_db::artifacts::NewArtifact;
 use voxline_db::runs::Completion;
-use voxline_media::{audio, subtitles};
+use voxline_media::stream::{self, Track};
+use voxline_media::{audio, probe, subtitles};
 use voxline_providers::Engines;
 use voxline_worker::{StageContext, StageError, StageHandler};
 
@@ -64,6 +65,45 @@ impl Transcribe {
     pub fn new(engines: Arc<Engines>) -> Self {
         Self { engines }
     }
+}
+
+/// The source's part of the job's streaming package: its video, once for
+/// every language, and its own audio as the original-language rendition.
+/// What cannot be packaged is left out of the package with the reason
+/// (in `stream.json`); the job goes on.
+async fn package_source(
+    ctx: &StageContext,
+    source: &Path,
+    language: &str,
+) -> Result<Vec<NewArtifact>, StageError> {
+    let dir = ctx.scratch("stream");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| StageError::transient("io_error", e.to_string()))?;
+    let info = probe::probe(source).await?;
+    let mut notes = Vec::new();
+    let mut package = async |track, name, present: bool| {
+        if !present {
+            return None;
+        }
+        match stream::rendition(source, track, name, &dir).await {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!(error = %e, rendition = name, "not packaged for streaming");
+                notes.push(format!("the {name} rendition could not be made: {e}"));
+                None
+            }
+        }
+    };
+    let video = package(Track::Video, "video", info.has_video()).await;
+    let original = package(Track::Audio, "original", info.has_audio()).await;
+    let note = (!notes.is_empty()).then(|| notes.join("; "));
+    ctx.put_renditions(
+        video.as_ref(),
+        original.as_ref().map(|a| (a, language)),
+        note,
+    )
+    .await
 }
 
 impl Transcribe {
@@ -184,6 +224,13 @@ impl StageHandler for Transcribe {
             .await?,
         ];
         artifacts.append(&mut stems);
+        // Dubs and subtitles are watched: the source is packaged once for
+        // the job's streaming package, which each language's render joins.
+        if matches!(job.kind, JobKind::Dub | JobKind::Subtitle) {
+            ctx.progress(0.9, "packaging the source for streaming")
+                .await;
+            artifacts.append(&mut package_source(ctx, &source, &transcript.language).await?);
+        }
         tracing::info!(segments = transcript.segments.len(), engine = %engine, "transcribed");
         Ok(Completion {
             output: serde_json::json!({

@@ -175,6 +175,54 @@ impl StageContext {
         let size = self.storage.put_file(&key, path).await?;
         Ok(artifact(kind, key, file_name, content_type, size))
     }
+
+    /// Stores this stage's part of the job's streaming package: each
+    /// rendition's playlist and media file, and `stream.json` saying what
+    /// they are (or why one is missing) for the master playlist. The audio
+    /// rendition comes with the language spoken in it.
+    pub async fn put_renditions(
+        &self,
+        video: Option<&voxline_media::stream::Rendition>,
+        audio: Option<(&voxline_media::stream::Rendition, &str)>,
+        note: Option<String>,
+    ) -> Result<Vec<NewArtifact>, StageError> {
+        let mut artifacts = Vec::new();
+        // A stage has one file of each kind per language.
+        let renditions = [("video", video), ("audio", audio.map(|(r, _)| r))];
+        for (track, rendition) in renditions {
+            let Some(rendition) = rendition else { continue };
+            for (kind, path, content_type) in [
+                (
+                    format!("stream_{track}_playlist"),
+                    &rendition.playlist,
+                    "application/vnd.apple.mpegurl",
+                ),
+                (format!("stream_{track}"), &rendition.media, "video/mp4"),
+            ] {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                artifacts.push(self.put_file(&kind, name, content_type, path).await?);
+            }
+        }
+        let info = voxline_media::stream::Renditions {
+            language: audio.map(|(_, language)| language.to_owned()),
+            video: video.map(|r| r.info.clone()),
+            audio: audio.map(|(r, _)| r.info.clone()),
+            note,
+        };
+        artifacts.push(
+            self.put_bytes(
+                "stream_info",
+                voxline_media::stream::INFO_FILE,
+                "application/json",
+                serde_json::to_vec_pretty(&info)?,
+            )
+            .await?,
+        );
+        Ok(artifacts)
+    }
 }
 
 fn artifact(

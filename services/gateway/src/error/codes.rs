@@ -59,9 +59,11 @@ codes! {
     TaskBusy => (CONFLICT, "task_busy");
     NoSegmentsYet => (CONFLICT, "no_segments_yet");
     NoDubbedLines => (CONFLICT, "no_dubbed_lines");
+    NoPackageYet => (CONFLICT, "no_package_yet");
     UploadTooLarge => (PAYLOAD_TOO_LARGE, "upload_too_large");
     BodyTooLarge => (PAYLOAD_TOO_LARGE, "body_too_large");
     UnsupportedContentType => (UNSUPPORTED_MEDIA_TYPE, "unsupported_content_type");
+    RangeNotSatisfiable => (RANGE_NOT_SATISFIABLE, "range_not_satisfiable");
     InvalidKind => (UNPROCESSABLE_ENTITY, "invalid_kind");
     InvalidOption => (UNPROCESSABLE_ENTITY, "invalid_option");
     InvalidPriority => (UNPROCESSABLE_ENTITY, "invalid_priority");

@@ -3,8 +3,7 @@
 //! local storage backend's pre-signed URLs). No auth header: the signature
 //! is the permission.
 
-use actix_web::{HttpResponse, web};
-use futures::StreamExt;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use voxline_storage::{LinkPurpose, SignedLink};
 
@@ -21,11 +20,15 @@ pub struct LinkQuery {
 }
 
 /// Download through a signed, expiring link from a job view. Needs no auth header.
-#[utoipa::path(get, path = "/v1/files", tag = "media", params(LinkQuery), security(()),
+#[utoipa::path(get, path = "/v1/files", tag = "media", security(()),
+    params(LinkQuery, ("Range" = Option<String>, Header, description = "One byte range (`bytes=0-1023`): answered 206 with that part")),
     responses((status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 403, description = "Tampered with or expired", body = crate::views::ErrorBody)))]
+        (status = 206, description = "The range asked for", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Tampered with or expired", body = crate::views::ErrorBody),
+        (status = 416, description = "The range starts past the end of the file", body = crate::views::ErrorBody)))]
 pub async fn download(
     state: web::Data<AppState>,
+    req: HttpRequest,
     q: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
@@ -38,21 +41,17 @@ pub async fn download(
             sig: q.sig,
         },
     )?;
-    let size = state.storage.size(&key).await?;
-    let body = state
-        .storage
-        .stream(&key)
-        .await?
-        .map(|chunk| chunk.map_err(actix_web::error::ErrorInternalServerError));
-    Ok(HttpResponse::Ok()
-        .content_type(content_type_of(&q.name))
-        .insert_header((
-            "content-disposition",
-            format!("attachment; filename=\"{}\"", q.name.replace('"', "")),
-        ))
-        .insert_header(("cache-control", "private, max-age=300"))
-        .no_chunking(size)
-        .streaming(body))
+    crate::ranges::serve(
+        &state,
+        &req,
+        &key,
+        crate::ranges::Offer {
+            content_type: content_type_of(&q.name),
+            download_as: Some(&q.name),
+            cache_control: "private, max-age=300",
+        },
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -102,6 +101,7 @@ pub fn content_type_of(name: &str) -> &'static str {
         "wav" => "audio/wav",
         "srt" => "application/x-subrip",
         "vtt" => "text/vtt",
+        "m3u8" => "application/vnd.apple.mpegurl",
         "json" => "application/json",
         _ => "application/octet-stream",
     }

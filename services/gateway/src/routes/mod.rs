@@ -9,6 +9,7 @@ pub(crate) mod glossary;
 pub(crate) mod health;
 pub(crate) mod jobs;
 pub(crate) mod keys;
+pub(crate) mod package;
 mod pages;
 pub(crate) mod segments;
 pub(crate) mod studio;
@@ -65,6 +66,9 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
                 resource("/files", "GET, PUT")
                     .get(files::download)
                     .put(files::upload),
+            )
+            .service(
+                resource("/packages/{job}/{expires}/{sig}/{file:.*}", "GET").get(package::serve),
             )
             .service(
                 resource("/keys", "GET, POST")

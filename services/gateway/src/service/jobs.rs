@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Code};
 use crate::requests::{CreateJobRequest, ListJobsQuery};
 use crate::state::AppState;
-use crate::views::{ArtifactView, JobPage, JobSummary, JobView, StageView, TaskView};
+use crate::views::{ArtifactView, JobPage, JobSummary, JobView, PackageView, StageView, TaskView};
 
 /// Validates and records a job under `id`, then dispatches its first stage.
 /// Returns the job and whether this call created it (false for an
@@ -348,7 +348,7 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
     for a in snapshot
         .artifacts
         .iter()
-        .filter(|a| a.stage == "transcribe")
+        .filter(|a| a.stage == "transcribe" && !is_package_file(a))
     {
         source_artifacts.push(linked(state, a).await?);
     }
@@ -366,7 +366,7 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
         for a in snapshot
             .artifacts
             .iter()
-            .filter(|a| a.language == t.language && a.stage != "transcribe")
+            .filter(|a| a.language == t.language && a.stage != "transcribe" && !is_package_file(a))
         {
             files.push(linked(state, a).await?);
         }
@@ -385,7 +385,20 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
     let job = &snapshot.job;
     let source = voxline_storage::keys::upload(job.tenant_id, job.source_upload_id);
     view.source_url = Some(state.storage.download_url(&source, "source").await?);
+    if super::package::is_packaged(&snapshot.artifacts) {
+        let (folder, expires) = state.storage.package_link(&job.id.to_string());
+        view.package = Some(PackageView {
+            hls_url: format!("{folder}master.m3u8"),
+            mp4_url: format!("{folder}all.mp4"),
+            expires_at: chrono::DateTime::from_timestamp(expires, 0).unwrap_or_default(),
+        });
+    }
     Ok(view)
+}
+
+/// Renditions are reached through the package, not listed one by one.
+fn is_package_file(a: &artifacts::Artifact) -> bool {
+    a.kind.starts_with("stream_")
 }
 
 /// A file's view, with a download link signed now.

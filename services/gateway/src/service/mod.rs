@@ -5,5 +5,6 @@ pub mod admin;
 pub mod credits;
 pub mod jobs;
 pub mod keys;
+pub mod package;
 pub mod segments;
 pub mod uploads;

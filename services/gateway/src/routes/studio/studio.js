@@ -282,11 +282,18 @@ function drawLines() {
 
 function drawDownloads() {
   const files = [...task().artifacts, ...state.job.source_artifacts];
+  const pack = state.job.package;
   $("downloads").replaceChildren(
     ...files.map((a) =>
       el("li", {}, el("a", { href: a.download_url, download: a.file_name, text: `${a.file_name}` }),
         el("span", { class: "muted", text: ` ${size(a.size_bytes)}` })),
     ),
+    ...(pack
+      ? [
+          el("li", {}, el("a", { href: pack.mp4_url, download: "", text: "every language in one MP4" })),
+          el("li", {}, el("a", { href: pack.hls_url, text: "streaming package (HLS master playlist)" })),
+        ]
+      : []),
   );
 }
 
