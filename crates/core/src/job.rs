@@ -78,6 +78,21 @@ pub struct JobOptions {
     /// one before opens with the speaker's label (`S2: …`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub speaker_labels: bool,
+    /// Each speaker is spoken in a voice cloned from their own speech, by
+    /// the first voice engine that clones voices (ElevenLabs), where it
+    /// speaks the language; the clones are deleted at the vendor when the
+    /// job's files expire. Only with the job's consent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clone_voices: Option<CloneVoices>,
+}
+
+/// A job's request to clone its speakers' voices, and what it states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloneVoices {
+    /// The client states that every speaker agreed to have their voice
+    /// cloned for this dub (kept with the job).
+    pub consent: bool,
 }
 
 impl Default for JobOptions {
@@ -93,6 +108,7 @@ impl Default for JobOptions {
             speakers: None,
             voices: std::collections::BTreeMap::new(),
             speaker_labels: false,
+            clone_voices: None,
         }
     }
 }

@@ -24,7 +24,9 @@ pub use credits::{Credits, UNITS_PER_CREDIT};
 pub use dispatch::Dispatch;
 pub use error::CoreError;
 pub use ids::{ApiKeyId, JobId, StageRunId, TaskId, TenantId, UploadId};
-pub use job::{JobKind, JobOptions, JobStatus, SocialOptions, SubtitleMode, TaskStatus};
+pub use job::{
+    CloneVoices, JobKind, JobOptions, JobStatus, SocialOptions, SubtitleMode, TaskStatus,
+};
 pub use language::Language;
 pub use priority::Priority;
 pub use stage::{Stage, StageRunStatus, task_stages};

@@ -12,6 +12,10 @@ pub const MAX_SPEAKERS: usize = 16;
 /// The longest speaker label.
 pub const MAX_LABEL_CHARS: usize = 32;
 
+/// The first speaker's label; lines no speaker was found for count as theirs
+/// where a voice per speaker is chosen.
+pub const FIRST: &str = "S1";
+
 /// The label of the `n`-th speaker heard (from 0): `S1`, `S2`, …
 pub fn label(n: usize) -> String {
     format!("S{}", n + 1)

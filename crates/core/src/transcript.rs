@@ -67,6 +67,10 @@ pub struct Transcript {
     /// Why the voice was not separated from the background, when it was not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stems_note: Option<String>,
+    /// What became of the voices the job asked to clone from its speakers
+    /// (`options.clone_voices`): those cloned, and any that could not be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clones_note: Option<String>,
 }
 
 /// The source split into its voice and its background (they add up to it),

@@ -16,6 +16,7 @@ mod rows;
 
 pub mod api_keys;
 pub mod artifacts;
+pub mod clones;
 pub mod credits;
 pub mod deliveries;
 pub mod drafts;

@@ -112,6 +112,51 @@ pub async fn encode_aac(input: &Path, output: &Path) -> Result<(), MediaError> {
     Ok(())
 }
 
+/// The parts `spans` (start, end in seconds) of `input`'s audio, back to
+/// back and at most `most_seconds` of them, as a mono MP3: a sample of one
+/// person's speech for a vendor that clones voices. Returns its seconds.
+pub async fn speech_sample(
+    input: &Path,
+    spans: &[(f64, f64)],
+    most_seconds: f64,
+    output: &Path,
+) -> Result<f64, MediaError> {
+    let mut kept = Vec::new();
+    let mut total = 0.0;
+    for &(start, end) in spans {
+        let end = end.min(start + (most_seconds - total));
+        if end - start < 0.05 {
+            continue;
+        }
+        kept.push(format!("between(t,{start:.3},{end:.3})"));
+        total += end - start;
+        if total >= most_seconds - 0.05 {
+            break;
+        }
+    }
+    if kept.is_empty() {
+        return Ok(0.0);
+    }
+    let mut cmd = ffmpeg();
+    cmd.arg("-i")
+        .arg(input)
+        .args(["-map", "0:a:0", "-vn", "-af"])
+        .arg(format!("aselect='{}',asetpts=N/SR/TB", kept.join("+")))
+        .args([
+            "-ac",
+            "1",
+            "-ar",
+            "44100",
+            "-c:a",
+            "libmp3lame",
+            "-b:a",
+            "128k",
+        ])
+        .arg(output);
+    process::run(cmd, None, budget(total)).await?;
+    Ok(total)
+}
+
 /// Encodes audio as FLAC: lossless, about half a WAV's size (the separated
 /// stems, which are mixed again).
 pub async fn encode_flac(input: &Path, output: &Path) -> Result<(), MediaError> {

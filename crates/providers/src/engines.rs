@@ -514,6 +514,89 @@ impl Engines {
     }
 }
 
+impl Engines {
+    /// The first engine of the synthesis chain that clones voices and
+    /// speaks one of `languages`.
+    pub fn voice_cloner(&self, languages: &[String]) -> Option<Arc<dyn Synthesizer>> {
+        self.synthesizers
+            .iter()
+            .find(|s| {
+                s.clones_voices()
+                    && languages
+                        .iter()
+                        .any(|l| s.languages().contains(&l.as_str()))
+            })
+            .cloned()
+    }
+
+    /// Whether the synthesis chain's engine `engine` speaks `language`.
+    pub fn speaks(&self, engine: &str, language: &Language) -> bool {
+        self.synthesizers
+            .iter()
+            .any(|s| s.name() == engine && s.languages().contains(&language.code))
+    }
+
+    /// A voice cloned by `engine` from `sample`, the call noted in `log`.
+    pub async fn clone_voice(
+        &self,
+        engine: &Arc<dyn Synthesizer>,
+        name: &str,
+        sample: &Path,
+        log: &CallLog,
+    ) -> Result<String, ProviderError> {
+        timed(log, engine.name(), "voices", 1.0, || {
+            engine.clone_voice(name, sample)
+        })
+        .await
+    }
+
+    /// `text` in the voice `voice` that `engine` cloned: that engine only (a
+    /// clone lives at one vendor), the call noted in `log`.
+    pub async fn synthesize_cloned(
+        &self,
+        text: &str,
+        language: &Language,
+        engine: &str,
+        voice: &str,
+        out_wav: &Path,
+        log: &CallLog,
+    ) -> Result<String, ProviderError> {
+        let Some(synthesizer) = self
+            .synthesizers
+            .iter()
+            .find(|s| s.name() == engine && s.languages().contains(&language.code))
+        else {
+            return Err(ProviderError::Unsupported {
+                engine: engine.into(),
+                what: format!(
+                    "speak {} in a voice it cloned (not in engines.synthesize for it)",
+                    language.name
+                ),
+            });
+        };
+        let characters = text.chars().count() as f64;
+        timed(log, engine, "characters", characters, || {
+            synthesizer.synthesize_as(text, language, voice, out_wav)
+        })
+        .await?;
+        Ok(engine.to_owned())
+    }
+}
+
+/// The vendors of `[vendors]` that clone voices, by name: what deletes
+/// clones needs them, and nothing else of the engines.
+pub fn voice_cloners(
+    vendors: &VendorTable,
+    gate: Arc<dyn VendorGate>,
+) -> Result<BTreeMap<String, Arc<dyn Synthesizer>>, ChainError> {
+    let v = Vendors::build(vendors, &gate)?;
+    Ok(v.elevenlabs
+        .into_iter()
+        .map(|(name, e)| (name, e as Arc<dyn Synthesizer>))
+        .filter(|(_, e)| e.clones_voices())
+        .collect())
+}
+
 /// Runs one engine call, noting it (and how it ended) in `log`: `units` of
 /// `unit`, and whatever else the engine metered (a chat model's tokens).
 async fn timed<T, F, Fut>(

@@ -25,7 +25,7 @@ mod whisper;
 pub use apertium::Apertium;
 pub use bergamot::Bergamot;
 pub use calls::{Call, CallLog, CallTotal};
-pub use engines::{ChainError, Engines};
+pub use engines::{ChainError, Engines, voice_cloners};
 pub use error::ProviderError;
 pub use espeak::EspeakNg;
 pub use kokoro::Kokoro;

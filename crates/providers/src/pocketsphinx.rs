@@ -77,6 +77,7 @@ impl SpeechToText for Pocketsphinx {
             speakers_note: None,
             stems: None,
             stems_note: None,
+            clones_note: None,
         })
     }
 }

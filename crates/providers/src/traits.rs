@@ -74,7 +74,28 @@ pub trait Synthesizer: Send + Sync {
     fn voices(&self, _language: &str) -> Vec<String> {
         Vec::new()
     }
-    /// `text` in the named `voice`, one of [`Synthesizer::voices`].
+    /// Whether it makes new voices from samples of a person's speech.
+    fn clones_voices(&self) -> bool {
+        false
+    }
+    /// A new voice named `name`, made from `sample` (speech of one person);
+    /// the vendor's id of it, which [`Synthesizer::synthesize_as`] takes.
+    async fn clone_voice(&self, name: &str, _sample: &Path) -> Result<String, ProviderError> {
+        Err(ProviderError::Unsupported {
+            engine: self.name().into(),
+            what: format!("clone the voice {name}"),
+        })
+    }
+    /// Deletes a voice [`Synthesizer::clone_voice`] made; one already gone
+    /// is not an error.
+    async fn delete_voice(&self, voice: &str) -> Result<(), ProviderError> {
+        Err(ProviderError::Unsupported {
+            engine: self.name().into(),
+            what: format!("delete the voice {voice}"),
+        })
+    }
+    /// `text` in the named `voice`, one of [`Synthesizer::voices`] (or one
+    /// it cloned).
     async fn synthesize_as(
         &self,
         _text: &str,

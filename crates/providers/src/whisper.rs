@@ -193,6 +193,7 @@ impl SpeechToText for Whisper {
             speakers_note: None,
             stems: None,
             stems_note: None,
+            clones_note: None,
         })
     }
 }

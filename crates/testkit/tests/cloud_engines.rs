@@ -244,3 +244,155 @@ async fn a_dub_on_cloud_engines_names_them_prices_them_and_falls_back() -> anyho
     assert_eq!(eleven.script.problems(), Vec::<String>::new());
     sys.stop().await
 }
+
+/// Voice cloning through ElevenLabs (its fake): a dub that states its
+/// speakers' consent has each speaker cloned once from their own speech (a
+/// sample of real human reading, checked to be audio), every line of theirs
+/// spoken in their clone, and the clones deleted at the vendor by the
+/// janitor once the job's files have expired. Without consent, or without
+/// an engine that clones, the job is refused with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn speakers_are_cloned_with_consent_and_the_clones_deleted_when_the_files_expire()
+-> anyhow::Result<()> {
+    use voxline_testkit::recordings::two_speakers;
+    use voxline_testkit::views;
+
+    let eleven = FakeElevenLabs::start().await;
+    let mut env = TestEnv::new().await?;
+    env.settings.vendors.insert(
+        "elevenlabs".into(),
+        VendorSettings::ElevenLabs(ElevenLabsSettings {
+            base_url: eleven.base_url(),
+            api_key: Secret::new(voxline_testkit::vendors::elevenlabs::KEY),
+            limits: limits(),
+            ..Default::default()
+        }),
+    );
+    env.settings.engines.synthesize = vec!["elevenlabs".into(), "espeak-ng".into()];
+    let settings = env.settings.clone();
+    let sys = spawn_system(env).await?;
+    let (clip, _) = two_speakers(&sys.env.path("media"))?;
+    let (_, upload) = sys.upload(&clip).await?;
+    let dub = |options: Value| {
+        json!({"kind": "dub", "source_upload_id": upload["id"], "source_language": "en",
+               "target_languages": ["es"], "options": options})
+    };
+
+    // No consent, no clone.
+    let (s, refused) = sys
+        .post(
+            "/v1/jobs",
+            &dub(json!({"clone_voices": {"consent": false}})),
+        )
+        .await?;
+    assert_eq!(s, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("consent"),
+        "{refused}"
+    );
+    let (s, refused) = sys
+        .post(
+            "/v1/jobs",
+            &json!({"kind": "subtitle", "source_upload_id": upload["id"], "source_language": "en",
+                    "target_languages": ["es"], "options": {"clone_voices": {"consent": true}}}),
+        )
+        .await?;
+    assert_eq!(s, 422, "{refused}");
+
+    let (s, job) = sys
+        .post(
+            "/v1/jobs",
+            &dub(json!({"clone_voices": {"consent": true}, "speakers": 2})),
+        )
+        .await?;
+    assert_eq!(s, 202, "{job}");
+    let id = job["id"].as_str().unwrap().to_owned();
+    let done = sys.wait_for_job(&id, Duration::from_secs(300)).await?;
+    assert_eq!(done["status"], "completed", "{done:#}");
+
+    // One clone per speaker, each from seconds of their own speech.
+    let clones: Vec<Value> = eleven
+        .script
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/v1/voices/add")
+        .map(|s| s.body.clone())
+        .collect();
+    assert_eq!(clones.len(), 2, "{clones:#?}");
+    for clone in &clones {
+        assert!(clone["seconds"].as_f64().unwrap() >= 3.0, "{clone}");
+        assert!(clone["name"].as_str().unwrap().contains(&id), "{clone}");
+    }
+    let transcript = done["source_artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "transcript")
+        .unwrap();
+    let transcript: Value = serde_json::from_str(&views::download_text(transcript).await?)?;
+    let note = transcript["clones_note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("S1 cloned") && note.contains("S2 cloned"),
+        "{transcript:#}"
+    );
+
+    // Every line in its speaker's clone, and only ElevenLabs spoke.
+    let synthesis = done["tasks"][0]["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "synthesis")
+        .unwrap();
+    let synthesis: Value = serde_json::from_str(&views::download_text(synthesis).await?)?;
+    let mut voices = std::collections::BTreeMap::new();
+    for line in synthesis["segments"].as_array().unwrap() {
+        assert_eq!(line["engine"], "elevenlabs", "{line}");
+        let voice = line["voice"].as_str().unwrap_or_default().to_owned();
+        assert!(voice.starts_with("cloned at elevenlabs: cloned"), "{line}");
+        let speaker = line["speaker"].as_str().unwrap().to_owned();
+        assert_eq!(
+            voices.entry(speaker).or_insert_with(|| voice.clone()),
+            &voice,
+            "one voice per speaker"
+        );
+    }
+    assert_eq!(voices.len(), 2, "{voices:?}");
+    let spoken_in: std::collections::BTreeSet<String> = eleven
+        .script
+        .seen()
+        .iter()
+        .filter(|s| s.path.starts_with("/v1/text-to-speech/"))
+        .map(|s| s.body["voice"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        spoken_in,
+        ["cloned0000".to_owned(), "cloned0001".to_owned()].into(),
+        "the lines are spoken in the clones"
+    );
+
+    // Not deleted while the job's files are kept...
+    let c = voxline_worker::Connections::open(&settings).await?;
+    let cloners = voxline_janitor::cloners(&settings).await;
+    assert_eq!(voxline_janitor::delete_clones_once(&c, &cloners).await?, 0);
+    assert!(eleven.deleted_voices().is_empty());
+    // ...and deleted at the vendor once they have expired and gone.
+    let job_id = uuid::Uuid::parse_str(&id)?;
+    c.db.client()
+        .await?
+        .execute(
+            "UPDATE artifacts SET expires_at = now() - interval '1 hour' WHERE job_id = $1",
+            &[&job_id],
+        )
+        .await?;
+    voxline_janitor::sweep_once(&c).await?;
+    assert_eq!(voxline_janitor::delete_clones_once(&c, &cloners).await?, 2);
+    let mut deleted = eleven.deleted_voices();
+    deleted.sort();
+    assert_eq!(deleted, ["cloned0000", "cloned0001"]);
+    assert_eq!(voxline_janitor::delete_clones_once(&c, &cloners).await?, 0);
+    assert_eq!(eleven.script.problems(), Vec::<String>::new());
+    sys.stop().await
+}

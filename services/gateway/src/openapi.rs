@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::compat::{self, wire};
 use crate::requests::{
-    CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GlossaryRequest, GlossaryTermRequest,
-    GrantRequest, JobOptionsRequest, SegmentEditRequest,
+    CloneVoicesRequest, CreateJobRequest, CreateKeyRequest, EditSegmentsRequest, GlossaryRequest,
+    GlossaryTermRequest, GrantRequest, JobOptionsRequest, SegmentEditRequest,
 };
 use crate::routes;
 use crate::views::admin::{
@@ -66,7 +66,7 @@ use crate::views::{
         routes::health::readyz,
     ),
     components(schemas(
-        CreateJobRequest, JobOptionsRequest, GlossaryTermRequest, GlossaryRequest, GlossaryView, UploadView, JobView, PackageView, TaskView, StageView, ArtifactView,
+        CreateJobRequest, JobOptionsRequest, CloneVoicesRequest, GlossaryTermRequest, GlossaryRequest, GlossaryView, UploadView, JobView, PackageView, TaskView, StageView, ArtifactView,
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
         UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,

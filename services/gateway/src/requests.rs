@@ -87,6 +87,20 @@ pub struct JobOptionsRequest {
     /// Whether the tenant's glossary (`PUT /v1/glossary`) applies too, its
     /// terms merged under the job's own (true by default).
     pub tenant_glossary: Option<bool>,
+    /// Speak each speaker in a voice cloned from their own speech (dubs
+    /// only, with a voice engine that clones voices, such as ElevenLabs,
+    /// configured for a target). `consent` must be true: you state that
+    /// every speaker agreed. The clones are deleted at the vendor when the
+    /// job's files expire.
+    pub clone_voices: Option<CloneVoicesRequest>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloneVoicesRequest {
+    /// You state that every speaker in the source agreed to have their
+    /// voice cloned for this dub. Must be true.
+    pub consent: bool,
 }
 
 /// The tenant's glossary, replaced whole: terms every job of theirs honours.
@@ -302,6 +316,20 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
                 })
                 .collect::<Result<_, ApiError>>()?,
             speaker_labels: o.speaker_labels.unwrap_or(defaults.speaker_labels),
+            clone_voices: o
+                .clone_voices
+                .as_ref()
+                .map(|c| {
+                    if c.consent {
+                        Ok(voxline_core::CloneVoices { consent: true })
+                    } else {
+                        Err(ApiError::new(
+                            Code::InvalidOption,
+                            "options.clone_voices.consent must be true: a voice is cloned only when every speaker agreed, and the job states it",
+                        ))
+                    }
+                })
+                .transpose()?,
             glossary: o
                 .glossary
                 .as_deref()

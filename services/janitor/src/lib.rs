@@ -2,6 +2,7 @@
 //! deletes expired artifacts. Every pass is safe to run from several
 //! replicas at once (claims are guarded in PostgreSQL; deletes are idempotent).
 
+mod clones;
 mod gauges;
 mod leases;
 mod reconcile;
@@ -13,6 +14,7 @@ use std::time::Duration;
 use voxline_config::Settings;
 use voxline_worker::{CancellationToken, Connections, shutdown_on_signals};
 
+pub use clones::{Cloners, delete_clones_once};
 pub use leases::{TakenOver, take_over_once};
 pub use reconcile::{Reconciler, Repairs, reconcile_once};
 pub use resend::Sweep;
@@ -29,6 +31,7 @@ pub async fn run_until(
     let mut passes: u64 = 0;
     let mut reconciler = Reconciler::default();
     tracing::info!(interval_s = every.as_secs(), "janitor started");
+    let cloners = cloners(&settings).await;
     if let Ok(false) = voxline_db::ops::autovacuum(&connections.db).await {
         tracing::warn!(
             "autovacuum is off on this PostgreSQL: the workers' statements keep the plans they \
@@ -70,8 +73,27 @@ pub async fn run_until(
             if let Err(e) = clean_drafts_once(&connections, hours).await {
                 tracing::warn!(error = %e, "cleanup of abandoned drafts failed");
             }
+            if let Err(e) = delete_clones_once(&connections, &cloners).await {
+                tracing::warn!(error = %e, "deleting cloned voices failed");
+            }
         }
     }
+}
+
+/// The configured vendors that clone voices (none, with a warning, if they
+/// cannot be built: the other passes go on).
+pub async fn cloners(settings: &Settings) -> Cloners {
+    let gate = match voxline_worker::vendor_gate(settings).await {
+        Ok(gate) => gate,
+        Err(e) => {
+            tracing::warn!(error = %e, "no vendor gate: cloned voices are not deleted");
+            return Cloners::new();
+        }
+    };
+    voxline_providers::voice_cloners(&settings.vendors, gate).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "vendors not built: cloned voices are not deleted");
+        Cloners::new()
+    })
 }
 
 /// Runs the janitor until SIGTERM.

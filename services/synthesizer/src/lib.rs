@@ -33,6 +33,29 @@ pub struct Synthesize {
     hear_back: bool,
 }
 
+/// The voice a line is spoken in.
+#[derive(Debug, Clone, PartialEq)]
+enum Voice {
+    /// The language's voice in the engine chain (its default, or one a
+    /// chain engine lists by this name).
+    Chain(Option<String>),
+    /// A voice cloned from the line's speaker, at the one engine that has it.
+    Cloned { engine: String, id: String },
+}
+
+impl Voice {
+    /// What the manifest and the line's hash name it by.
+    fn label(&self) -> Option<String> {
+        match self {
+            Voice::Chain(name) => name.clone(),
+            Voice::Cloned { engine, id } => Some(format!("cloned at {engine}: {id}")),
+        }
+    }
+}
+
+/// The voices cloned from the job's speakers, by speaker label.
+type Clones = std::collections::BTreeMap<String, voxline_db::clones::ClonedVoice>;
+
 /// One line to speak and the time it has: from its start to the next
 /// line's (or the source's end).
 struct Slot {
@@ -92,6 +115,7 @@ impl Synthesize {
         language: &Language,
         slot: Slot,
         earlier: &[SynthesizedLine],
+        clones: &Clones,
         progress: (&AtomicUsize, usize),
     ) -> Result<SynthesizedLine, StageError> {
         let Slot {
@@ -103,8 +127,8 @@ impl Synthesize {
         let job = ctx.job();
         // What is read aloud: the glossary's pronunciations count.
         let read = glossary::pronounce(&segment.text, &job.options.glossary, language.code);
-        let voice = self.voice_of(&job.options, language, &segment);
-        let hash = self.hash(&read, language, voice.as_deref(), room);
+        let voice = self.voice_of(&job.options, language, &segment, clones);
+        let hash = self.hash(&read, language, voice.label().as_deref(), room);
         let key_of = |file: &str| ctx.artifact_key(ctx.language(), Stage::Synthesize, file);
         let fits = room * self.max_tempo;
         // A line left too long (its shortening failed, say) is tried again.
@@ -129,7 +153,7 @@ impl Synthesize {
             .say(
                 ctx,
                 language,
-                voice.as_deref(),
+                &voice,
                 &segment.text,
                 segment.id,
                 &normalized,
@@ -149,14 +173,7 @@ impl Synthesize {
             {
                 let shorter = ctx.scratch(&format!("short-{:04}.wav", segment.id));
                 let (e, d) = self
-                    .say(
-                        ctx,
-                        language,
-                        voice.as_deref(),
-                        &short,
-                        segment.id,
-                        &shorter,
-                    )
+                    .say(ctx, language, &voice, &short, segment.id, &shorter)
                     .await?;
                 if d < duration {
                     tokio::fs::rename(&shorter, &normalized)
@@ -182,7 +199,7 @@ impl Synthesize {
             spoken: words,
             heard: None,
             speaker: segment.speaker.clone(),
-            voice,
+            voice: voice.label(),
         })
     }
 
@@ -284,35 +301,48 @@ impl Synthesize {
     }
 
     /// The voice `segment` is spoken in: the one `options.voices` names for
-    /// its speaker; else the job's `voice` for the first speaker (and for
-    /// lines no speaker was found for), and a voice of their own for each
-    /// other speaker.
+    /// its speaker; else the voice cloned from its speaker (lines no speaker
+    /// was found for count as `S1`'s) where the clone's engine speaks the
+    /// language; else the job's `voice` for the first speaker (and for lines
+    /// no speaker was found for), and a voice of their own for each other
+    /// speaker.
     fn voice_of(
         &self,
         options: &JobOptions,
         language: &Language,
         segment: &Segment,
-    ) -> Option<String> {
-        let Some(speaker) = segment.speaker.as_deref() else {
-            return options.voice.clone();
-        };
-        if let Some(voice) = options.voices.get(speaker) {
-            return Some(voice.clone());
+        clones: &Clones,
+    ) -> Voice {
+        let speaker = segment.speaker.as_deref();
+        if let Some(voice) = speaker.and_then(|s| options.voices.get(s)) {
+            return Voice::Chain(Some(voice.clone()));
         }
-        self.engines.speaker_voice(
+        let cloned = clones
+            .get(speaker.unwrap_or(speakers::FIRST))
+            .filter(|c| self.engines.speaks(&c.engine, language));
+        if let Some(clone) = cloned {
+            return Voice::Cloned {
+                engine: clone.engine.clone(),
+                id: clone.voice_id.clone(),
+            };
+        }
+        let Some(speaker) = speaker else {
+            return Voice::Chain(options.voice.clone());
+        };
+        Voice::Chain(self.engines.speaker_voice(
             language.code,
             speakers::number(speaker),
             options.voice.as_deref(),
-        )
+        ))
     }
 
-    /// Speaks `text` in `voice` (the language's default when `None`) into
-    /// `out` (48 kHz mono); the engine and the seconds.
+    /// Speaks `text` in `voice` into `out` (48 kHz mono); the engine and
+    /// the seconds.
     async fn say(
         &self,
         ctx: &StageContext,
         language: &Language,
-        voice: Option<&str>,
+        voice: &Voice,
         text: &str,
         id: u32,
         out: &std::path::Path,
@@ -321,10 +351,18 @@ impl Synthesize {
         let job = ctx.job();
         // Terms read as the glossary says they sound.
         let text = glossary::pronounce(text, &job.options.glossary, language.code);
-        let engine = self
-            .engines
-            .synthesize(&text, language, voice, &raw, &ctx.calls)
-            .await?;
+        let engine = match voice {
+            Voice::Chain(name) => {
+                self.engines
+                    .synthesize(&text, language, name.as_deref(), &raw, &ctx.calls)
+                    .await?
+            }
+            Voice::Cloned { engine, id } => {
+                self.engines
+                    .synthesize_cloned(&text, language, engine, id, &raw, &ctx.calls)
+                    .await?
+            }
+        };
         audio::to_pcm_48k_mono(&raw, out).await?;
         Ok((engine, audio::duration(out).await?))
     }
@@ -349,6 +387,16 @@ impl StageHandler for Synthesize {
             .map(|s| s.segments)
             .unwrap_or_default();
         let edits = voxline_db::edits::for_task(&ctx.db, ctx.job().id, ctx.language()).await?;
+        // Voices cloned from the speakers, where the job asked for them.
+        let clones: Clones = if ctx.job().options.clone_voices.is_some() {
+            voxline_db::clones::for_job(&ctx.db, ctx.job().id)
+                .await?
+                .into_iter()
+                .map(|c| (c.speaker.clone(), c))
+                .collect()
+        } else {
+            Clones::new()
+        };
         let mut slots = slots(&translation.segments, ctx.job().duration);
         for slot in &mut slots {
             slot.edited = edits
@@ -357,7 +405,7 @@ impl StageHandler for Synthesize {
         }
         // In line order, a few at once; the first failure stops the rest.
         let mut lines: Vec<SynthesizedLine> = futures::stream::iter(slots)
-            .map(|slot| self.speak(ctx, &language, slot, &earlier, (&spoken, total)))
+            .map(|slot| self.speak(ctx, &language, slot, &earlier, &clones, (&spoken, total)))
             .buffered(self.lines_at_once)
             .try_collect()
             .await?;

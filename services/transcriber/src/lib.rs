@@ -67,6 +67,102 @@ impl Transcribe {
     }
 }
 
+/// The longest sample of a speaker sent to be cloned: ElevenLabs advises
+/// one to two minutes of clean speech, and more does not help.
+const CLONE_SAMPLE_SECONDS: f64 = 120.0;
+/// Less speech than this is too little to clone a voice from.
+const CLONE_LEAST_SECONDS: f64 = 3.0;
+
+impl Transcribe {
+    /// Clones each speaker's voice from their own lines (on the separated
+    /// voice where there is one) at the first engine that clones voices and
+    /// speaks a target, as the job asked, with its consent. Each clone is
+    /// recorded the moment the vendor makes it, so the janitor deletes it
+    /// at the vendor when the job's files expire; a re-run reuses it. A
+    /// vendor that is unavailable fails the attempt (it is retried); one
+    /// that refuses leaves the speaker in a stock voice, and the
+    /// transcript's `clones_note` says so.
+    async fn clone_speakers(
+        &self,
+        ctx: &StageContext,
+        speech: &Path,
+        transcript: &mut Transcript,
+    ) -> Result<(), StageError> {
+        let job = ctx.job();
+        let Some(engine) = self.engines.voice_cloner(&job.target_languages) else {
+            transcript.clones_note = Some(
+                "no voice was cloned: no configured voice engine clones voices for the targets"
+                    .into(),
+            );
+            return Ok(());
+        };
+        let live = voxline_db::clones::for_job(&ctx.db, job.id).await?;
+        let mut notes = Vec::new();
+        let mut speakers_heard = transcript.speakers.clone();
+        if speakers_heard.is_empty() {
+            // Not told apart: every line is the first speaker's.
+            speakers_heard.push(speakers::FIRST.to_owned());
+        }
+        for speaker in &speakers_heard {
+            if live
+                .iter()
+                .any(|c| &c.speaker == speaker && c.engine == engine.name())
+            {
+                notes.push(format!("{speaker} cloned"));
+                continue;
+            }
+            let spans: Vec<(f64, f64)> = transcript
+                .segments
+                .iter()
+                .filter(|l| l.speaker.as_deref().unwrap_or(speakers::FIRST) == speaker)
+                .map(|l| (l.start, l.end))
+                .collect();
+            let sample = ctx.scratch(&format!("clone-{speaker}.mp3"));
+            let seconds =
+                audio::speech_sample(speech, &spans, CLONE_SAMPLE_SECONDS, &sample).await?;
+            if seconds < CLONE_LEAST_SECONDS {
+                notes.push(format!(
+                    "{speaker} speaks {seconds:.1} s, too little to clone (at least {CLONE_LEAST_SECONDS} s)"
+                ));
+                continue;
+            }
+            let name = format!("Voxline {} {speaker}", job.id);
+            let voice = match self
+                .engines
+                .clone_voice(&engine, &name, &sample, &ctx.calls)
+                .await
+            {
+                Ok(voice) => voice,
+                Err(e) if e.is_transient() => return Err(e.into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, speaker, "a voice could not be cloned");
+                    notes.push(format!("{speaker} could not be cloned: {e}"));
+                    continue;
+                }
+            };
+            let kept = voxline_db::clones::record(
+                &ctx.db,
+                job.id,
+                job.tenant_id,
+                engine.name(),
+                speaker,
+                &voice,
+            )
+            .await?;
+            if kept != voice {
+                // Another run of this stage cloned the speaker first.
+                if let Err(e) = engine.delete_voice(&voice).await {
+                    tracing::warn!(error = %e, voice, "a second clone could not be deleted");
+                }
+            }
+            tracing::info!(speaker, seconds, engine = engine.name(), "voice cloned");
+            notes.push(format!("{speaker} cloned from {seconds:.0} s of speech"));
+        }
+        transcript.clones_note = Some(format!("{}: {}", engine.name(), notes.join("; ")));
+        Ok(())
+    }
+}
+
 /// The source's part of the job's streaming package: its video, once for
 /// every language, and its own audio as the original-language rendition.
 /// What cannot be packaged is left out of the package with the reason
@@ -192,6 +288,11 @@ impl StageHandler for Transcribe {
             job.options.speakers,
         )
         .await;
+        if job.options.clone_voices.is_some() {
+            ctx.progress(0.85, "cloning the speakers' voices").await;
+            self.clone_speakers(ctx, voice.as_deref().unwrap_or(&source), &mut transcript)
+                .await?;
+        }
         let cues = if job.options.speaker_labels {
             subtitles::cues(
                 &subtitles::speaker_prefixed(&transcript.segments),

@@ -167,6 +167,7 @@ impl SpeechToText for Deepgram {
             speakers_note: None,
             stems: None,
             stems_note: None,
+            clones_note: None,
         })
     }
 }

@@ -1,5 +1,7 @@
 //! ElevenLabs text-to-speech (`POST /v1/text-to-speech/{voice_id}` with the
-//! `xi-api-key` header): model, voice settings and a voice per language.
+//! `xi-api-key` header): model, voice settings and a voice per language;
+//! and instant voice cloning (`POST /v1/voices/add` with samples of a
+//! person's speech, `DELETE /v1/voices/{voice_id}`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -68,6 +70,112 @@ impl Synthesizer for ElevenLabs {
     ) -> Result<(), ProviderError> {
         let s = &self.settings;
         let voice = s.voices.get(language.code).unwrap_or(&s.voice);
+        self.speak(text, language, voice, out_wav).await
+    }
+
+    fn clones_voices(&self) -> bool {
+        true
+    }
+
+    async fn clone_voice(&self, name: &str, sample: &Path) -> Result<String, ProviderError> {
+        let s = &self.settings;
+        let url = format!("{}/v1/voices/add", s.base_url.trim_end_matches('/'));
+        let bytes = tokio::fs::read(sample)
+            .await
+            .map_err(|e| self.failed(format!("{}: {e}", sample.display())))?;
+        let file_name = sample
+            .file_name()
+            .map_or("sample.mp3".into(), |n| n.to_string_lossy().into_owned());
+        // A clone is a new voice each time it is asked for: the request is
+        // repeated only where ElevenLabs cannot have made it.
+        let reply = self
+            .http
+            .send_once(|| {
+                let part = reqwest::multipart::Part::bytes(bytes.clone())
+                    .file_name(file_name.clone())
+                    .mime_str("audio/mpeg")
+                    .map_err(|e| self.failed(e.to_string()));
+                let request = part.and_then(|part| {
+                    let form = reqwest::multipart::Form::new()
+                        .text("name", name.to_owned())
+                        .text(
+                            "description",
+                            "Cloned by Voxline for one dub, with the speaker's consent; deleted when the dub's files expire.",
+                        )
+                        .text("remove_background_noise", "false")
+                        .part("files", part);
+                    self.http
+                        .client
+                        .post(&url)
+                        .header("xi-api-key", s.api_key.expose())
+                        .multipart(form)
+                        .build()
+                        .map_err(|e| self.failed(e.to_string()))
+                });
+                async move { request }
+            })
+            .await?;
+        let created: serde_json::Value = serde_json::from_slice(&reply.body)
+            .map_err(|e| self.failed(format!("answered a voice that is not JSON: {e}")))?;
+        created["voice_id"]
+            .as_str()
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| self.failed(format!("answered no voice_id: {created}")))
+    }
+
+    async fn delete_voice(&self, voice: &str) -> Result<(), ProviderError> {
+        let s = &self.settings;
+        let url = format!("{}/v1/voices/{voice}", s.base_url.trim_end_matches('/'));
+        let reply = self
+            .http
+            .send(|| {
+                let request = self
+                    .http
+                    .client
+                    .delete(&url)
+                    .header("xi-api-key", s.api_key.expose())
+                    .build()
+                    .map_err(|e| self.failed(e.to_string()));
+                async move { request }
+            })
+            .await;
+        match reply {
+            Ok(_) => Ok(()),
+            // Already gone (deleted by hand in ElevenLabs' dashboard).
+            Err(ProviderError::Engine { message, .. }) if message.contains("404") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn synthesize_as(
+        &self,
+        text: &str,
+        language: &Language,
+        voice: &str,
+        out_wav: &Path,
+    ) -> Result<(), ProviderError> {
+        self.speak(text, language, voice, out_wav).await
+    }
+}
+
+impl ElevenLabs {
+    fn failed(&self, message: String) -> ProviderError {
+        ProviderError::Engine {
+            engine: self.name.clone(),
+            message,
+        }
+    }
+
+    /// `text` in the voice with ElevenLabs' id `voice`.
+    async fn speak(
+        &self,
+        text: &str,
+        language: &Language,
+        voice: &str,
+        out_wav: &Path,
+    ) -> Result<(), ProviderError> {
+        let s = &self.settings;
         let url = format!(
             "{}/v1/text-to-speech/{voice}",
             s.base_url.trim_end_matches('/')

@@ -521,6 +521,7 @@ fn transcript_of(
         speakers_note: None,
         stems: None,
         stems_note: None,
+        clones_note: None,
     })
 }
 

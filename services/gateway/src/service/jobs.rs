@@ -81,6 +81,7 @@ pub async fn create(
     for (field, voice) in asked {
         check_voice(state, kind, &targets, &field, voice)?;
     }
+    check_cloning(state, kind, &targets, &options)?;
     let publish = check_publishing(state, kind, &options)?;
     let request_hash = hex::encode(Sha256::digest(serde_json::to_vec(&req).unwrap_or_default()));
     let credits = &state.settings.credits;
@@ -129,6 +130,35 @@ pub async fn create(
         tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
     }
     Ok((created.job, created.created))
+}
+
+/// Cloning voices takes a dub and a voice engine that clones voices and
+/// speaks one of its targets.
+fn check_cloning(
+    state: &AppState,
+    kind: JobKind,
+    targets: &[String],
+    options: &voxline_core::JobOptions,
+) -> Result<(), ApiError> {
+    if options.clone_voices.is_none() {
+        return Ok(());
+    }
+    if kind != JobKind::Dub {
+        return Err(ApiError::new(
+            Code::InvalidOption,
+            "options.clone_voices applies to dub jobs only",
+        ));
+    }
+    if state.engines.voice_cloner(targets).is_none() {
+        return Err(ApiError::new(
+            Code::InvalidOption,
+            format!(
+                "options.clone_voices: no voice engine that clones voices (ElevenLabs) is configured for {}",
+                targets.join(", ")
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A voice a dub asks for must be one an engine speaking each of its
