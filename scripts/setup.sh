@@ -100,22 +100,22 @@ if [ "${1:-}" = "--test" ] && { ! command -v chromium >/dev/null 2>&1 || ! comma
   need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# hls.js (npm), with which the browser test plays a job's HLS package the
-# way a web player does (Chromium has no HLS of its own).
+# hls.js and dash.js (npm), with which the browser test plays a job's
+# package the way web players do (Chromium plays neither by itself).
 if [ "${1:-}" = "--test" ]; then
   players="$(cd "$(dirname "$0")/.." && pwd)/target/tools/players"
-  hls_pin="hls.js@1.7.4"
-  if [ "$(cat "$players/.pins" 2>/dev/null)" != "$hls_pin" ]; then
+  player_pins=(hls.js@1.7.4 dashjs@5.2.1)
+  if [ "$(cat "$players/.pins" 2>/dev/null)" != "${player_pins[*]}" ]; then
     if ! command -v npm >/dev/null 2>&1; then
       echo "setup: installing nodejs and npm"
       need_root apt-get update -qq
       need_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
     fi
-    echo "setup: installing $hls_pin into target/tools/players (once)"
+    echo "setup: installing ${player_pins[*]} into target/tools/players (once)"
     rm -rf "$players"
     mkdir -p "$players"
-    npm install --prefix "$players" --no-audit --no-fund --silent "$hls_pin" </dev/null >/dev/null
-    echo "$hls_pin" >"$players/.pins"
+    npm install --prefix "$players" --no-audit --no-fund --silent "${player_pins[@]}" </dev/null >/dev/null
+    echo "${player_pins[*]}" >"$players/.pins"
   fi
 fi
 

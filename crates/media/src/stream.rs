@@ -316,6 +316,167 @@ pub fn subtitle_playlist(vtt_name: &str, duration: f64) -> String {
     )
 }
 
+/// A rendition for a DASH manifest, addressed as its HLS media playlist
+/// addresses it: the same fragmented MP4, the same byte ranges.
+#[derive(Debug, Clone)]
+pub struct DashRendition<'a> {
+    /// The language (BCP 47) and a label for people; none for video.
+    pub language: Option<(&'a str, &'a str)>,
+    /// Where the fragmented MP4 is, relative to the manifest.
+    pub media_uri: &'a str,
+    /// Its HLS media playlist's text.
+    pub playlist: &'a str,
+    pub info: &'a RenditionInfo,
+}
+
+/// A subtitle file (WebVTT) for a DASH manifest.
+#[derive(Debug, Clone)]
+pub struct DashText<'a> {
+    pub language: &'a str,
+    pub label: &'a str,
+    pub uri: &'a str,
+}
+
+/// The segments of an HLS media playlist whose segments are byte ranges of
+/// one file: the initialization range and each segment's (seconds, range).
+#[derive(Debug, Clone, PartialEq)]
+struct ByteRanges {
+    init: std::ops::Range<u64>,
+    segments: Vec<(f64, std::ops::Range<u64>)>,
+}
+
+/// `length@offset` (the offset continuing from `next` when left out).
+fn byte_range(spec: &str, next: u64) -> Option<std::ops::Range<u64>> {
+    let (length, offset) = match spec.split_once('@') {
+        Some((l, o)) => (l.parse::<u64>().ok()?, o.parse::<u64>().ok()?),
+        None => (spec.parse::<u64>().ok()?, next),
+    };
+    Some(offset..offset + length)
+}
+
+fn byte_ranges(playlist: &str) -> Option<ByteRanges> {
+    let mut init = None;
+    let mut segments = Vec::new();
+    let mut seconds = None;
+    let mut next = 0;
+    for line in playlist.lines() {
+        if let Some(map) = line.strip_prefix("#EXT-X-MAP:") {
+            let attributes = parse_attributes(map);
+            let range = attributes.iter().find(|(k, _)| k == "BYTERANGE")?;
+            init = Some(byte_range(&range.1, 0)?);
+        } else if let Some(info) = line.strip_prefix("#EXTINF:") {
+            seconds = info.split(',').next()?.trim().parse::<f64>().ok();
+        } else if let Some(spec) = line.strip_prefix("#EXT-X-BYTERANGE:") {
+            let range = byte_range(spec.trim(), next)?;
+            next = range.end;
+            segments.push((seconds.take()?, range));
+        }
+    }
+    Some(ByteRanges {
+        init: init?,
+        segments,
+    })
+}
+
+/// An XML attribute value.
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The `<SegmentList>` of a rendition, in milliseconds.
+fn segment_list(ranges: &ByteRanges) -> String {
+    let mut out = format!(
+        "<SegmentList timescale=\"1000\"><Initialization range=\"{}-{}\"/><SegmentTimeline>",
+        ranges.init.start,
+        ranges.init.end - 1
+    );
+    let mut at = 0u64;
+    for (seconds, _) in &ranges.segments {
+        let d = (seconds * 1000.0).round() as u64;
+        out.push_str(&format!("<S t=\"{at}\" d=\"{d}\"/>"));
+        at += d;
+    }
+    out.push_str("</SegmentTimeline>");
+    for (_, range) in &ranges.segments {
+        out.push_str(&format!(
+            "<SegmentURL mediaRange=\"{}-{}\"/>",
+            range.start,
+            range.end - 1
+        ));
+    }
+    out.push_str("</SegmentList>");
+    out
+}
+
+/// The DASH manifest (MPD) of a package: the same renditions as its HLS
+/// master playlist, the video once, each language's audio (the first the
+/// default) and subtitles, each segment a byte range of its file. `None`
+/// when a rendition's playlist cannot be read.
+pub fn dash_manifest(
+    duration: f64,
+    video: Option<DashRendition<'_>>,
+    audio: &[DashRendition<'_>],
+    subtitles: &[DashText<'_>],
+) -> Option<String> {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" \
+         profiles=\"urn:mpeg:dash:profile:full:2011\" type=\"static\" minBufferTime=\"PT2S\" \
+         mediaPresentationDuration=\"PT{duration:.3}S\">\n<Period id=\"0\" start=\"PT0S\">\n"
+    );
+    if let Some(v) = video {
+        let ranges = byte_ranges(v.playlist)?;
+        let size = v
+            .info
+            .resolution
+            .as_deref()
+            .and_then(|r| r.split_once('x'))
+            .map(|(w, h)| format!(" width=\"{w}\" height=\"{h}\""))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "<AdaptationSet id=\"video\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\">\n\
+             <Representation id=\"video\" bandwidth=\"{}\" codecs=\"{}\"{size}><BaseURL>{}</BaseURL>{}</Representation>\n\
+             </AdaptationSet>\n",
+            v.info.bandwidth,
+            xml(&v.info.codecs),
+            xml(v.media_uri),
+            segment_list(&ranges)
+        ));
+    }
+    for (i, a) in audio.iter().enumerate() {
+        let ranges = byte_ranges(a.playlist)?;
+        let (language, label) = a.language.unwrap_or(("und", "audio"));
+        let role = if i == 0 { "main" } else { "dub" };
+        out.push_str(&format!(
+            "<AdaptationSet id=\"audio-{i}\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"{}\" segmentAlignment=\"true\">\n\
+             <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"{role}\"/><Label>{}</Label>\n\
+             <Representation id=\"audio-{i}\" bandwidth=\"{}\" codecs=\"{}\" audioSamplingRate=\"48000\"><BaseURL>{}</BaseURL>{}</Representation>\n\
+             </AdaptationSet>\n",
+            xml(language),
+            xml(label),
+            a.info.bandwidth,
+            xml(&a.info.codecs),
+            xml(a.media_uri),
+            segment_list(&ranges)
+        ));
+    }
+    for (i, t) in subtitles.iter().enumerate() {
+        out.push_str(&format!(
+            "<AdaptationSet id=\"text-{i}\" contentType=\"text\" mimeType=\"text/vtt\" lang=\"{}\">\n\
+             <Role schemeIdUri=\"urn:mpeg:dash:role:2011\" value=\"subtitle\"/><Label>{}</Label>\n\
+             <Representation id=\"text-{i}\" bandwidth=\"256\"><BaseURL>{}</BaseURL></Representation>\n\
+             </AdaptationSet>\n",
+            xml(t.language),
+            xml(t.label),
+            xml(t.uri)
+        ));
+    }
+    out.push_str("</Period>\n</MPD>\n");
+    Some(out)
+}
+
 /// One track of the all-languages MP4.
 #[derive(Debug, Clone)]
 pub struct LanguageTrack<'a> {
@@ -435,6 +596,40 @@ mod tests {
             "BANDWIDTH=940000,CODECS=\"avc1.64001e,mp4a.40.2\",RESOLUTION=640x360,AUDIO=\"audio\",SUBTITLES=\"subtitles\"\nvideo.m3u8\n"
         ));
         assert!(master.contains("LANGUAGE=\"en\",NAME=\"en\",DEFAULT=YES"));
+    }
+
+    #[test]
+    fn dash_segments_are_the_hls_playlists_byte_ranges() {
+        let playlist = "#EXTM3U\n#EXT-X-MAP:URI=\"es.mp4\",BYTERANGE=\"765@0\"\n#EXTINF:6.016000,\n#EXT-X-BYTERANGE:86455@765\nes.mp4\n#EXTINF:2.0,\n#EXT-X-BYTERANGE:100\nes.mp4\n#EXT-X-ENDLIST\n";
+        let ranges = byte_ranges(playlist).unwrap();
+        assert_eq!(ranges.init, 0..765);
+        assert_eq!(
+            ranges.segments,
+            vec![(6.016, 765..87220), (2.0, 87220..87320)]
+        );
+        let info = RenditionInfo {
+            bandwidth: 140_000,
+            codecs: "mp4a.40.2".into(),
+            resolution: None,
+        };
+        let audio = DashRendition {
+            language: Some(("es", "Spanish")),
+            media_uri: "audio/es.mp4",
+            playlist,
+            info: &info,
+        };
+        let mpd = dash_manifest(8.0, None, &[audio], &[]).unwrap();
+        assert!(mpd.contains("<Initialization range=\"0-764\"/>"), "{mpd}");
+        assert!(
+            mpd.contains("<S t=\"0\" d=\"6016\"/><S t=\"6016\" d=\"2000\"/>"),
+            "{mpd}"
+        );
+        assert!(
+            mpd.contains("<SegmentURL mediaRange=\"87220-87319\"/>"),
+            "{mpd}"
+        );
+        assert!(mpd.contains("lang=\"es\""), "{mpd}");
+        assert_eq!(byte_ranges("#EXTM3U\nno map\n"), None);
     }
 
     #[test]

@@ -30,6 +30,16 @@ fn limits() -> VendorLimits {
     }
 }
 
+/// ElevenLabs at its fake.
+fn elevenlabs(fake: &FakeElevenLabs) -> VendorSettings {
+    VendorSettings::ElevenLabs(ElevenLabsSettings {
+        base_url: fake.base_url(),
+        api_key: Secret::new(voxline_testkit::vendors::elevenlabs::KEY),
+        limits: limits(),
+        ..Default::default()
+    })
+}
+
 fn prices() -> PriceTable {
     let table = |pairs: &[(&str, f64)]| {
         pairs
@@ -81,15 +91,9 @@ async fn a_dub_on_cloud_engines_names_them_prices_them_and_falls_back() -> anyho
             ..Default::default()
         }),
     );
-    env.settings.vendors.insert(
-        "elevenlabs".into(),
-        VendorSettings::ElevenLabs(ElevenLabsSettings {
-            base_url: eleven.base_url(),
-            api_key: Secret::new(voxline_testkit::vendors::elevenlabs::KEY),
-            limits: limits(),
-            ..Default::default()
-        }),
-    );
+    env.settings
+        .vendors
+        .insert("elevenlabs".into(), elevenlabs(&eleven));
     env.settings.engines.transcribe = vec!["openai".into(), "pocketsphinx".into()];
     env.settings.engines.translate = vec!["openai".into(), "apertium".into()];
     env.settings.engines.synthesize = vec!["elevenlabs".into(), "espeak-ng".into()];
@@ -259,15 +263,9 @@ async fn speakers_are_cloned_with_consent_and_the_clones_deleted_when_the_files_
 
     let eleven = FakeElevenLabs::start().await;
     let mut env = TestEnv::new().await?;
-    env.settings.vendors.insert(
-        "elevenlabs".into(),
-        VendorSettings::ElevenLabs(ElevenLabsSettings {
-            base_url: eleven.base_url(),
-            api_key: Secret::new(voxline_testkit::vendors::elevenlabs::KEY),
-            limits: limits(),
-            ..Default::default()
-        }),
-    );
+    env.settings
+        .vendors
+        .insert("elevenlabs".into(), elevenlabs(&eleven));
     env.settings.engines.synthesize = vec!["elevenlabs".into(), "espeak-ng".into()];
     let settings = env.settings.clone();
     let sys = spawn_system(env).await?;

@@ -1,11 +1,15 @@
-//! A dub's streaming package, as players take it: the HLS master playlist
-//! names the video once, the original and each language's dub as audio
-//! renditions and each language's subtitles; ffprobe reads the video and
-//! every audio rendition with its language; headless Chromium plays it with hls.js (from npm),
-//! switches to the Spanish dub and the Spanish subtitles while playing; and
-//! the all-languages MP4 holds one video, three audio tracks and three
-//! subtitle tracks, each tagged with its language. Media answer byte ranges,
-//! and players on other sites may fetch the package (CORS).
+//! A dub's streaming package, as players take it:
+//! - the HLS master playlist names the video once, the original and each
+//!   language's dub as audio renditions and each language's subtitles;
+//!   ffprobe reads the video and every audio rendition with its language;
+//! - headless Chromium plays it with hls.js (npm) and switches to the
+//!   Spanish dub and subtitles while playing;
+//! - the same renditions as a DASH manifest: ffprobe reads them, dash.js
+//!   (npm) plays them and switches language;
+//! - the all-languages MP4 holds one video, three audio tracks and three
+//!   subtitle tracks, each tagged with its language;
+//! - media answer byte ranges, and players on other sites may fetch the
+//!   package (CORS).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,13 +62,7 @@ async fn a_dub_is_packaged_for_players_in_every_language() -> anyhow::Result<()>
 
     // ffprobe reads the whole package through the gateway.
     let streams = ffprobe_streams(&master_url)?;
-    let kinds = |kind: &str| {
-        streams
-            .iter()
-            .filter(|s| s["codec_type"] == kind)
-            .map(|s| s["tags"]["language"].as_str().unwrap_or("").to_owned())
-            .collect::<Vec<_>>()
-    };
+    let kinds = |kind: &str| languages_of(&streams, kind);
     assert_eq!(kinds("video").len(), 1, "{streams:#?}");
     let mut audio = kinds("audio");
     audio.sort();
@@ -137,6 +135,13 @@ async fn a_dub_is_packaged_for_players_in_every_language() -> anyhow::Result<()>
     // Chromium plays it with hls.js and switches language while playing.
     play_in_chromium(&sys.url("/healthz"), &master_url).await?;
 
+    // The same renditions as DASH: ffprobe reads them, dash.js plays them.
+    let mpd_url = done["package"]["dash_url"].as_str().unwrap().to_owned();
+    let dash = ffprobe_streams(&mpd_url)?;
+    assert_eq!(languages_of(&dash, "video").len(), 1, "{dash:#?}");
+    assert_eq!(languages_of(&dash, "audio").len(), 3, "{dash:#?}");
+    play_dash_in_chromium(&sys.url("/healthz"), &mpd_url).await?;
+
     // One MP4 with every language.
     let mp4 = sys.env.path("all.mp4");
     let answer = http.get(&mp4_url).send().await?;
@@ -145,13 +150,7 @@ async fn a_dub_is_packaged_for_players_in_every_language() -> anyhow::Result<()>
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     std::fs::write(&mp4, &bytes)?;
     let streams = ffprobe_streams(mp4.to_str().unwrap())?;
-    let tracks = |kind: &str| {
-        streams
-            .iter()
-            .filter(|s| s["codec_type"] == kind)
-            .map(|s| s["tags"]["language"].as_str().unwrap_or("").to_owned())
-            .collect::<Vec<_>>()
-    };
+    let tracks = |kind: &str| languages_of(&streams, kind);
     assert_eq!(tracks("video").len(), 1, "{streams:#?}");
     assert_eq!(tracks("audio"), ["eng", "spa", "fre"], "{streams:#?}");
     assert_eq!(tracks("subtitle"), ["eng", "spa", "fre"], "{streams:#?}");
@@ -164,6 +163,15 @@ async fn a_dub_is_packaged_for_players_in_every_language() -> anyhow::Result<()>
     let again = http.get(&mp4_url).send().await?.bytes().await?;
     assert_eq!(again, bytes);
     Ok(())
+}
+
+/// The language tag of each stream of `kind` (`audio`, ...), in order.
+fn languages_of(streams: &[Value], kind: &str) -> Vec<String> {
+    streams
+        .iter()
+        .filter(|s| s["codec_type"] == kind)
+        .map(|s| s["tags"]["language"].as_str().unwrap_or("").to_owned())
+        .collect()
 }
 
 /// Every stream ffprobe finds at `input` (a URL or a file).
@@ -188,10 +196,11 @@ fn ffprobe_streams(input: &str) -> anyhow::Result<Vec<Value>> {
     Ok(probed["streams"].as_array().cloned().unwrap_or_default())
 }
 
-/// hls.js as `setup.sh --test` installs it.
-fn hls_js() -> anyhow::Result<String> {
+/// A player's script as `setup.sh --test` installs it (`package/dist/...`).
+fn player_js(file: &str) -> anyhow::Result<String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../target/tools/players/node_modules/hls.js/dist/hls.min.js");
+        .join("../../target/tools/players/node_modules")
+        .join(file);
     std::fs::read_to_string(&path).map_err(|e| {
         anyhow::anyhow!(
             "{}: {e} (scripts/setup.sh --test installs it)",
@@ -200,13 +209,102 @@ fn hls_js() -> anyhow::Result<String> {
     })
 }
 
+/// Runs `script` in the page until `done` holds for what it returns (60 s
+/// at most), failing at once on an error the player calls fatal.
+async fn poll(
+    browser: &Browser,
+    script: &str,
+    what: &str,
+    done: &dyn Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = browser.execute(script, vec![]).await?;
+        let fatal = now["errors"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|e| e.as_str().unwrap_or("").ends_with("fatal=true"))
+        });
+        anyhow::ensure!(!fatal, "failed while {what}: {now:#}");
+        if done(&now) {
+            return Ok(now);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "never got to {what}: {now:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Plays the DASH manifest `mpd` with dash.js in a page of `page`'s origin:
+/// the video advances with the original audio, then with the Spanish dub's.
+async fn play_dash_in_chromium(page: &str, mpd: &str) -> anyhow::Result<()> {
+    let browser = Browser::start().await?;
+    browser.goto(page).await?;
+    browser
+        .execute(
+            &player_js("dashjs/dist/modern/umd/dash.all.min.js")?,
+            vec![],
+        )
+        .await?;
+    browser
+        .execute(
+            r#"
+            const video = document.createElement('video');
+            video.muted = true;
+            document.body.appendChild(video);
+            const player = dashjs.MediaPlayer().create();
+            window.played = { errors: [], fragments: [] };
+            player.on(dashjs.MediaPlayer.events.ERROR, (e) => played.errors.push(`${JSON.stringify(e.error)} fatal=true`));
+            player.on(dashjs.MediaPlayer.events.FRAGMENT_LOADING_COMPLETED, (e) => played.fragments.push(e.request.url));
+            player.initialize(video, arguments[0], true);
+            window.player = player;
+            window.video = video;
+            "#,
+            vec![json!(mpd)],
+        )
+        .await?;
+    let state = "return { time: video.currentTime, errors: played.errors, fragments: played.fragments, \
+        audio: player.getTracksFor('audio').map(t => t.lang), \
+        text: player.getTracksFor('text').map(t => t.lang), \
+        frames: video.getVideoPlaybackQuality().totalVideoFrames }";
+    let playing = poll(&browser, state, "dash.js playing", &|s| {
+        s["time"].as_f64().unwrap_or(0.0) > 1.0
+    })
+    .await?;
+    assert_eq!(playing["audio"], json!(["en", "es", "fr"]), "{playing:#}");
+    assert_eq!(playing["text"], json!(["en", "es", "fr"]), "{playing:#}");
+    assert!(
+        playing["frames"].as_u64().unwrap_or(0) > 0,
+        "video decoded: {playing:#}"
+    );
+    let started = playing["time"].as_f64().unwrap();
+    browser
+        .execute(
+            "player.setCurrentTrack(player.getTracksFor('audio').find(t => t.lang === 'es'))",
+            vec![],
+        )
+        .await?;
+    poll(&browser, state, "dash.js switching to Spanish", &|s| {
+        s["fragments"].as_array().is_some_and(|f| {
+            f.iter()
+                .any(|f| f.as_str().unwrap_or("").contains("audio/es.mp4"))
+        }) && s["time"].as_f64().unwrap_or(0.0) > started + 1.0
+    })
+    .await?;
+    browser.quit().await?;
+    Ok(())
+}
+
 /// Plays `master` in a page of `page`'s origin: the video advances with
 /// the original audio, then with the Spanish dub's, and the Spanish
 /// subtitles show cues.
 async fn play_in_chromium(page: &str, master: &str) -> anyhow::Result<()> {
     let browser = Browser::start().await?;
     browser.goto(page).await?;
-    browser.execute(&hls_js()?, vec![]).await?;
+    browser
+        .execute(&player_js("hls.js/dist/hls.min.js")?, vec![])
+        .await?;
     browser
         .execute(
             r#"
@@ -232,24 +330,8 @@ async fn play_in_chromium(page: &str, master: &str) -> anyhow::Result<()> {
         subtitles: hls.subtitleTracks.map(t => t.lang), \
         frames: video.getVideoPlaybackQuality().totalVideoFrames, \
         cues: Array.from(video.textTracks).reduce((n, t) => n + (t.cues ? t.cues.length : 0), 0) }";
-    let until = async |what: &str, done: &dyn Fn(&Value) -> bool| -> anyhow::Result<Value> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            let now = browser.execute(state, vec![]).await?;
-            let fatal = now["errors"].as_array().is_some_and(|e| {
-                e.iter()
-                    .any(|e| e.as_str().unwrap_or("").ends_with("fatal=true"))
-            });
-            anyhow::ensure!(!fatal, "hls.js failed while {what}: {now:#}");
-            if done(&now) {
-                return Ok(now);
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "hls.js never got to {what}: {now:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+    let until = async |what: &str, done: &dyn Fn(&Value) -> bool| {
+        poll(&browser, state, &format!("hls.js {what}"), done).await
     };
     let playing = until("playing", &|s| s["time"].as_f64().unwrap_or(0.0) > 1.0).await?;
     assert_eq!(playing["audio"], json!(["en", "es", "fr"]), "{playing:#}");

@@ -218,6 +218,8 @@ pub struct PackageView {
     /// and each finished language's dub as audio renditions, and subtitles
     /// per language. Languages join as they finish.
     pub hls_url: String,
+    /// The same renditions as a DASH manifest, for DASH players.
+    pub dash_url: String,
     /// One MP4 with the video once and every language's audio and
     /// subtitle tracks (made on request, streams copied).
     pub mp4_url: String,

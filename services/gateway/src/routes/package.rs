@@ -18,7 +18,8 @@ const MEDIA_CACHE: &str = "private, max-age=300";
 
 /// A file of a job's streaming package: `master.m3u8` (HLS: the video once,
 /// an audio rendition per language with the original as the default, a
-/// subtitle rendition per language), the renditions it names, and `all.mp4`
+/// subtitle rendition per language), `manifest.mpd` (the same for DASH
+/// players), the renditions they name, and `all.mp4`
 /// (the video with every language's audio and subtitles, streams copied).
 /// Media files answer `Range` requests.
 #[utoipa::path(get, path = "/v1/packages/{job}/{expires}/{sig}/{file}", tag = "media", security(()),
@@ -26,7 +27,7 @@ const MEDIA_CACHE: &str = "private, max-age=300";
         ("job" = String, Path, description = "Job id"),
         ("expires" = i64, Path, description = "When the link expires (Unix seconds)"),
         ("sig" = String, Path, description = "The link's signature"),
-        ("file" = String, Path, description = "`master.m3u8`, `all.mp4`, or a path a playlist names (`audio/es.m3u8`, `subtitles/es.vtt`, ...)"),
+        ("file" = String, Path, description = "`master.m3u8`, `manifest.mpd`, `all.mp4`, or a path a playlist names (`audio/es.m3u8`, `subtitles/es.vtt`, ...)"),
         ("Range" = Option<String>, Header, description = "One byte range, for media files")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
@@ -47,6 +48,10 @@ pub async fn serve(
         "master.m3u8" => Entry::Text {
             body: package.master(&state).await?,
             content_type: package::PLAYLIST,
+        },
+        "manifest.mpd" => Entry::Text {
+            body: package.dash(&state).await?,
+            content_type: "application/dash+xml",
         },
         "all.mp4" => {
             let key = package.all_languages_mp4(&state).await?;

@@ -419,6 +419,7 @@ pub async fn view(state: &AppState, caller: Caller, id: JobId) -> Result<JobView
         let (folder, expires) = state.storage.package_link(&job.id.to_string());
         view.package = Some(PackageView {
             hls_url: format!("{folder}master.m3u8"),
+            dash_url: format!("{folder}manifest.mpd"),
             mp4_url: format!("{folder}all.mp4"),
             expires_at: chrono::DateTime::from_timestamp(expires, 0).unwrap_or_default(),
         });

@@ -4,6 +4,7 @@
 //! | path | what |
 //! |---|---|
 //! | `master.m3u8` | HLS master playlist, written from the renditions present |
+//! | `manifest.mpd` | the same as a DASH manifest (segments by byte range) |
 //! | `video.m3u8`, `video.mp4` | the source's video, once (transcription stage) |
 //! | `audio/original.m3u8`, `.mp4` | the source's own audio (transcription stage) |
 //! | `audio/{lang}.m3u8`, `.mp4` | each language's dub (its render stage) |
@@ -19,7 +20,7 @@
 use voxline_core::{JobId, JobKind, Language, Stage};
 use voxline_db::artifacts::{self, Artifact};
 use voxline_db::jobs::Job;
-use voxline_media::stream::{self, LanguageTrack, MediaEntry, Renditions};
+use voxline_media::stream::{self, LanguageTrack, MediaEntry, RenditionInfo, Renditions};
 use voxline_storage::keys;
 
 use crate::error::{ApiError, Code};
@@ -52,6 +53,13 @@ pub enum Entry {
 
 /// The media type of HLS playlists.
 pub const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+
+/// The renditions a package holds now.
+struct Present {
+    source: Renditions,
+    audio: Vec<(MediaEntry, RenditionInfo)>,
+    subtitles: Vec<MediaEntry>,
+}
 
 /// A job and the files its stages wrote.
 pub struct Package {
@@ -147,10 +155,11 @@ impl Package {
         Ok(source)
     }
 
-    /// The master playlist: the video once, the original audio (the
-    /// default) and each dubbed language as alternatives, and subtitles of
-    /// every language present.
-    pub async fn master(&self, state: &AppState) -> Result<String, ApiError> {
+    /// What the package holds now: the source's renditions, the audio
+    /// renditions (the original first, the default; then each dubbed
+    /// language) and the subtitle renditions, with their HLS playlists'
+    /// paths.
+    async fn present(&self, state: &AppState) -> Result<Present, ApiError> {
         let source = self.source(state).await?;
         let spoken = source.language.clone().unwrap_or_default();
         let mut audio = Vec::new();
@@ -198,8 +207,89 @@ impl Package {
                 default: false,
             });
         }
-        let video = source.video.as_ref().map(|v| ("video.m3u8", v));
-        Ok(stream::master_playlist(video, &audio, &subtitles))
+        Ok(Present {
+            source,
+            audio,
+            subtitles,
+        })
+    }
+
+    /// The master playlist: the video once, the original audio (the
+    /// default) and each dubbed language as alternatives, and subtitles of
+    /// every language present.
+    pub async fn master(&self, state: &AppState) -> Result<String, ApiError> {
+        let present = self.present(state).await?;
+        let video = present.source.video.as_ref().map(|v| ("video.m3u8", v));
+        Ok(stream::master_playlist(
+            video,
+            &present.audio,
+            &present.subtitles,
+        ))
+    }
+
+    /// The DASH manifest: the same renditions as the master playlist, each
+    /// segment the byte range its HLS playlist names.
+    pub async fn dash(&self, state: &AppState) -> Result<String, ApiError> {
+        let present = self.present(state).await?;
+        let playlist_of = async |uri: &str| -> Result<String, ApiError> {
+            let Entry::Object { key, .. } = self.entry(uri)? else {
+                return Err(ApiError::not_found("playlist"));
+            };
+            let bytes = state.storage.get_bytes(&key).await?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        };
+        let media_of = |uri: &str| uri.replace(".m3u8", ".mp4");
+        let video_playlist = match &present.source.video {
+            Some(_) => Some(playlist_of("video.m3u8").await?),
+            None => None,
+        };
+        let mut audio_playlists = Vec::new();
+        for (entry, _) in &present.audio {
+            audio_playlists.push((playlist_of(&entry.uri).await?, media_of(&entry.uri)));
+        }
+        let video = present
+            .source
+            .video
+            .as_ref()
+            .zip(video_playlist.as_deref())
+            .map(|(info, playlist)| stream::DashRendition {
+                language: None,
+                media_uri: "video.mp4",
+                playlist,
+                info,
+            });
+        let audio: Vec<_> = present
+            .audio
+            .iter()
+            .zip(&audio_playlists)
+            .map(|((entry, info), (playlist, media))| stream::DashRendition {
+                language: Some((&entry.language, &entry.name)),
+                media_uri: media,
+                playlist,
+                info,
+            })
+            .collect();
+        let texts: Vec<String> = present
+            .subtitles
+            .iter()
+            .map(|e| e.uri.replace(".m3u8", ".vtt"))
+            .collect();
+        let subtitles: Vec<_> = present
+            .subtitles
+            .iter()
+            .zip(&texts)
+            .map(|(entry, uri)| stream::DashText {
+                language: &entry.language,
+                label: &entry.name,
+                uri,
+            })
+            .collect();
+        stream::dash_manifest(self.job.duration, video, &audio, &subtitles).ok_or_else(|| {
+            ApiError::new(
+                Code::Internal,
+                "a rendition's playlist does not address its segments by byte range",
+            )
+        })
     }
 
     /// The file at `path` within the package (`master.m3u8` and `all.mp4`
