@@ -23,7 +23,8 @@ pub enum Track {
     /// The first video stream: copied when it is H.264 (every HLS player
     /// plays it), otherwise encoded to H.264.
     Video,
-    /// The first audio stream, encoded to AAC-LC stereo at 48 kHz.
+    /// The first audio stream: copied when it is AAC in mono or stereo,
+    /// otherwise encoded to AAC-LC stereo at 48 kHz.
     Audio,
 }
 
@@ -37,6 +38,9 @@ pub struct RenditionInfo {
     /// `WIDTHxHEIGHT`, for video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
+    /// Audio channels (1 or 2), for audio.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u32>,
 }
 
 /// What a stage wrote for the package, kept beside its renditions as
@@ -69,17 +73,18 @@ pub struct Rendition {
 /// `track` of `input`.
 pub async fn rendition(
     input: &Path,
+    info: &probe::MediaInfo,
     track: Track,
     name: &str,
     dir: &Path,
 ) -> Result<Rendition, MediaError> {
-    let info = probe::probe(input).await?;
     let playlist = dir.join(format!("{name}.m3u8"));
     let media = dir.join(format!("{name}.mp4"));
     let master_name = format!("{name}-master.m3u8");
     let mut cmd = ffmpeg();
     cmd.arg("-i").arg(input);
     let mut encodes = false;
+    let mut channels = None;
     match track {
         Track::Video => {
             let video = info
@@ -108,12 +113,21 @@ pub async fn rendition(
             }
         }
         Track::Audio => {
-            if !info.has_audio() {
-                return Err(MediaError::NotMedia("it has no audio stream".into()));
+            let audio = info
+                .streams
+                .iter()
+                .find(|s| s.kind == probe::StreamKind::Audio)
+                .ok_or_else(|| MediaError::NotMedia("it has no audio stream".into()))?;
+            cmd.args(["-map", "0:a:0"]);
+            channels = audio.channels.filter(|c| (1..=2).contains(c));
+            if audio.codec == "aac" && channels.is_some() {
+                // Already what players take: copied, not encoded again.
+                cmd.args(["-c:a", "copy"]);
+            } else {
+                encodes = true;
+                channels = Some(2);
+                cmd.args(["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"]);
             }
-            cmd.args([
-                "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
-            ]);
         }
     }
     cmd.args([
@@ -163,6 +177,7 @@ pub async fn rendition(
             bandwidth: value("BANDWIDTH").and_then(|b| b.parse().ok()).unwrap_or(0),
             codecs,
             resolution: value("RESOLUTION"),
+            channels,
         },
     })
 }
@@ -242,12 +257,13 @@ pub fn master_playlist(
 ) -> String {
     let mut out = String::from("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     let quoted = |s: &str| s.replace(['"', '\n', '\r'], "");
-    for (entry, _) in audio {
+    for (entry, info) in audio {
         out.push_str(&format!(
-            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={},AUTOSELECT=YES,CHANNELS=\"2\",URI=\"{}\"\n",
+            "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"audio\",LANGUAGE=\"{}\",NAME=\"{}\",DEFAULT={},AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{}\"\n",
             quoted(&entry.language),
             quoted(&entry.name),
             if entry.default { "YES" } else { "NO" },
+            info.channels.unwrap_or(2),
             quoted(&entry.uri)
         ));
     }
@@ -573,11 +589,13 @@ mod tests {
             bandwidth: 800_000,
             codecs: "avc1.64001e".into(),
             resolution: Some("640x360".into()),
+            channels: None,
         };
         let aac = RenditionInfo {
             bandwidth: 140_000,
             codecs: "mp4a.40.2".into(),
             resolution: None,
+            channels: Some(2),
         };
         let entry = |language: &str, default| MediaEntry {
             language: language.into(),
@@ -611,6 +629,7 @@ mod tests {
             bandwidth: 140_000,
             codecs: "mp4a.40.2".into(),
             resolution: None,
+            channels: Some(2),
         };
         let audio = DashRendition {
             language: Some(("es", "Spanish")),

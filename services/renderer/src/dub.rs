@@ -189,7 +189,7 @@ pub async fn render(
         )
         .await?,
     ];
-    artifacts.append(&mut package_language(ctx, &mixed).await?);
+    artifacts.append(&mut package_language(ctx, &out).await?);
     let mut stats = serde_json::to_value(fit.stats)?;
     stats["shortened"] = synthesis
         .segments
@@ -230,28 +230,33 @@ pub async fn render(
 }
 
 /// This language's part of the job's streaming package: the dub's full
-/// mix as an audio rendition named after the language. If it cannot be
-/// made, the package goes without it (`stream.json` says why); the dub
-/// itself is done.
+/// mix, as the dubbed media carries it (its first audio track, copied), as
+/// an audio rendition named after the language. If it cannot be made, the
+/// package goes without it (`stream.json` says why); the dub itself is done.
 async fn package_language(
     ctx: &StageContext,
-    mixed: &Path,
+    dubbed: &Path,
 ) -> Result<Vec<voxline_db::artifacts::NewArtifact>, StageError> {
     let dir = ctx.scratch("stream");
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| StageError::transient("io_error", e.to_string()))?;
-    let (audio, note) =
-        match stream::rendition(mixed, stream::Track::Audio, ctx.language(), &dir).await {
-            Ok(r) => (Some(r), None),
-            Err(e) => {
-                tracing::warn!(error = %e, "the dub was not packaged for streaming");
-                (
-                    None,
-                    Some(format!("the audio rendition could not be made: {e}")),
-                )
-            }
-        };
+    let made = match probe::probe(dubbed).await {
+        Ok(info) => {
+            stream::rendition(dubbed, &info, stream::Track::Audio, ctx.language(), &dir).await
+        }
+        Err(e) => Err(e),
+    };
+    let (audio, note) = match made {
+        Ok(r) => (Some(r), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "the dub was not packaged for streaming");
+            (
+                None,
+                Some(format!("the audio rendition could not be made: {e}")),
+            )
+        }
+    };
     ctx.put_renditions(None, audio.as_ref().map(|a| (a, ctx.language())), note)
         .await
 }

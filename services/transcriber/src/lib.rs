@@ -182,7 +182,7 @@ async fn package_source(
         if !present {
             return None;
         }
-        match stream::rendition(source, track, name, &dir).await {
+        match stream::rendition(source, &info, track, name, &dir).await {
             Ok(r) => Some(r),
             Err(e) => {
                 tracing::warn!(error = %e, rendition = name, "not packaged for streaming");
