@@ -1,9 +1,17 @@
-/// What went wrong with a media operation. `NotMedia` is the caller's input;
-/// everything else is an environment or engine fault.
+/// What went wrong with a media operation. `NotMedia`, `Truncated` and
+/// `Undecodable` are the caller's input; everything else is an environment or engine fault.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     #[error("the file is not media ffprobe can read: {0}")]
     NotMedia(String),
+    #[error("the {stream} stops at {plays:.1} s of the {claims:.1} s the file claims")]
+    Truncated {
+        stream: String,
+        plays: f64,
+        claims: f64,
+    },
+    #[error("the audio does not decode: {0}")]
+    Undecodable(String),
     #[error("`{program}` could not be started: {source} (is it installed?)")]
     Spawn {
         program: String,

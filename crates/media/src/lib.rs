@@ -4,6 +4,7 @@
 
 pub mod audio;
 mod error;
+pub mod integrity;
 pub mod loudness;
 pub mod mix;
 pub mod mux;

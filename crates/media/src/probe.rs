@@ -36,6 +36,10 @@ pub struct MediaInfo {
     pub duration: f64,
     pub format_name: String,
     pub streams: Vec<StreamInfo>,
+    /// The container gave no length, so ffprobe guessed it from the bitrate
+    /// (an MP3 without a Xing header, a WAV cut short).
+    #[serde(default)]
+    pub duration_estimated: bool,
 }
 
 impl MediaInfo {
@@ -62,8 +66,9 @@ const NOT_MEDIA_FORMATS: &[&str] = &["tty", "image2", "bin", "idf", "xbin"];
 pub async fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
     let mut cmd = Command::new("ffprobe");
     cmd.args([
+        // Warnings say whether the duration is a guess.
         "-v",
-        "error",
+        "warning",
         "-print_format",
         "json",
         "-show_format",
@@ -118,6 +123,8 @@ pub async fn probe(path: &Path) -> Result<MediaInfo, MediaError> {
         duration,
         format_name: raw.format.format_name.unwrap_or_default(),
         streams,
+        duration_estimated: String::from_utf8_lossy(&out.stderr)
+            .contains("Estimating duration from bitrate"),
     })
 }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use voxline_core::Language;
-use voxline_media::{MediaError, StreamKind, audio, mix, mux, probe};
+use voxline_media::{MediaError, StreamKind, audio, integrity, mix, mux, probe};
 
 fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
@@ -77,6 +77,59 @@ async fn probe_describes_media_and_refuses_what_is_not() {
             other => panic!("{} was accepted: {other:?}", bad.display()),
         }
     }
+}
+
+#[tokio::test]
+async fn a_file_is_read_through_to_the_end_it_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = video(dir.path());
+    let whole = probe::probe(&v).await.unwrap();
+    let verdict = integrity::check(&v, &whole).await.unwrap();
+    assert_eq!(verdict.duration, whole.duration);
+
+    // The first 40% of a file with its index at the front, which still claims 4 s.
+    let v = make(
+        dir.path(),
+        "front.mp4",
+        &["-i", v.to_str().unwrap(), "-c", "copy", "-movflags", "+faststart"],
+    );
+    let bytes = std::fs::read(&v).unwrap();
+    let cut = dir.path().join("cut.mp4");
+    std::fs::write(&cut, &bytes[..bytes.len() * 4 / 10]).unwrap();
+    let info = probe::probe(&cut).await.unwrap();
+    assert!((info.duration - 4.0).abs() < 0.1, "{info:?}");
+    match integrity::check(&cut, &info).await {
+        Err(MediaError::Truncated { plays, claims, .. }) => {
+            assert!(plays < 3.0 && claims > 3.9, "{plays} of {claims}")
+        }
+        other => panic!("a cut file passed: {other:?}"),
+    }
+
+    // A VBR MP3 without a Xing header: ffprobe only guesses its length, so
+    // what was read stands in its place, and the file is not refused.
+    let mp3 = make(
+        dir.path(),
+        "vbr.mp3",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=2,apad=pad_dur=6",
+            "-c:a",
+            "libmp3lame",
+            "-q:a",
+            "9",
+            "-write_xing",
+            "0",
+        ],
+    );
+    let info = probe::probe(&mp3).await.unwrap();
+    assert!(info.duration_estimated, "{info:?}");
+    let verdict = integrity::check(&mp3, &info).await.unwrap();
+    assert!(
+        (verdict.duration - 8.0).abs() < 0.2,
+        "{verdict:?} for {info:?}"
+    );
 }
 
 #[tokio::test]

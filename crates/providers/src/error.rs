@@ -34,7 +34,8 @@ impl ProviderError {
                 engine: engine.into(),
                 message: e.to_string(),
             },
-            MediaError::NotMedia(m) => ProviderError::BadInput(m),
+            MediaError::NotMedia(m) | MediaError::Undecodable(m) => ProviderError::BadInput(m),
+            e @ MediaError::Truncated { .. } => ProviderError::BadInput(e.to_string()),
             e => ProviderError::Engine {
                 engine: engine.into(),
                 message: e.to_string(),

@@ -179,6 +179,54 @@ async fn every_bad_input_gets_a_clear_4xx_and_nothing_breaks() -> anyhow::Result
         "unsupported_media",
     )
     .await;
+    // Cut short, its index whole: the header still claims the full length.
+    c.check(
+        "the first 30% of an MP4 (claims its whole length)",
+        c.upload(
+            clip_bytes[..clip_bytes.len() * 3 / 10].to_vec(),
+            "?filename=cut.mp4",
+        )
+        .send()
+        .await?,
+        422,
+        "truncated_media",
+    )
+    .await;
+    let vbr = ffmpeg(
+        &dir,
+        "talk.mp3",
+        &[
+            "-i",
+            clip.to_str().unwrap(),
+            "-vn",
+            "-c:a",
+            "libmp3lame",
+            "-q:a",
+            "5",
+        ],
+    );
+    let vbr = std::fs::read(vbr)?;
+    c.check(
+        "the first 30% of a VBR MP3 (its Xing header claims the whole)",
+        c.upload(vbr[..vbr.len() * 3 / 10].to_vec(), "?filename=cut.mp3")
+            .send()
+            .await?,
+        422,
+        "truncated_media",
+    )
+    .await;
+    let mut garbled = clip_bytes.clone();
+    let from = garbled.len() * 3 / 10;
+    for (i, b) in garbled[from..].iter_mut().enumerate() {
+        *b = ((i as u32).wrapping_mul(2_654_435_761) >> 11) as u8;
+    }
+    c.check(
+        "an MP4 whose last 70% is garbage (its index intact)",
+        c.upload(garbled, "?filename=garbled.mp4").send().await?,
+        422,
+        "undecodable_media",
+    )
+    .await;
     let noise: Vec<u8> = (0..60_000u32)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();

@@ -65,6 +65,8 @@ impl From<MediaError> for StageError {
     fn from(e: MediaError) -> Self {
         match e {
             MediaError::NotMedia(_) => Self::bad_input("unreadable_media", e.to_string()),
+            MediaError::Truncated { .. } => Self::bad_input("truncated_media", e.to_string()),
+            MediaError::Undecodable(_) => Self::bad_input("undecodable_media", e.to_string()),
             MediaError::Timeout { .. } => Self::transient("engine_timeout", e.to_string()),
             MediaError::Io { .. } => Self::transient("io_error", e.to_string()),
             _ => Self::permanent("media_processing_failed", e.to_string()),

@@ -71,6 +71,8 @@ codes! {
     InvalidSegments => (UNPROCESSABLE_ENTITY, "invalid_segments");
     EmptyUpload => (UNPROCESSABLE_ENTITY, "empty_upload");
     UnsupportedMedia => (UNPROCESSABLE_ENTITY, "unsupported_media");
+    TruncatedMedia => (UNPROCESSABLE_ENTITY, "truncated_media");
+    UndecodableMedia => (UNPROCESSABLE_ENTITY, "undecodable_media");
     NoAudio => (UNPROCESSABLE_ENTITY, "no_audio");
     MediaTooLong => (UNPROCESSABLE_ENTITY, "media_too_long");
     UnknownUpload => (UNPROCESSABLE_ENTITY, "unknown_upload");

@@ -9,6 +9,7 @@ use tokio::io::AsyncWriteExt;
 use voxline_core::UploadId;
 use voxline_db::uploads::{self, Upload};
 use voxline_media::MediaError;
+use voxline_media::integrity;
 use voxline_media::probe::{MediaInfo, probe};
 use voxline_storage::keys;
 
@@ -80,7 +81,8 @@ fn too_large(max_bytes: u64) -> ApiError {
 }
 
 /// Probes media with ffprobe and checks it is something Voxline can work
-/// on: audio present, a sane picture size, within the duration cap.
+/// on: audio present, a sane picture size, within the duration cap, and
+/// whole: every stream read to the end its header claims, the audio decoded.
 pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiError> {
     let info = probe(path).await.map_err(|e| match e {
         MediaError::NotMedia(reason) => ApiError::new(
@@ -109,17 +111,38 @@ pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiErro
             ),
         ));
     }
+    too_long(state, info.duration)?;
+    // The header's word is not enough: read the file through.
+    let verdict = integrity::check(path, &info).await.map_err(|e| match e {
+        MediaError::Truncated { .. } => ApiError::new(
+            Code::TruncatedMedia,
+            format!(
+                "this file looks cut short: {e}. An upload or copy that did not finish \
+                 leaves such a file; send the whole file"
+            ),
+        ),
+        MediaError::Undecodable(_) => ApiError::new(
+            Code::UndecodableMedia,
+            format!("this file is damaged: {e}. Export or copy it again and upload that"),
+        ),
+        e => ApiError::internal("could not read the upload through", e),
+    })?;
+    too_long(state, verdict.duration)?;
+    Ok(MediaInfo {
+        duration: verdict.duration,
+        ..info
+    })
+}
+
+fn too_long(state: &AppState, seconds: f64) -> Result<(), ApiError> {
     let max_seconds = state.settings.server.max_media_seconds;
-    if info.duration > max_seconds {
+    if seconds > max_seconds {
         return Err(ApiError::new(
             Code::MediaTooLong,
-            format!(
-                "the media lasts {:.0} s; the limit is {max_seconds:.0} s",
-                info.duration
-            ),
+            format!("the media lasts {seconds:.0} s; the limit is {max_seconds:.0} s"),
         ));
     }
-    Ok(info)
+    Ok(())
 }
 
 /// Receives an upload sent through the API: buffered, inspected, stored.
