@@ -84,6 +84,9 @@ pub struct JobOptions {
     /// job's files expire. Only with the job's consent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub clone_voices: Option<CloneVoices>,
+    /// Also an MP3 of each language's full mix and of its voice alone
+    /// (`dub_mp3`, `voice_mp3`), for clients and platforms that take only MP3.
+    pub mp3: bool,
 }
 
 /// A job's request to clone its speakers' voices, and what it states.
@@ -109,6 +112,7 @@ impl Default for JobOptions {
             voices: std::collections::BTreeMap::new(),
             speaker_labels: false,
             clone_voices: None,
+            mp3: false,
         }
     }
 }

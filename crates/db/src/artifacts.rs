@@ -54,20 +54,21 @@ pub async fn for_jobs(db: &Db, jobs: &[JobId]) -> Result<Vec<Artifact>, DbError>
         .collect()
 }
 
-/// A tenant's most recent artifacts of the given kinds, newest first.
-pub async fn recent_for_tenant(
+/// A tenant's most recent artifacts of the given kinds, newest first, each
+/// with its job's title (the name of the file the job was made from).
+pub async fn recent_downloads(
     db: &Db,
     tenant: TenantId,
     kinds: &[&str],
     limit: i64,
-) -> Result<Vec<Artifact>, DbError> {
+) -> Result<Vec<(Artifact, String)>, DbError> {
     db.rows(
-        &query!("artifacts/recent_for_tenant"),
+        &query!("artifacts/recent_downloads"),
         &[&tenant, &kinds, &limit],
     )
     .await?
     .iter()
-    .map(from_row)
+    .map(|r| Ok((from_row(r)?, r.try_get("job_title")?)))
     .collect()
 }
 

@@ -112,6 +112,19 @@ pub async fn encode_aac(input: &Path, output: &Path) -> Result<(), MediaError> {
     Ok(())
 }
 
+/// `input`'s audio as MP3 (LAME's VBR at quality 2, about 190 kbit/s),
+/// for clients and platforms that take only MP3.
+pub async fn encode_mp3(input: &Path, output: &Path) -> Result<(), MediaError> {
+    let seconds = duration(input).await.unwrap_or(600.0);
+    let mut cmd = ffmpeg();
+    cmd.arg("-i")
+        .arg(input)
+        .args(["-vn", "-c:a", "libmp3lame", "-q:a", "2"])
+        .arg(output);
+    process::run(cmd, None, budget(seconds)).await?;
+    Ok(())
+}
+
 /// The parts `spans` (start, end in seconds) of `input`'s audio, back to
 /// back and at most `most_seconds` of them, as a mono MP3: a sample of one
 /// person's speech for a vendor that clones voices. Returns its seconds.

@@ -1,5 +1,5 @@
 //! The existing frontend's API, driven exactly as its client code does
-//! (../shared/contracts/frontend-compat.md): a Supabase-style JWT, upload
+//! (docs/frontend/client-calls.md): a Supabase-style JWT, upload
 //! URLs, raw PUTs without auth, job creation retried blindly, polling until
 //! `complete`, downloads without a token, the job list, the downloads
 //! list, deletion, and the flat errors the client understands.
@@ -225,12 +225,15 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
     );
     assert!(es["fileSize"].as_i64().is_some_and(|n| n > 1000), "{es}");
 
-    // The browser downloads without an auth header.
-    let dub = sys.env.path("dub.m4a");
+    // The browser downloads without an auth header, and saves the file as
+    // `<job>_es_dub.mp3`: it is one.
+    let dub = sys.env.path("dub.mp3");
     let r = reqwest::get(es["downloadUrl"].as_str().unwrap()).await?;
     assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "audio/mpeg");
     std::fs::write(&dub, r.bytes().await?)?;
     let probe = ffprobe_json(&dub)?;
+    assert_eq!(probe["format"]["format_name"], "mp3", "{probe}");
     let seconds: f64 = probe["format"]["duration"]
         .as_str()
         .unwrap_or("0")
@@ -264,6 +267,20 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
         (item["voice_track_duration"].as_f64().unwrap() - want).abs() < 0.5,
         "{item}"
     );
+    // What the jobs page shows beside each job.
+    assert_eq!(
+        (
+            item["progress"].as_u64(),
+            item["total_languages"].as_u64(),
+            item["completed_languages"].as_u64()
+        ),
+        (Some(100), Some(1), Some(1)),
+        "{item}"
+    );
+    assert!(
+        item["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{item}"
+    );
     let links = &item["download_urls"]["es"];
     let captions = reqwest::get(links["captions"].as_str().unwrap())
         .await?
@@ -271,9 +288,13 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
         .await?;
     assert!(captions.contains("-->"), "SRT captions: {captions}");
     for kind in ["voice", "full"] {
+        let path = sys.env.path(&format!("{kind}.mp3"));
+        let r = reqwest::get(links[kind].as_str().unwrap()).await?;
+        assert_eq!(r.status(), 200, "{kind}");
+        std::fs::write(&path, r.bytes().await?)?;
         assert_eq!(
-            reqwest::get(links[kind].as_str().unwrap()).await?.status(),
-            200,
+            ffprobe_json(&path)?["format"]["format_name"],
+            "mp3",
             "{kind}"
         );
     }
@@ -293,6 +314,16 @@ async fn the_frontend_dubs_a_voice_track_over_its_background() -> anyhow::Result
             .unwrap()
             .iter()
             .all(|f| f["is_expired"] == false && f["download_url"].is_string())
+    );
+    // Each file names its job by the voice track's file name.
+    let voice_name = voice.file_name().unwrap().to_string_lossy();
+    assert!(
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["job_title"] == *voice_name),
+        "{files}"
     );
 
     // Tracks whose durations differ by more than a second.

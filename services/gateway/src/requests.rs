@@ -93,6 +93,10 @@ pub struct JobOptionsRequest {
     /// every speaker agreed. The clones are deleted at the vendor when the
     /// job's files expire.
     pub clone_voices: Option<CloneVoicesRequest>,
+    /// Also an MP3 of each language's full mix and of its voice alone
+    /// (files `dub_mp3` and `voice_mp3`), for platforms that take only MP3
+    /// (dubs only; off by default).
+    pub mp3: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -316,6 +320,7 @@ impl TryFrom<&JobOptionsRequest> for JobOptions {
                 })
                 .collect::<Result<_, ApiError>>()?,
             speaker_labels: o.speaker_labels.unwrap_or(defaults.speaker_labels),
+            mp3: o.mp3.unwrap_or(defaults.mp3),
             clone_voices: o
                 .clone_voices
                 .as_ref()

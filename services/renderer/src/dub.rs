@@ -189,6 +189,19 @@ pub async fn render(
         )
         .await?,
     ];
+    if job.options.mp3 {
+        let (dub_mp3, voice_mp3) = (ctx.scratch("dub.mp3"), ctx.scratch("voice.mp3"));
+        audio::encode_mp3(&mixed, &dub_mp3).await?;
+        audio::encode_mp3(&voice, &voice_mp3).await?;
+        artifacts.push(
+            ctx.put_file("dub_mp3", "dub.mp3", "audio/mpeg", &dub_mp3)
+                .await?,
+        );
+        artifacts.push(
+            ctx.put_file("voice_mp3", "voice.mp3", "audio/mpeg", &voice_mp3)
+                .await?,
+        );
+    }
     artifacts.append(&mut package_language(ctx, &out).await?);
     let mut stats = serde_json::to_value(fit.stats)?;
     stats["shortened"] = synthesis

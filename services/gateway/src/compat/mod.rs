@@ -1,5 +1,5 @@
 //! The existing dubbing frontend's API under `/api`, so that frontend works
-//! against Voxline unchanged (see ../shared/contracts/frontend-compat.md):
+//! against Voxline unchanged (see docs/frontend/client-calls.md):
 //! a thin mapping onto the same services as `/v1`. Its errors are flat,
 //! `{"error": code, "message": ...}`, the shape the frontend reads.
 

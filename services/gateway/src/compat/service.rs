@@ -163,7 +163,11 @@ pub async fn create(
         background_upload_id: background.as_ref().map(|b| b.id.to_string()),
         source_language: state.settings.compat.source_language.clone(),
         target_languages: req.languages.clone(),
-        options: JobOptionsRequest::default(),
+        // The frontend saves every download as `…_dub.mp3`.
+        options: JobOptionsRequest {
+            mp3: Some(true),
+            ..JobOptionsRequest::default()
+        },
         priority: None,
     };
     let key = Some(format!("frontend-{id}"));
@@ -203,6 +207,28 @@ fn job_id(text: &str) -> Result<JobId, ApiError> {
     JobId::parse(text).map_err(|_| ApiError::not_found("job"))
 }
 
+/// The kinds of file behind each of the frontend's download types, the
+/// first present preferred: the frontend saves every download as
+/// `<job>_<lang>_dub.mp3`, so its jobs make MP3s (`options.mp3`); a job
+/// made through the native API may have only the dubbed media.
+const FULL: &[&str] = &["dub_mp3", "dub"];
+const VOICE: &[&str] = &["voice_mp3", "voice"];
+const CAPTIONS: &[&str] = &["subtitles_srt"];
+
+/// A language's file of the first kind of `kinds` the job has.
+fn pick<'a>(
+    files: &'a [Artifact],
+    job: JobId,
+    language: &str,
+    kinds: &[&str],
+) -> Option<&'a Artifact> {
+    kinds.iter().find_map(|kind| {
+        files
+            .iter()
+            .find(|a| a.job_id == job && a.language == language && a.kind == *kind)
+    })
+}
+
 /// What the frontend polls: the job, or a draft still waiting for its files.
 pub async fn status(state: &AppState, caller: Caller, id: &str) -> Result<JobStatusView, ApiError> {
     let id = job_id(id)?;
@@ -227,9 +253,7 @@ async fn job_view(
     let now = Utc::now();
     let mut languages = Vec::with_capacity(tasks.len());
     for t in tasks {
-        let dub = files
-            .iter()
-            .find(|a| a.language == t.language && a.kind == "dub");
+        let dub = pick(files, job.id, &t.language, FULL);
         let download_url = match dub {
             Some(a) if t.status == TaskStatus::Completed => Some(
                 state
@@ -252,36 +276,57 @@ async fn job_view(
             download_url,
         });
     }
-    let progress = if tasks.is_empty() {
-        0.0
-    } else {
-        tasks.iter().map(|t| t.progress).sum::<f64>() / tasks.len() as f64
-    };
-    let completed = tasks
-        .iter()
-        .filter(|t| t.status == TaskStatus::Completed)
-        .count();
-    let status = job_status(job.status, tasks);
-    let message = match status {
-        "complete" => format!("dubbed into {} languages", completed),
-        "error" => tasks
-            .iter()
-            .find_map(|t| t.error_message.clone())
-            .unwrap_or_else(|| format!("the job was {}", job.status)),
-        _ => format!("{completed} of {} languages done", tasks.len()),
-    };
+    let summary = Summary::of(job, tasks);
     Ok(JobStatusView {
         id: job.id.to_string(),
-        status,
-        progress: percent(progress),
-        message,
+        status: summary.status,
+        progress: percent(summary.progress),
+        message: summary.message,
         total_languages: tasks.len(),
-        completed_languages: completed,
+        completed_languages: summary.completed,
         started_at: job.started_at.unwrap_or(job.created_at),
-        estimated_completion: remaining_seconds(job.started_at, progress, now)
+        estimated_completion: remaining_seconds(job.started_at, summary.progress, now)
             .map(|s| now + chrono::Duration::seconds(s as i64)),
         languages,
     })
+}
+
+/// A job as the frontend's status card and job list show it.
+struct Summary {
+    status: &'static str,
+    /// 0–1, the mean of the languages'.
+    progress: f64,
+    message: String,
+    completed: usize,
+}
+
+impl Summary {
+    fn of(job: &Job, tasks: &[Task]) -> Self {
+        let progress = if tasks.is_empty() {
+            0.0
+        } else {
+            tasks.iter().map(|t| t.progress).sum::<f64>() / tasks.len() as f64
+        };
+        let completed = tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Completed)
+            .count();
+        let status = job_status(job.status, tasks);
+        let message = match status {
+            "complete" => format!("dubbed into {completed} languages"),
+            "error" => tasks
+                .iter()
+                .find_map(|t| t.error_message.clone())
+                .unwrap_or_else(|| format!("the job was {}", job.status)),
+            _ => format!("{completed} of {} languages done", tasks.len()),
+        };
+        Summary {
+            status,
+            progress,
+            message,
+            completed,
+        }
+    }
 }
 
 fn draft_view(draft: &Draft) -> JobStatusView {
@@ -332,28 +377,30 @@ pub async fn list(state: &AppState, caller: Caller) -> Result<Vec<JobListItem>, 
         let mut download_urls = BTreeMap::new();
         for t in tasks.iter().filter(|t| t.status == TaskStatus::Completed) {
             let mut urls = DownloadUrls::default();
-            for a in all_files
-                .iter()
-                .filter(|a| a.job_id == job.id && a.language == t.language)
-            {
-                let slot = match a.kind.as_str() {
-                    "dub" => &mut urls.full,
-                    "voice" => &mut urls.voice,
-                    "subtitles_srt" => &mut urls.captions,
-                    _ => continue,
-                };
-                *slot = Some(
-                    state
-                        .storage
-                        .download_url(&a.object_key, &a.file_name)
-                        .await?,
-                );
+            for (slot, kinds) in [
+                (&mut urls.full, FULL),
+                (&mut urls.voice, VOICE),
+                (&mut urls.captions, CAPTIONS),
+            ] {
+                if let Some(a) = pick(&all_files, job.id, &t.language, kinds) {
+                    *slot = Some(
+                        state
+                            .storage
+                            .download_url(&a.object_key, &a.file_name)
+                            .await?,
+                    );
+                }
             }
             download_urls.insert(t.language.clone(), urls);
         }
+        let summary = Summary::of(job, &tasks);
         items.push(JobListItem {
             id: job.id.to_string(),
-            status: job_status(job.status, &tasks),
+            status: summary.status,
+            progress: percent(summary.progress),
+            message: summary.message,
+            total_languages: tasks.len(),
+            completed_languages: summary.completed,
             target_languages: job.target_languages.clone(),
             created_at: job.created_at,
             updated_at: job.updated_at,
@@ -419,16 +466,20 @@ async fn forget_draft(state: &AppState, draft: &Draft) -> Result<(), ApiError> {
 
 /// The caller's files, newest first: expired ones stay listed, without a link.
 pub async fn downloads(state: &AppState, caller: Caller) -> Result<Vec<DownloadItem>, ApiError> {
-    let files = artifacts::recent_for_tenant(
-        &state.db,
-        caller.tenant,
-        &["dub", "voice", "subtitles_srt"],
-        DOWNLOADS_LIMIT,
-    )
-    .await?;
+    let kinds: Vec<&str> = [FULL, VOICE, CAPTIONS].concat();
+    let files =
+        artifacts::recent_downloads(&state.db, caller.tenant, &kinds, DOWNLOADS_LIMIT).await?;
+    let all: Vec<Artifact> = files.iter().map(|(a, _)| a.clone()).collect();
+    // One file per language and type: the one the frontend would pick.
+    let files = files.iter().filter(|(a, _)| {
+        [FULL, VOICE, CAPTIONS].iter().any(|kinds| {
+            kinds.contains(&a.kind.as_str())
+                && pick(&all, a.job_id, &a.language, kinds).is_some_and(|p| p.id == a.id)
+        })
+    });
     let now = Utc::now();
-    let mut items = Vec::with_capacity(files.len());
-    for a in &files {
+    let mut items = Vec::with_capacity(all.len());
+    for (a, job_title) in files {
         let is_expired = a.expires_at <= now;
         let download_url = if is_expired {
             None
@@ -443,14 +494,17 @@ pub async fn downloads(state: &AppState, caller: Caller) -> Result<Vec<DownloadI
         items.push(DownloadItem {
             id: a.id.to_string(),
             job_id: a.job_id.to_string(),
+            job_title: job_title.clone(),
             language_code: a.language.clone(),
             language_name: Language::parse(&a.language)
                 .map_or_else(|_| a.language.clone(), |l| l.name.to_owned()),
             file_name: a.file_name.clone(),
-            file_type: match a.kind.as_str() {
-                "dub" => "full",
-                "voice" => "voice",
-                _ => "captions",
+            file_type: if FULL.contains(&a.kind.as_str()) {
+                "full"
+            } else if VOICE.contains(&a.kind.as_str()) {
+                "voice"
+            } else {
+                "captions"
             },
             file_size: a.size_bytes,
             downloaded_at: a.created_at,

@@ -1,5 +1,5 @@
 //! The JSON the existing frontend sends and reads, field for field as its
-//! client code has them (../shared/contracts/frontend-compat.md): snake_case
+//! client code has them (docs/frontend/client-calls.md): snake_case
 //! in requests and listings, camelCase in the status view.
 
 use std::collections::BTreeMap;
@@ -101,7 +101,14 @@ pub struct LanguageStatus {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobListItem {
     pub id: String,
+    /// `uploading | processing | generating | finalizing | complete | error`
     pub status: &'static str,
+    /// 0–100, the mean of the languages'.
+    pub progress: u32,
+    /// What the job is doing, or why it failed.
+    pub message: String,
+    pub total_languages: usize,
+    pub completed_languages: usize,
     pub target_languages: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -128,6 +135,8 @@ pub struct DownloadUrls {
 pub struct DownloadItem {
     pub id: String,
     pub job_id: String,
+    /// The name of the file the job was made from.
+    pub job_title: String,
     pub language_code: String,
     pub language_name: String,
     pub file_name: String,

@@ -98,6 +98,7 @@ pub fn content_type_of(name: &str) -> &'static str {
     match name.rsplit('.').next().unwrap_or("") {
         "mp4" => "video/mp4",
         "m4a" => "audio/mp4",
+        "mp3" => "audio/mpeg",
         "wav" => "audio/wav",
         "srt" => "application/x-subrip",
         "vtt" => "text/vtt",

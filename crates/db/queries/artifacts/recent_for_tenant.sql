@@ -1,6 +1,0 @@
--- Tenant $1's most recent artifacts of the kinds $2, newest first.
-SELECT a.id, a.job_id, a.language, a.stage, a.kind, a.object_key, a.file_name,
-       a.content_type, a.size_bytes, a.engine, a.created_at, a.expires_at
-FROM artifacts a JOIN jobs j ON j.id = a.job_id
-WHERE j.tenant_id = $1 AND a.kind = ANY($2::text[])
-ORDER BY a.created_at DESC, a.id DESC LIMIT $3
