@@ -6,7 +6,7 @@ CARGO ?= cargo
 # FEATURES=` leaves it out (no cmake, no C++ build).
 FEATURES ?= --features voxline-providers/whisper,voxline-testkit/whisper
 
-.PHONY: help setup build demo test chaos bench bench-quality fmt lint migrate keys k8s-render deploy-check
+.PHONY: help setup build demo test check chaos bench bench-quality fmt lint migrate keys k8s-render deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -32,6 +32,12 @@ test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) an
 	else \
 	  $(CARGO) test --workspace --no-fail-fast $(FEATURES); \
 	fi
+
+check: ## The fast inner loop: fmt, clippy, unit tests and the database and media tests (under a minute on a warm build)
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets $(FEATURES) -- -D warnings
+	@# Every crate's own tests (PostgreSQL for voxline-db's); the system tests in voxline-testkit are `make test`'s.
+	$(CARGO) nextest run --workspace --exclude voxline-testkit --features voxline-providers/whisper --no-fail-fast
 
 chaos: ## The full fault suite (200 jobs; restarts PostgreSQL, stalls and stops Redis: run it alone)
 	@scripts/setup.sh --test
