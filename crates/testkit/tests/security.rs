@@ -313,6 +313,7 @@ async fn rate_limits_answer_429_with_retry_after() -> anyhow::Result<()> {
     env.settings.rate_limits.read.per_tenant_per_minute = 5;
     env.settings.rate_limits.read.per_ip_per_minute = 1000;
     env.settings.rate_limits.write.per_ip_per_minute = 3;
+    env.settings.rate_limits.upload.per_ip_per_minute = 1;
     let sys = spawn_system(env).await?;
 
     for _ in 0..5 {
@@ -346,6 +347,25 @@ async fn rate_limits_answer_429_with_retry_after() -> anyhow::Result<()> {
         statuses.push(s);
     }
     assert_eq!(statuses, vec![401, 401, 401, 429]);
+    // A request with no token at all is told so, even past the budget: it
+    // costs no lookup, and "slow down" would hide that the key is missing.
+    let (s, b, _) = sys
+        .call(Method::POST, "/v1/jobs", None, Some(&json!({})))
+        .await?;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (401, Some("unauthorized")),
+        "{b}"
+    );
+    // Signed links carry no token and stay under the address's budget.
+    let mut statuses = vec![];
+    for _ in 0..2 {
+        let (s, _, _) = sys
+            .call(Method::PUT, "/v1/files?key=k&expires=1&sig=s", None, None)
+            .await?;
+        statuses.push(s);
+    }
+    assert_eq!(statuses, vec![403, 429]);
     // Under /api, the same refusal in the frontend's error shape.
     let (s, b, _) = sys
         .call(

@@ -10,6 +10,7 @@ mod openapi;
 mod ranges;
 mod requests;
 mod routes;
+mod schemas;
 mod service;
 mod snapshots;
 /// The allocator of every process that serves the API (`#[global_allocator]`

@@ -119,7 +119,8 @@ pub fn cors(origins: &[String]) -> Cors {
 }
 
 /// Refuses requests past the client address's budget, before any
-/// authentication work is spent on them.
+/// authentication work is spent on them; one that carries no credentials
+/// at all is told so (401) rather than to slow down.
 pub async fn limit_by_address(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -129,7 +130,8 @@ pub async fn limit_by_address(
         if let Some(ip) = state.limiter.client_address(http)
             && let Err(refused) = state.limiter.check_address(RouteClass::of(http), ip).await
         {
-            let response = refused.error_response();
+            let refusal = crate::auth::missing_credentials(http).unwrap_or(refused);
+            let response = refusal.error_response();
             return Ok(req.into_response(response));
         }
     }

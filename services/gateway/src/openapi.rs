@@ -70,7 +70,7 @@ use crate::views::{
         JobSummary, JobPage, ErrorBody, ErrorView, CreateKeyRequest, KeyView, CreatedKeyView, KeyList,
         StoredView, DeliveryView, DeliveryList, CreditsView, CreditEntryView, UsageView, UsagePage,
         UsageTotalView, GrantRequest, EditSegmentsRequest, SegmentEditRequest, SegmentsView, SegmentView, wire::UploadUrlsRequest, wire::UploadUrlsResponse, wire::UploadUrls,
-        wire::CreateJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
+        wire::SubmitJobRequest, wire::CreatedJob, wire::JobStatusView, wire::LanguageStatus,
         wire::JobListItem, wire::DownloadUrls, wire::DownloadItem, wire::FlatError,
         OverviewView, QueueView, JobsOverview, StatusCountsView, HourView, ActiveJobView,
         FailedTaskView, TenantUsageView, VoicesView, LanguageVoicesView, VoiceView

@@ -8,6 +8,30 @@ use voxline_core::glossary::Term;
 use voxline_core::{JobKind, JobOptions, Priority, SocialOptions, SubtitleMode, UploadId};
 
 use crate::error::{ApiError, Code};
+use crate::schemas::{GlossaryTerm, GlossaryText, LanguageCode, SourceLanguage};
+
+/// A whole number, written as JSON writes integers (`7`) or as some
+/// encoders write every number (`7.0`): JSON Schema's `integer` is both.
+fn whole_number<'de, D: serde::Deserializer<'de>, T: TryFrom<u64>>(d: D) -> Result<T, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f))
+                .map(|f| f as u64)
+        })
+        .and_then(|v| T::try_from(v).ok())
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number in range")))
+}
+
+/// [`whole_number`], for a field that may be left out or null.
+fn some_whole_number<'de, D: serde::Deserializer<'de>, T: TryFrom<u64>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    #[derive(Deserialize)]
+    struct Whole<T: TryFrom<u64>>(#[serde(deserialize_with = "whole_number")] T);
+    Ok(Option::<Whole<T>>::deserialize(d)?.map(|w| w.0))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -22,11 +46,12 @@ pub struct CreateJobRequest {
     pub background_upload_id: Option<String>,
     /// ISO 639-1 code of the spoken language, or `auto` where an engine detects it.
     #[serde(default = "default_source")]
-    #[schema(example = "en")]
+    #[schema(example = "en", value_type = SourceLanguage)]
     pub source_language: String,
-    /// ISO 639-1 codes to dub or subtitle into (none for `transcribe`).
+    /// ISO 639-1 codes to dub or subtitle into (none for `transcribe`),
+    /// each once, at most `server.max_target_languages` of them.
     #[serde(default)]
-    #[schema(example = json!(["es"]))]
+    #[schema(example = json!(["es"]), value_type = Vec<LanguageCode>)]
     pub target_languages: Vec<String>,
     #[serde(default)]
     pub options: JobOptionsRequest,
@@ -75,6 +100,7 @@ pub struct JobOptionsRequest {
     /// lines are shared among exactly that many speakers. Left out, the
     /// speakers are found by how alike their voices are.
     #[schema(minimum = 1, maximum = 16)]
+    #[serde(default, deserialize_with = "some_whole_number")]
     pub speakers: Option<usize>,
     /// The voice of each speaker (dubs only), by label (`S1`, `S2`, … as
     /// the segments name them) → a voice's name `GET /v1/voices` lists for
@@ -120,15 +146,17 @@ pub struct GlossaryRequest {
 #[serde(deny_unknown_fields)]
 pub struct GlossaryTermRequest {
     /// The words as the source says them, matched whole in any case.
-    #[schema(example = "Voxline", min_length = 1, max_length = 100)]
+    #[schema(example = "Voxline", value_type = GlossaryTerm)]
     pub term: String,
     /// Its fixed translation per target language (ISO 639-1 code → text);
     /// a language without one keeps the term as it is.
-    #[schema(example = json!({"es": "doblaje"}))]
+    #[schema(example = json!({"es": "doblaje"}),
+        value_type = Option<std::collections::BTreeMap<LanguageCode, GlossaryText>>)]
     pub translations: Option<std::collections::BTreeMap<String, String>>,
     /// How the voice should say it per target language: a respelling read
     /// in its place (the subtitles still show the term).
-    #[schema(example = json!({"es": "bócslain"}))]
+    #[schema(example = json!({"es": "bócslain"}),
+        value_type = Option<std::collections::BTreeMap<LanguageCode, GlossaryText>>)]
     pub pronunciations: Option<std::collections::BTreeMap<String, String>>,
 }
 
@@ -215,7 +243,13 @@ fn parse_publish_at(text: &str) -> Result<chrono::DateTime<chrono::Utc>, ApiErro
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyRequest {
     /// What the key is for, for people: `ci`, `laptop`.
-    #[schema(example = "ci", min_length = 1, max_length = 100)]
+    /// 1 to 100 characters, no control characters, not blank.
+    #[schema(
+        example = "ci",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub name: String,
 }
 
@@ -236,8 +270,11 @@ pub struct GrantRequest {
 #[into_params(parameter_in = Query)]
 pub struct UsageQuery {
     /// Start of the period (RFC 3339); 30 days before `to` by default.
+    /// With `to` given too, it must come before `to`, at most 366 days
+    /// earlier (a 400 `invalid_period` otherwise).
     pub from: Option<chrono::DateTime<chrono::Utc>>,
-    /// End of the period, exclusive (RFC 3339); now by default.
+    /// End of the period, exclusive (RFC 3339); 30 days after `from` when
+    /// only `from` is given, now when neither is.
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Sum per `engine` (default), `stage` or `day`.
     #[param(pattern = "^(engine|stage|day)$")]
@@ -364,6 +401,11 @@ pub(crate) fn check_glossary(
             if term.is_empty() || term.chars().count() > 100 {
                 return Err(bad(format!("term {i} must be 1 to 100 characters")));
             }
+            if term.chars().any(char::is_control) {
+                return Err(bad(format!(
+                    "term {i} holds control characters; send plain text"
+                )));
+            }
             let per_language = |map: &Option<std::collections::BTreeMap<String, String>>,
                                 what: &str| {
                 let mut out = std::collections::BTreeMap::new();
@@ -374,6 +416,11 @@ pub(crate) fn check_glossary(
                     if text.is_empty() || text.chars().count() > 200 {
                         return Err(bad(format!(
                             "term {term:?}: its {code} {what} must be 1 to 200 characters"
+                        )));
+                    }
+                    if text.chars().any(char::is_control) {
+                        return Err(bad(format!(
+                            "term {term:?}: its {code} {what} holds control characters; send plain text"
                         )));
                     }
                     out.insert(language.code.to_owned(), text.to_owned());
@@ -441,6 +488,9 @@ pub struct ListJobsQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(
+        pattern = "^[0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
     pub cursor: Option<String>,
 }
 
@@ -466,11 +516,18 @@ pub struct EditSegmentsRequest {
 #[serde(deny_unknown_fields)]
 pub struct SegmentEditRequest {
     /// The line's id, from `GET .../segments`.
-    #[schema(minimum = 1)]
+    #[schema(minimum = 1, maximum = 4294967295u32)]
+    #[serde(deserialize_with = "whole_number")]
     pub id: u32,
-    /// What the line says from now on (1 to 1000 characters, not blank).
+    /// What the line says from now on (1 to 1000 characters, not blank,
+    /// no control characters but line breaks and tabs).
     #[serde(default)]
-    #[schema(example = "Hola a todos.", min_length = 1, max_length = 1000)]
+    #[schema(
+        example = "Hola a todos.",
+        min_length = 1,
+        max_length = 1000,
+        pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$"
+    )]
     pub text: Option<String>,
     /// Where the line starts, in seconds on the source's timeline.
     #[serde(default)]
@@ -536,4 +593,24 @@ pub struct OverviewQuery {
     /// (24 by default).
     #[param(minimum = 1, maximum = 168)]
     pub hours: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_point() {
+        let edit: SegmentEditRequest = serde_json::from_str(r#"{"id": 3989.0}"#).unwrap();
+        assert_eq!(edit.id, 3989);
+        assert!(serde_json::from_str::<SegmentEditRequest>(r#"{"id": 3.5}"#).is_err());
+        assert!(serde_json::from_str::<SegmentEditRequest>(r#"{"id": -1}"#).is_err());
+        assert!(serde_json::from_str::<SegmentEditRequest>(r#"{"id": 5e9}"#).is_err());
+        let options: JobOptionsRequest = serde_json::from_str(r#"{"speakers": 4.0}"#).unwrap();
+        assert_eq!(options.speakers, Some(4));
+        let options: JobOptionsRequest = serde_json::from_str(r#"{"speakers": null}"#).unwrap();
+        assert_eq!(options.speakers, None);
+        let options: JobOptionsRequest = serde_json::from_str("{}").unwrap();
+        assert_eq!(options.speakers, None);
+    }
 }

@@ -284,6 +284,22 @@ impl FromRequest for Admin {
     }
 }
 
+/// API routes that take no bearer token: signed links.
+const OPEN_API_PATHS: &[&str] = &["/v1/files", "/v1/packages/"];
+
+/// The 401 of a request to an API route that needs a bearer token and
+/// carries none. The address's rate limit answers it before its 429: it
+/// costs no lookup, and a client told only to slow down would never learn
+/// that it forgot its key (`docs/security.md`, the order of refusals).
+pub(crate) fn missing_credentials(req: &HttpRequest) -> Option<ApiError> {
+    let path = req.path();
+    let api = path.starts_with("/v1/") || path.starts_with("/api/") || path == "/api";
+    if !api || OPEN_API_PATHS.iter().any(|open| path.starts_with(open)) {
+        return None;
+    }
+    bearer_token(req).err()
+}
+
 fn bearer_token(req: &HttpRequest) -> Result<String, ApiError> {
     let header = req
         .headers()

@@ -23,14 +23,14 @@ pub async fn upload_urls(
 
 /// Start the dub once the tracks are uploaded; repeats answer the same job.
 /// The frontend posts to `/api/jobs/`; both forms are served.
-#[utoipa::path(post, path = "/api/jobs", tag = "frontend", request_body = CreateJobRequest,
+#[utoipa::path(post, path = "/api/jobs", tag = "frontend", request_body = SubmitJobRequest,
     responses((status = 201, body = CreatedJob), (status = 200, description = "Created earlier", body = CreatedJob),
         (status = 400, description = "A track is missing, or `duration_mismatch` (with `voice_duration` and `background_duration`)", body = FlatError),
         (status = 404, body = FlatError), (status = 413, body = FlatError), (status = 422, body = FlatError)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
-    body: web::Json<CreateJobRequest>,
+    body: web::Json<SubmitJobRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let (answer, created) = service::create(&state, caller, body.into_inner()).await?;
     Ok(if created {

@@ -96,7 +96,7 @@ fn track_name(field: &str, raw: Option<&str>) -> Result<Option<String>, ApiError
 pub async fn create(
     state: &AppState,
     caller: Caller,
-    req: CreateJobRequest,
+    req: SubmitJobRequest,
 ) -> Result<(CreatedJob, bool), ApiError> {
     let id = job_id(&req.job_id)?;
     if let Ok(job) = jobs::get(&state.db, caller.tenant, id).await {

@@ -11,11 +11,18 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct UploadUrlsRequest {
     /// Target languages (ISO 639-1).
-    #[schema(example = json!(["es"]))]
+    #[schema(example = json!(["es"]), value_type = Vec<crate::schemas::LanguageCode>)]
     pub languages: Vec<String>,
-    #[schema(example = "voice.mp3")]
+    /// The file's name (not blank).
+    #[schema(
+        example = "voice.mp3",
+        min_length = 1,
+        pattern = r"^[^\uFFFD]*[^\s\uFFFD][^\uFFFD]*$"
+    )]
     pub voice_track_name: String,
+    /// The background file's name (not blank), when there is one.
     #[serde(default)]
+    #[schema(min_length = 1, pattern = r"^[^\uFFFD]*[^\s\uFFFD][^\uFFFD]*$")]
     pub background_track_name: Option<String>,
 }
 
@@ -34,12 +41,13 @@ pub struct UploadUrlsResponse {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct CreateJobRequest {
+pub struct SubmitJobRequest {
     pub job_id: String,
     #[serde(default = "yes")]
     pub voice_track_uploaded: bool,
     #[serde(default)]
     pub background_track_uploaded: bool,
+    #[schema(value_type = Vec<crate::schemas::LanguageCode>)]
     pub languages: Vec<String>,
     /// The upload URL the voice track was PUT to (informational: the job's
     /// files are found by `job_id`).

@@ -11,7 +11,8 @@ use crate::views::{ErrorBody, JobPage, JobView};
 /// Create a job: 202 with the job; a repeat with the same `Idempotency-Key`
 /// answers 200 with the job the first call made.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = CreateJobRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the same job")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200, pattern = "^[!-~]([ -~]*[!-~])?$",
+        description = "Makes retries safe: the same key returns the same job (1 to 200 printable ASCII characters)")),
     responses(
         (status = 202, description = "Created", body = JobView), (status = 200, description = "Created earlier with this key", body = JobView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),

@@ -36,22 +36,37 @@ pub async fn grant(state: &AppState, req: GrantRequest) -> Result<CreditsView, A
         ));
     }
     let tenant_name = req.tenant.trim();
-    if tenant_name.is_empty() || tenant_name.len() > 200 {
+    if tenant_name.is_empty()
+        || tenant_name.len() > 200
+        || tenant_name.chars().any(char::is_control)
+    {
         return Err(ApiError::new(
             Code::InvalidTenant,
             "tenant must name the tenant (its API-key tenant name or the JWT's tenant claim)",
         ));
     }
     let tenant = api_keys::ensure_tenant(&state.db, tenant_name).await?;
-    let note = req.note.as_deref().unwrap_or("granted by an administrator");
+    // PostgreSQL keeps no U+0000 in text.
+    let note = req.note.as_deref().map(|n| n.replace('\0', ""));
+    let note = note
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or("granted by an administrator");
     credits::grant(&state.db, tenant, Credits::from_credits(req.amount), note).await?;
     tracing::info!(tenant = %tenant_name, amount = req.amount, "credits granted");
     show(state, Caller { tenant }).await
 }
 
 pub async fn usage(state: &AppState, caller: Caller, q: UsageQuery) -> Result<UsagePage, ApiError> {
-    let to = q.to.unwrap_or_else(Utc::now);
-    let from = q.from.unwrap_or(to - Duration::days(30));
+    // A period given by one end is the 30 days from (or up to) it.
+    let (from, to) = match (q.from, q.to) {
+        (Some(from), Some(to)) => (from, to),
+        (Some(from), None) => (from, from + Duration::days(30)),
+        (None, to) => {
+            let to = to.unwrap_or_else(Utc::now);
+            (to - Duration::days(30), to)
+        }
+    };
     if from >= to || to - from > Duration::days(366) {
         return Err(ApiError::new(
             Code::InvalidPeriod,

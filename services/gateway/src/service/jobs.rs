@@ -35,6 +35,13 @@ pub async fn create(
     }
     let kind = req.kind()?;
     let mut options = voxline_core::JobOptions::try_from(&req.options)?;
+    // PostgreSQL keeps no U+0000 in text: refused here, not failed in the insert.
+    if serde_json::to_string(&options).is_ok_and(|json| json.contains("\\u0000")) {
+        return Err(ApiError::new(
+            Code::InvalidOption,
+            "options hold a NUL character (U+0000), which cannot be stored; send plain text",
+        ));
+    }
     // The tenant's glossary, under the job's own terms.
     if req.options.tenant_glossary != Some(false) {
         let tenant = voxline_db::glossaries::get(&state.db, caller.tenant).await?;
