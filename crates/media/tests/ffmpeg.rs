@@ -91,7 +91,14 @@ async fn a_file_is_read_through_to_the_end_it_claims() {
     let v = make(
         dir.path(),
         "front.mp4",
-        &["-i", v.to_str().unwrap(), "-c", "copy", "-movflags", "+faststart"],
+        &[
+            "-i",
+            v.to_str().unwrap(),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
     );
     let bytes = std::fs::read(&v).unwrap();
     let cut = dir.path().join("cut.mp4");
