@@ -6,7 +6,7 @@ CARGO ?= cargo
 # FEATURES=` leaves it out (no cmake, no C++ build).
 FEATURES ?= --features voxline-providers/whisper,voxline-testkit/whisper
 
-.PHONY: help setup build demo test check chaos bench bench-quality fmt lint migrate keys k8s-render deploy-check
+.PHONY: help setup build demo up down test check chaos bench bench-quality fmt lint migrate keys k8s-render deploy-check
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-10s %s\n", $$1, $$2 }'
@@ -19,6 +19,12 @@ build: setup ## Build every binary (debug)
 
 demo: build ## Start the system, dub the sample clip into Spanish, print where the results are
 	@scripts/demo.sh
+
+up: build ## Start the whole system as separate processes and leave it running; prints the URLs, an API key and the admin token
+	@scripts/up.sh
+
+down: ## Stop what `make up` started
+	@scripts/up.sh down
 
 test: ## Run every check and test against real PostgreSQL, Redis, S3 (s3s-fs) and engines
 	@scripts/setup.sh --test
