@@ -549,3 +549,113 @@ async fn a_redis_outage_pauses_dispatch_and_kills_nothing() -> anyhow::Result<()
     }
     standalone.stop().await
 }
+
+/// A poison job: an input that crashes the worker process every time it is
+/// worked on (here its transcription, whose worker is aborted (SIGABRT) each
+/// time it holds the job's run, as an engine crashing in-process aborts it;
+/// a SIGSEGV sent from outside would not do: Rust's handler for stack
+/// overflows lets the process go on).
+/// After `runner.max_lost_leases` lost workers the task fails with
+/// `worker_lost` instead of circling forever, and another job done meanwhile
+/// by the same fleet completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poison_job_fails_and_the_others_carry_on() -> anyhow::Result<()> {
+    let env = TestEnv::new().await?;
+    let services = [
+        ("voxline-gateway", 1),
+        ("voxline-transcriber", 2),
+        ("voxline-translator", 1),
+        ("voxline-synthesizer", 1),
+        ("voxline-renderer", 1),
+        ("voxline-publisher", 1),
+        ("voxline-janitor", 1),
+    ];
+    let max_lost = 3;
+    let extra = [
+        ("VOXLINE__RUNNER__LEASE_SECONDS", "3".to_owned()),
+        ("VOXLINE__RUNNER__MAX_LOST_LEASES", max_lost.to_string()),
+        (
+            "VOXLINE__RUNNER__RECONCILE_INTERVAL_SECONDS",
+            "1".to_owned(),
+        ),
+    ];
+    let mut fleet = Fleet::start(&env, &services, &extra)?;
+    fleet.ready().await?;
+    let tenant = api_keys::ensure_tenant(&env.db, "poison").await?;
+    let key = api_keys::create(&env.db, tenant, "poison").await?.secret;
+    let clip = sample_clip_saying(&env.path("media"), Some("Welcome to the show."))?;
+    let body = json!({"kind": "dub", "target_languages": ["es"]});
+    let poison = fleet.submit(&key, &clip, body.clone()).await?;
+    let healthy = fleet.submit(&key, &clip, body).await?;
+
+    let db = env.db.client().await?;
+    let poison_id: uuid::Uuid = poison.parse()?;
+    let (http, base) = (reqwest::Client::new(), fleet.base.clone());
+    let status = |id: &str| {
+        let request = http.get(format!("{base}/v1/jobs/{id}")).bearer_auth(&key);
+        async move { anyhow::Ok(request.send().await?.json::<Value>().await?) }
+    };
+    let (mut crashes, mut crashed) = (0, HashSet::new());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let (poisoned, done) = loop {
+        anyhow::ensure!(Instant::now() < deadline, "the jobs did not end");
+        // The worker holding the poison job's transcription crashes.
+        let holders = db
+            .query(
+                "SELECT w.pid, r.lost_leases FROM stage_runs r JOIN workers w ON w.id = r.lease_owner \
+                 WHERE r.job_id = $1 AND r.stage = 'transcribe' AND r.status = 'running' \
+                   AND r.finished_at IS NULL",
+                &[&poison_id],
+            )
+            .await?;
+        for row in holders {
+            // A lost worker is not a failed attempt: the run's count of
+            // lost workers tells one claim from the next.
+            let (pid, lost): (i32, i32) = (row.get(0), row.get(1));
+            if crashed.insert(lost) {
+                std::process::Command::new("kill")
+                    .args(["-ABRT", &pid.to_string()])
+                    .status()?;
+                crashes += 1;
+                eprintln!("crashed the transcriber {pid} after {lost} lost");
+            }
+        }
+        fleet.supervise()?;
+        let (p, h) = (status(&poison).await?, status(&healthy).await?);
+        let ended = |j: &Value| {
+            matches!(
+                j["status"].as_str(),
+                Some("completed" | "failed" | "cancelled")
+            )
+        };
+        if ended(&p) && ended(&h) {
+            break (p, h);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(poisoned["status"], "failed", "{poisoned:#}");
+    let error = &poisoned["tasks"][0]["error"];
+    assert_eq!(error["code"], "worker_lost", "{poisoned:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("worker losses")),
+        "{error}"
+    );
+    assert_eq!(crashes, max_lost, "one crash per worker lost");
+    let lost: i32 = db
+        .query_one(
+            "SELECT lost_leases FROM stage_runs WHERE job_id = $1 AND stage = 'transcribe'",
+            &[&poison_id],
+        )
+        .await?
+        .get(0);
+    assert_eq!(lost, max_lost as i32);
+    assert_eq!(done["status"], "completed", "{done:#}");
+    assert!(
+        fleet.restarts >= max_lost,
+        "every crashed worker was restarted"
+    );
+    fleet.terminate(Duration::from_secs(30))?;
+    Ok(())
+}
