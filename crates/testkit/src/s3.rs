@@ -11,8 +11,9 @@ use voxline_config::{Secret, Settings, StorageBackend};
 pub struct S3Server {
     pub endpoint: String,
     pub bucket: String,
-    child: Child,
-    _root: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+    root: tempfile::TempDir,
 }
 
 pub const ACCESS_KEY: &str = "voxline-test";
@@ -26,34 +27,53 @@ impl S3Server {
         // s3s-fs keeps a bucket as a top-level folder.
         std::fs::create_dir(root.path().join(bucket))?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut server = Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: bucket.into(),
+            port,
+            child: None,
+            root,
+        };
+        server.start_again()?;
+        Ok(server)
+    }
+
+    /// Stops the server (SIGKILL): object storage is gone until
+    /// [`S3Server::start_again`].
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and folder, so what was
+    /// stored before is there again.
+    pub fn start_again(&mut self) -> anyhow::Result<()> {
+        self.stop();
         let binary = std::env::var("S3S_FS").unwrap_or_else(|_| "s3s-fs".into());
         let child = Command::new(&binary)
             .args([
                 "--host",
                 "127.0.0.1",
                 "--port",
-                &port.to_string(),
+                &self.port.to_string(),
                 "--access-key",
                 ACCESS_KEY,
                 "--secret-key",
                 SECRET_KEY,
             ])
-            .arg(root.path())
+            .arg(self.root.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|e| {
                 anyhow::anyhow!("cannot start {binary} (run `make test`, which installs it): {e}")
             })?;
-        let server = Self {
-            endpoint: format!("http://127.0.0.1:{port}"),
-            bucket: bucket.into(),
-            child,
-            _root: root,
-        };
+        self.child = Some(child);
         for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(server);
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -74,7 +94,6 @@ impl S3Server {
 
 impl Drop for S3Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }

@@ -1,6 +1,6 @@
 //! Object storage on a real S3-compatible server (s3s-fs): multipart
-//! uploads, pre-signed downloads and uploads (PUT), refused tampering, and a whole job whose
-//! artifacts live in S3.
+//! uploads, pre-signed downloads and uploads (PUT), refused tampering, a whole job whose
+//! artifacts live in S3, and dubs that ride out the S3 server going away.
 
 use std::time::Duration;
 
@@ -92,5 +92,74 @@ async fn a_job_runs_with_its_files_in_s3() -> anyhow::Result<()> {
         files.iter().any(|a| a["kind"] == "subtitled"),
         "the video with soft subtitles: {files:?}"
     );
+    sys.stop().await
+}
+
+/// Object storage goes away while dubs run (s3s-fs killed for 5 s, then
+/// started again on the same folder): an upload meanwhile is answered 503
+/// and nothing of it is kept, the stages that meet the outage retry, and
+/// every job completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_ride_out_object_storage_going_away() -> anyhow::Result<()> {
+    let mut s3 = S3Server::start("voxline")?;
+    let mut env = TestEnv::new().await?;
+    s3.configure(&mut env.settings);
+    env.settings.runner.backoff_base_seconds = 1.0;
+    env.settings.runner.backoff_max_seconds = 4.0;
+    let sys = spawn_system(env).await?;
+    let clip = sample_clip(&sys.env.path("media"))?;
+    let mut ids = vec![];
+    for _ in 0..2 {
+        ids.push(
+            sys.dub(&clip, &["es"]).await?["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // The outage starts once stages are at work.
+    let db = sys.env.db.client().await?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while db
+        .query_one(
+            "SELECT count(*) FROM stage_runs WHERE status = 'running'",
+            &[],
+        )
+        .await?
+        .get::<_, i64>(0)
+        == 0
+    {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "no stage started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s3.stop();
+    let (s, refused) = sys.upload(&clip).await?;
+    assert_eq!(
+        (s, refused["error"]["code"].as_str()),
+        (503, Some("unavailable")),
+        "{refused}"
+    );
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    s3.start_again()?;
+    for id in &ids {
+        let job = sys.wait_for_job(id, Duration::from_secs(240)).await?;
+        assert_eq!(job["status"], "completed", "{job:#}");
+    }
+    let retried: i64 = db
+        .query_one(
+            "SELECT coalesce(sum(failures), 0)::bigint FROM stage_runs",
+            &[],
+        )
+        .await?
+        .get(0);
+    // The S3 client itself retries a refused connection for up to 3 minutes
+    // (object_store's defaults), so a short outage is waited out inside the
+    // stage; a longer one fails the attempt, which the runner retries.
+    eprintln!("stage attempts that failed and were retried: {retried}");
+    let uploads: i64 = db
+        .query_one("SELECT count(*) FROM uploads", &[])
+        .await?
+        .get(0);
+    assert_eq!(uploads, 2, "the refused upload left no row");
     sys.stop().await
 }
