@@ -53,6 +53,20 @@ async fn a_finished_language_is_published_to_the_folder_and_the_webhook() -> any
         &second.body,
         signature
     ));
+    // The Standard Webhooks reference verifier, an implementation we did
+    // not write, accepts the delivery as sent and refuses it tampered with.
+    let verifier = standardwebhooks::Webhook::new(SECRET)?;
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &second.headers {
+        headers.append(
+            http::HeaderName::from_bytes(name.as_bytes())?,
+            http::HeaderValue::from_str(value)?,
+        );
+    }
+    verifier.verify(&second.body, &headers)?;
+    let mut tampered = second.body.clone();
+    tampered.push(b' ');
+    assert!(verifier.verify(&tampered, &headers).is_err());
     assert!(!voxline_publisher::verify_signature(
         "whsec_b3RoZXI=",
         second.header("webhook-id").unwrap(),
