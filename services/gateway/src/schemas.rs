@@ -9,51 +9,36 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 use voxline_core::Language;
 
+/// A schema-only type named after itself in the document.
+macro_rules! schema {
+    ($(#[$doc:meta])* $name:ident => $schema:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                $schema
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+        }
+    };
+}
+
 fn codes() -> impl Iterator<Item = &'static str> {
     Language::all().iter().map(|l| l.code)
 }
 
-/// An ISO 639-1 code of a language Voxline knows. Whether a deployment
-/// serves it depends on its engines (`GET /v1/voices`; a 422
-/// `unsupported_language` names those it serves).
-pub struct LanguageCode;
-
-impl PartialSchema for LanguageCode {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some("An ISO 639-1 code of a language Voxline knows."))
-            .enum_values(Some(codes()))
-            .into()
-    }
-}
-
-impl ToSchema for LanguageCode {
-    fn name() -> Cow<'static, str> {
-        "LanguageCode".into()
-    }
-}
-
-/// The language a source speaks: a [`LanguageCode`], or `auto` where an
-/// engine detects it.
-pub struct SourceLanguage;
-
-impl PartialSchema for SourceLanguage {
-    fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .description(Some(
-                "An ISO 639-1 code of a language Voxline knows, or `auto` where an engine detects it.",
-            ))
-            .enum_values(Some(codes().chain(["auto"])))
-            .into()
-    }
-}
-
-impl ToSchema for SourceLanguage {
-    fn name() -> Cow<'static, str> {
-        "SourceLanguage".into()
-    }
+fn one_of(description: &str, values: impl Iterator<Item = &'static str>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .into()
 }
 
 /// Text of a line: no control characters, and not blank.
@@ -68,33 +53,29 @@ fn printable(max: usize) -> RefOr<Schema> {
         .into()
 }
 
-/// A glossary's term: 1 to 100 characters, no control characters, not blank.
-pub struct GlossaryTerm;
-
-impl PartialSchema for GlossaryTerm {
-    fn schema() -> RefOr<Schema> {
-        printable(100)
-    }
+schema! {
+    /// An ISO 639-1 code of a language Voxline knows. Whether a deployment
+    /// serves it depends on its engines (`GET /v1/voices`; a 422
+    /// `unsupported_language` names those it serves).
+    LanguageCode => one_of("An ISO 639-1 code of a language Voxline knows.", codes())
 }
 
-impl ToSchema for GlossaryTerm {
-    fn name() -> Cow<'static, str> {
-        "GlossaryTerm".into()
-    }
+schema! {
+    /// The language a source speaks: a [`LanguageCode`], or `auto` where an
+    /// engine detects it.
+    SourceLanguage => one_of(
+        "An ISO 639-1 code of a language Voxline knows, or `auto` where an engine detects it.",
+        codes().chain(["auto"]),
+    )
 }
 
-/// A glossary's translation or respelling of a term: 1 to 200 characters,
-/// no control characters, not blank.
-pub struct GlossaryText;
-
-impl PartialSchema for GlossaryText {
-    fn schema() -> RefOr<Schema> {
-        printable(200)
-    }
+schema! {
+    /// A glossary's term: 1 to 100 characters, no control characters, not blank.
+    GlossaryTerm => printable(100)
 }
 
-impl ToSchema for GlossaryText {
-    fn name() -> Cow<'static, str> {
-        "GlossaryText".into()
-    }
+schema! {
+    /// A glossary's translation or respelling of a term: 1 to 200
+    /// characters, no control characters, not blank.
+    GlossaryText => printable(200)
 }
