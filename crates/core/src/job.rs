@@ -6,8 +6,24 @@ text_enum!(
         Dub => "dub",
         Subtitle => "subtitle",
         Transcribe => "transcribe",
+        /// A script spoken over the source (no transcription, the source's
+        /// own sound kept under the voice).
+        Voiceover => "voiceover",
     }
 );
+
+impl JobKind {
+    /// Whether the job speaks its lines in each target language (and so
+    /// needs a voice for each).
+    pub fn speaks(self) -> bool {
+        matches!(self, JobKind::Dub | JobKind::Voiceover)
+    }
+
+    /// Whether the job must be given its lines as a script.
+    pub fn needs_script(self) -> bool {
+        self == JobKind::Voiceover
+    }
+}
 
 text_enum!(
     /// A job's state: the sum of its tasks.
@@ -148,6 +164,9 @@ mod tests {
     #[test]
     fn unknown_words_name_what_is_expected() {
         let err = JobKind::parse("karaoke").unwrap_err().to_string();
-        assert!(err.contains("dub, subtitle, transcribe"), "{err}");
+        assert!(
+            err.contains("dub, subtitle, transcribe, voiceover"),
+            "{err}"
+        );
     }
 }

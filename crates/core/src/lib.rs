@@ -13,6 +13,7 @@ mod ids;
 mod job;
 mod language;
 mod priority;
+pub mod script;
 pub mod sentences;
 pub mod speakers;
 mod stage;

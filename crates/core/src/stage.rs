@@ -36,7 +36,8 @@ impl Stage {
 /// target is configured.
 pub fn task_stages(kind: JobKind, publish: bool) -> Vec<Stage> {
     let mut stages = match kind {
-        JobKind::Dub => vec![
+        // A voiceover's "transcription" takes its script.
+        JobKind::Dub | JobKind::Voiceover => vec![
             Stage::Transcribe,
             Stage::Translate,
             Stage::Synthesize,

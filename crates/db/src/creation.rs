@@ -16,6 +16,8 @@ use voxline_core::{
     TaskId, TaskStatus, TenantId, UploadId, task_stages,
 };
 
+use voxline_core::script::Script;
+
 use crate::error::CreateJobError;
 use crate::pool::{row, rows};
 use crate::rows::Job;
@@ -50,6 +52,9 @@ pub struct NewJob {
     /// The W3C traceparent of the creating request's span: every stage's
     /// span becomes its child. Empty for none.
     pub traceparent: String,
+    /// The lines the client gave (`voxline_core::script`), kept with the
+    /// job for the transcription stage to take instead of hearing them.
+    pub script: Option<Script>,
 }
 
 impl NewJob {
@@ -259,6 +264,7 @@ struct JobIn<'a> {
     traceparent: &'a str,
     priority: Priority,
     tasks: usize,
+    script: Option<&'a Script>,
 }
 
 #[derive(Serialize)]
@@ -342,6 +348,7 @@ async fn insert(
             traceparent: &new.traceparent,
             priority: new.priority,
             tasks: languages.len(),
+            script: new.script.as_ref(),
         });
     }
     let doc = serde_json::to_value(&doc).map_err(|e| DbError::Corrupt(e.to_string()))?;

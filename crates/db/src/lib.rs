@@ -26,6 +26,7 @@ pub mod glossaries;
 pub mod jobs;
 pub mod ops;
 pub mod runs;
+pub mod scripts;
 pub mod snapshots;
 pub mod social;
 pub mod uploads;

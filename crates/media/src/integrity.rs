@@ -33,7 +33,12 @@ pub struct Verdict {
 /// Reads `path` through and judges it against what `info` claims. A file
 /// cut short is `Truncated`; audio that does not decode is `Undecodable`.
 pub async fn check(path: &Path, info: &MediaInfo) -> Result<Verdict, MediaError> {
-    let (audio_read, audio_decoded, first_error) = read_audio(path, info.duration).await?;
+    // A picture without sound (taken for a voiceover) has no audio to read.
+    let (audio_read, audio_decoded, first_error) =
+        match info.streams.iter().any(|s| s.kind == StreamKind::Audio) {
+            true => read_audio(path, info.duration).await?,
+            false => (0.0, 0.0, None),
+        };
     let video_read = match info.streams.iter().any(|s| s.kind == StreamKind::Video) {
         true => Some(read_end(path, "0:v:0", info.duration).await?.0),
         false => None,

@@ -79,6 +79,30 @@ pub async fn apply_gain(
     Ok(())
 }
 
+/// Brings `input` to `target_lufs` integrated loudness with its true peak
+/// under -1.5 dBTP (ffmpeg's `loudnorm`, EBU R128: a limiter where a gain
+/// alone would clip), as 48 kHz 16-bit PCM.
+pub async fn normalize(
+    input: &Path,
+    target_lufs: f64,
+    seconds: f64,
+    output: &Path,
+) -> Result<(), MediaError> {
+    let mut cmd = ffmpeg();
+    cmd.arg("-i").arg(input);
+    cmd.args([
+        "-af",
+        &format!("loudnorm=I={target_lufs:.1}:TP=-1.5:LRA=11"),
+        "-ar",
+        "48000",
+        "-c:a",
+        "pcm_s16le",
+    ]);
+    cmd.arg(output);
+    process::run(cmd, None, budget(seconds)).await?;
+    Ok(())
+}
+
 /// The `I:` and `Peak:` figures of ebur128's summary.
 fn parse(stderr: &str) -> Option<Loudness> {
     let summary = &stderr[stderr.rfind("Summary:")?..];

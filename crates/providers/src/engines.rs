@@ -273,14 +273,15 @@ impl Engines {
                     .iter()
                     .any(|t| t.supports(source.code, target))
             })
-            .filter(|&target| {
-                !needs_speech
-                    || self
-                        .synthesizers
-                        .iter()
-                        .any(|s| s.languages().contains(&target))
-            })
+            .filter(|&target| !needs_speech || self.speaks_language(target))
             .collect()
+    }
+
+    /// Whether some voice engine speaks `language`.
+    pub fn speaks_language(&self, language: &str) -> bool {
+        self.synthesizers
+            .iter()
+            .any(|s| s.languages().contains(&language))
     }
 
     /// Transcribes with the first engine that can; returns the engine's name

@@ -94,6 +94,7 @@ pub fn new_job(
         max_in_flight: None,
         prices: None,
         traceparent: String::new(),
+        script: None,
     }
 }
 

@@ -261,15 +261,14 @@ async fn every_bad_input_gets_a_clear_4xx_and_nothing_breaks() -> anyhow::Result
             "libx264",
         ],
     );
-    c.check(
-        "video without audio",
-        c.upload(std::fs::read(silent_video)?, "?filename=silent.mp4")
-            .send()
-            .await?,
-        422,
-        "no_audio",
-    )
-    .await;
+    // A picture without sound is taken (a voiceover can be made of it);
+    // the jobs that hear the source are refused below.
+    let silent = c
+        .upload(std::fs::read(silent_video)?, "?filename=silent.mp4")
+        .send()
+        .await?;
+    assert_eq!(silent.status(), 201, "a video without sound is an upload");
+    let silent: Value = silent.json().await?;
     let long = ffmpeg(
         &dir,
         "long.m4a",
@@ -390,12 +389,26 @@ async fn every_bad_input_gets_a_clear_4xx_and_nothing_breaks() -> anyhow::Result
     )
     .await;
     c.check(
-        "oversized JSON",
+        "oversized JSON (a job's cap is 2 MiB, for its script)",
         post_raw(
-            format!("{{\"kind\": \"{}\"}}", "x".repeat(70_000)),
+            format!("{{\"kind\": \"{}\"}}", "x".repeat(2_100_000)),
             Some("application/json"),
         )
         .await?,
+        413,
+        "body_too_large",
+    )
+    .await;
+    c.check(
+        "oversized JSON elsewhere (server.max_json_bytes)",
+        c.sys
+            .http
+            .post(c.sys.url("/v1/keys"))
+            .bearer_auth(&c.sys.api_key)
+            .header("content-type", "application/json")
+            .body(format!("{{\"name\": \"{}\"}}", "x".repeat(70_000)))
+            .send()
+            .await?,
         413,
         "body_too_large",
     )
@@ -574,6 +587,84 @@ async fn every_bad_input_gets_a_clear_4xx_and_nothing_breaks() -> anyhow::Result
             .await?,
         422,
         "unknown_upload",
+    )
+    .await;
+    c.check(
+        "a dub of a video without sound",
+        c.job(&dub(json!({"source_upload_id": silent["id"]})))
+            .send()
+            .await?,
+        422,
+        "no_audio",
+    )
+    .await;
+    // Scripts (the source's lines given, or a voiceover's text).
+    let script = |text: &str| json!({"text": text});
+    c.check(
+        "a voiceover without a script",
+        c.job(&dub(json!({"kind": "voiceover"}))).send().await?,
+        422,
+        "script_required",
+    )
+    .await;
+    c.check(
+        "a script on a transcribe job",
+        c.job(&json!({"kind": "transcribe", "source_upload_id": upload, "script": script("0:00 Hi.")}))
+            .send()
+            .await?,
+        422,
+        "invalid_script",
+    )
+    .await;
+    c.check(
+        "a script line after the media ends",
+        c.job(&dub(json!({"script": script("0:00 Hi.\n9:00 Too late.")})))
+            .send()
+            .await?,
+        422,
+        "invalid_script",
+    )
+    .await;
+    c.check(
+        "a script without times",
+        c.job(&dub(json!({"script": script("Just some words.")})))
+            .send()
+            .await?,
+        422,
+        "invalid_script",
+    )
+    .await;
+    c.check(
+        "a broken SRT cue",
+        c.job(&dub(
+            json!({"script": {"text": "1\n00:00:01,000 --> later\nHi.\n", "format": "srt"}}),
+        ))
+        .send()
+        .await?,
+        422,
+        "invalid_script",
+    )
+    .await;
+    c.check(
+        "an unknown script format",
+        c.job(&dub(
+            json!({"script": {"text": "0:00 Hi.", "format": "docx"}}),
+        ))
+        .send()
+        .await?,
+        422,
+        "invalid_script",
+    )
+    .await;
+    c.check(
+        "a script in a language left to `auto`",
+        c.job(&dub(
+            json!({"source_language": "auto", "script": script("0:00 Hi.")}),
+        ))
+        .send()
+        .await?,
+        422,
+        "invalid_script",
     )
     .await;
     c.check("background on a transcribe job", c.job(&json!({"kind": "transcribe", "source_upload_id": upload, "background_upload_id": upload})).send().await?, 422, "background_not_allowed").await;

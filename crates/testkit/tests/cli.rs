@@ -93,3 +93,55 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("voxline keys create"));
     sys.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn voxline_dub_speaks_a_script_over_a_video() -> anyhow::Result<()> {
+    let sys = spawn_system(TestEnv::new().await?).await?;
+    let media = sys.env.path("media");
+    let clip = sample_clip(&media)?;
+    let script = media.join("narration.vtt");
+    std::fs::write(
+        &script,
+        "WEBVTT\n\n00:00.300 --> 00:02.000\n<v Host>Welcome to the show.\n",
+    )?;
+    let out = sys.env.path("out");
+    let (base, key) = (sys.base.clone(), sys.api_key.clone());
+    let output = tokio::task::spawn_blocking(move || {
+        voxline()
+            .args(["dub"])
+            .arg(&clip)
+            .args(["--voiceover", "--to", "en,es", "--script"])
+            .arg(&script)
+            .arg("--out")
+            .arg(&out)
+            .env("VOXLINE_SERVER", &base)
+            .env("VOXLINE_API_KEY", &key)
+            .output()
+    })
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "voxline dub --voiceover failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for file in ["en/dub.mp4", "es/dub.mp4", "en/transcript.json"] {
+        assert!(stdout.contains(file), "{file} is downloaded:\n{stdout}");
+    }
+    let transcript = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.ends_with("en/transcript.json"))
+        .expect("the transcript is listed");
+    let transcript: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(transcript)?)?;
+    assert_eq!(transcript["engine"], "script (vtt)");
+    assert_eq!(transcript["segments"][0]["speaker"], "Host");
+    let quality = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("en: "))
+        .expect("a quality line for English");
+    assert!(quality.ends_with("over the lowered original"), "{quality}");
+    sys.stop().await
+}

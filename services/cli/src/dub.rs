@@ -46,6 +46,16 @@ pub struct DubArgs {
     /// Publish no earlier than this RFC 3339 time (`2026-12-01T09:00:00Z`).
     #[arg(long)]
     publish_at: Option<String>,
+    /// FILE's lines as a script of your own (SRT, WebVTT, JSON or timed
+    /// text such as `0:05 Welcome`), in the `--from` language: nothing is
+    /// transcribed, and the dub says these lines.
+    #[arg(long)]
+    script: Option<PathBuf>,
+    /// Speak the script over FILE, keeping FILE's own sound under it,
+    /// rather than dubbing FILE's voice (FILE may be a video without
+    /// sound); `--to` may name the script's own language too.
+    #[arg(long, requires = "script")]
+    voiceover: bool,
 }
 
 pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
@@ -68,8 +78,14 @@ pub async fn run(client: &Client, args: DubArgs) -> anyhow::Result<()> {
     if let Some(voice) = &args.voice {
         options["voice"] = json!(voice);
     }
+    let script = match &args.script {
+        Some(path) => Some(json!({ "text": std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))? })),
+        None => None,
+    };
     let body = json!({
-        "kind": "dub",
+        "kind": if args.voiceover { "voiceover" } else { "dub" },
+        "script": script,
         "source_upload_id": source["id"],
         "background_upload_id": background,
         "source_language": args.from,
@@ -150,11 +166,20 @@ fn report(task: &Value) -> Option<String> {
     let loud = &stats["loudness"];
     if let (Some(dub), Some(source)) = (loud["dub_lufs"].as_f64(), loud["source_lufs"].as_f64()) {
         line += &format!("; {dub:.1} LUFS (source {source:.1})");
+    } else if let (Some(dub), Some(target)) =
+        (loud["dub_lufs"].as_f64(), loud["target_lufs"].as_f64())
+    {
+        line += &format!("; {dub:.1} LUFS (target {target:.1})");
     }
-    line += match stats["background"]["used"].as_str() {
+    let background = &stats["background"];
+    line += match background["used"].as_str() {
         Some("separated") => "; over the background with the original voice taken out",
         Some("uploaded") => "; over the uploaded background",
+        // A voiceover keeps the source's sound on purpose; a dub says why
+        // its voice was not separated.
+        Some("original") if background["note"].is_null() => "; over the lowered original",
         Some("original") => "; over the lowered original (the voice was not separated)",
+        Some("none") => "; the voice alone (the source has no sound)",
         _ => "",
     };
     Some(line)

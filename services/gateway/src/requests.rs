@@ -37,7 +37,10 @@ fn some_whole_number<'de, D: serde::Deserializer<'de>, T: TryFrom<u64>>(
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
     /// What to produce.
-    #[schema(example = "dub", pattern = "^(dub|subtitle|transcribe)$")]
+    /// `voiceover` speaks a script over the source in each target language
+    /// (the script's own language included), with the source's sound kept
+    /// under the voice.
+    #[schema(example = "dub", pattern = "^(dub|subtitle|transcribe|voiceover)$")]
     pub kind: String,
     /// An upload of yours (`POST /v1/uploads`).
     pub source_upload_id: String,
@@ -62,6 +65,33 @@ pub struct CreateJobRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(pattern = "^(low|normal|high|urgent)$")]
     pub priority: Option<String>,
+    /// The lines, given instead of heard, in `source_language` (which must
+    /// then be named): the source's transcript for a `dub` or `subtitle`
+    /// job, whose transcription is then skipped; what a `voiceover` says
+    /// (required there). Not for `transcribe` jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<ScriptRequest>,
+}
+
+/// A script: SubRip, WebVTT, JSON or timed plain text (see
+/// `docs/scripts.md`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptRequest {
+    /// The script's whole text, at most 10,000 lines, each within the
+    /// media's length.
+    #[schema(
+        min_length = 1,
+        max_length = 2000000,
+        example = "1\n00:00:00,500 --> 00:00:02,400\nWelcome to the workshop.\n"
+    )]
+    pub text: String,
+    /// `srt`, `vtt`, `json` (a Voxline transcript, or a list of
+    /// `{start, end, text, speaker}`) or `text` (`0:05 Welcome` per line);
+    /// told from the text when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^(srt|vtt|json|text)$")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

@@ -13,16 +13,30 @@ use voxline_worker::{StageContext, StageError};
 /// What the dub is mixed over, at what volume, and what the task's report
 /// says of it: the background the job uploaded; else the background the
 /// transcription stage separated from the source's voice; else (not
-/// separated: the reason is given) the original, lowered under the dub.
+/// separated: the reason is given, or a voiceover, which keeps the
+/// source's sound) the original, lowered under the dub; nothing for a
+/// source without sound.
 async fn background(
     ctx: &StageContext,
     engines: &EngineSettings,
     source: &Path,
-) -> Result<(PathBuf, f64, serde_json::Value), StageError> {
+    source_has_audio: bool,
+) -> Result<(Option<PathBuf>, f64, serde_json::Value), StageError> {
     let job = ctx.job();
     if let Some(id) = job.background_upload_id {
         let file = ctx.fetch_upload(id, "background").await?;
-        return Ok((file, engines.background_gain, json!({ "used": "uploaded" })));
+        return Ok((
+            Some(file),
+            engines.background_gain,
+            json!({ "used": "uploaded" }),
+        ));
+    }
+    if !source_has_audio {
+        return Ok((
+            None,
+            0.0,
+            json!({ "used": "none", "note": "the source has no sound" }),
+        ));
     }
     let transcript: Transcript = ctx
         .read_json(&job.source_language, Stage::Transcribe, "transcript.json")
@@ -33,13 +47,13 @@ async fn background(
                 .fetch_artifact(&job.source_language, Stage::Transcribe, &stems.background)
                 .await?;
             Ok((
-                file,
+                Some(file),
                 engines.separated_gain,
                 json!({ "used": "separated", "engine": stems.engine, "voice_share": stems.voice_share }),
             ))
         }
         None => Ok((
-            source.to_owned(),
+            Some(source.to_owned()),
             engines.original_gain,
             json!({ "used": "original", "note": transcript.stems_note }),
         )),
@@ -108,10 +122,17 @@ pub async fn render(
     ctx.progress(0.4, "mixing the dub over the background")
         .await;
 
-    let (background, gain, background_report) = background(ctx, engines, &source).await?;
-    let mix_wav = ctx.scratch("mix.wav");
-    mix::duck_and_mix(&voice, &background, gain, total, &mix_wav).await?;
-    let (mixed, loudness) = match_loudness(ctx, &source, &mix_wav, total).await;
+    let (background, gain, background_report) =
+        background(ctx, engines, &source, info.has_audio()).await?;
+    let (mixed, loudness) = match background {
+        Some(background) => {
+            let mix_wav = ctx.scratch("mix.wav");
+            mix::duck_and_mix(&voice, &background, gain, total, &mix_wav).await?;
+            match_loudness(ctx, &source, &mix_wav, total).await
+        }
+        // Nothing to mix under the voice, nor a level to match.
+        None => speech_level(ctx, &voice, total).await,
+    };
 
     // Subtitles follow the dubbed speech as placed, so they match what is
     // heard, shaped into cues a viewer can read.
@@ -272,6 +293,42 @@ async fn package_language(
     };
     ctx.put_renditions(None, audio.as_ref().map(|a| (a, ctx.language())), note)
         .await
+}
+
+/// The level of a dub over a source without sound: the loudness streaming
+/// platforms play speech at (-16 LUFS, as AES TD1004 advises for streamed
+/// audio).
+const WITHOUT_SOURCE_LUFS: f64 = -16.0;
+
+/// The voice alone (a source without sound) brought to
+/// [`WITHOUT_SOURCE_LUFS`], and the report's loudness.
+async fn speech_level(
+    ctx: &StageContext,
+    voice: &Path,
+    total: f64,
+) -> (PathBuf, serde_json::Value) {
+    let normalised = ctx.scratch("voice-normalised.wav");
+    let made = async {
+        loudness::normalize(voice, WITHOUT_SOURCE_LUFS, total, &normalised).await?;
+        loudness::measure(&normalised, total).await
+    };
+    match made.await {
+        Ok(level) => (
+            normalised,
+            serde_json::json!({
+                "target_lufs": WITHOUT_SOURCE_LUFS,
+                "dub_lufs": level.integrated_lufs,
+                "dub_peak_dbfs": finite(level.sample_peak_dbfs),
+            }),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "loudness not normalised; the voice is kept as it is");
+            (
+                voice.to_owned(),
+                serde_json::json!({ "error": e.to_string() }),
+            )
+        }
+    }
 }
 
 /// The dub brought to its source's integrated loudness (EBU R128), within

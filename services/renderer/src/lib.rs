@@ -30,7 +30,8 @@ impl StageHandler for Render {
 
     async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
         match ctx.job().kind {
-            JobKind::Dub => dub::render(ctx, &self.settings).await,
+            // A voiceover is a dub of its script over the source's own sound.
+            JobKind::Dub | JobKind::Voiceover => dub::render(ctx, &self.settings).await,
             JobKind::Subtitle => subtitled::render(ctx).await,
             JobKind::Transcribe => Err(StageError::permanent(
                 "internal",

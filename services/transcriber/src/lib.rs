@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use voxline_config::Settings;
+use voxline_core::script::Script;
 use voxline_core::{JobKind, Language, Stage, Stems, Transcript, speakers};
 use voxline_db::artifacts::NewArtifact;
+use voxline_db::jobs::Job;
 use voxline_db::runs::Completion;
 use voxline_media::stream::{self, Track};
 use voxline_media::{audio, probe, subtitles};
@@ -163,6 +165,28 @@ impl Transcribe {
     }
 }
 
+/// The transcript of a job that was given its lines: the script's, in the
+/// language the job names, with the speakers it names.
+fn from_script(script: Script, engine: &str, job: &Job) -> Transcript {
+    let speakers = script.speakers();
+    Transcript {
+        language: job.source_language.clone(),
+        engine: engine.to_owned(),
+        duration: job.duration,
+        note: script
+            .segments
+            .is_empty()
+            .then(|| "the script has no lines".to_owned()),
+        segments: script.segments,
+        words: Vec::new(),
+        speakers,
+        speakers_note: None,
+        stems: None,
+        stems_note: None,
+        clones_note: None,
+    }
+}
+
 /// The source's part of the job's streaming package: its video, once for
 /// every language, and its own audio as the original-language rendition.
 /// What cannot be packaged is left out of the package with the reason
@@ -256,18 +280,28 @@ impl StageHandler for Transcribe {
     async fn run(&self, ctx: &StageContext) -> Result<Completion, StageError> {
         let job = ctx.job();
         let source = ctx.fetch_upload(job.source_upload_id, "source").await?;
-        let language = match job.source_language.as_str() {
-            "auto" => None,
-            code => Some(
-                Language::parse(code)
-                    .map_err(|e| StageError::bad_input("unknown_language", e.to_string()))?,
-            ),
+        let script = voxline_db::scripts::get(&ctx.db, job.id).await?;
+        let (mut transcript, engine) = match script {
+            // The client gave the lines: nothing to hear.
+            Some(script) => {
+                ctx.progress(0.1, "taking the script's lines").await;
+                let engine = format!("script ({})", script.format);
+                (from_script(script, &engine, job), engine)
+            }
+            None => {
+                let language =
+                    match job.source_language.as_str() {
+                        "auto" => None,
+                        code => Some(Language::parse(code).map_err(|e| {
+                            StageError::bad_input("unknown_language", e.to_string())
+                        })?),
+                    };
+                ctx.progress(0.1, "recognizing speech").await;
+                self.engines
+                    .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
+                    .await?
+            }
         };
-        ctx.progress(0.1, "recognizing speech").await;
-        let (mut transcript, engine) = self
-            .engines
-            .transcribe(&source, language.as_ref(), job.duration, &ctx.calls)
-            .await?;
         // The transcript's files first, then the stems.
         let mut stems = Vec::new();
         // Speakers are told apart on the voice alone where it was separated.
@@ -281,13 +315,21 @@ impl StageHandler for Transcribe {
             }
             _ => None,
         };
-        ctx.progress(0.8, "telling speakers apart").await;
-        self.tell_speakers(
-            voice.as_deref().unwrap_or(&source),
-            &mut transcript,
-            job.options.speakers,
-        )
-        .await;
+        if !transcript.speakers.is_empty() {
+            // The script named them.
+        } else if job.kind == JobKind::Voiceover {
+            // The source's sound is not the script's voice.
+            transcript.speakers_note =
+                Some("a voiceover's speakers are those its script names".into());
+        } else {
+            ctx.progress(0.8, "telling speakers apart").await;
+            self.tell_speakers(
+                voice.as_deref().unwrap_or(&source),
+                &mut transcript,
+                job.options.speakers,
+            )
+            .await;
+        }
         if job.options.clone_voices.is_some() {
             ctx.progress(0.85, "cloning the speakers' voices").await;
             self.clone_speakers(ctx, voice.as_deref().unwrap_or(&source), &mut transcript)
@@ -327,7 +369,7 @@ impl StageHandler for Transcribe {
         artifacts.append(&mut stems);
         // Dubs and subtitles are watched: the source is packaged once for
         // the job's streaming package, which each language's render joins.
-        if matches!(job.kind, JobKind::Dub | JobKind::Subtitle) {
+        if job.kind != JobKind::Transcribe {
             ctx.progress(0.9, "packaging the source for streaming")
                 .await;
             artifacts.append(&mut package_source(ctx, &source, &transcript.language).await?);

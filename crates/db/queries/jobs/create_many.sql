@@ -1,6 +1,6 @@
--- Records jobs (the document's `jobs`), their tasks (`tasks`, one per
--- language), their first stage runs (`runs`) and their `job_created`
--- events, in one statement. A job whose idempotency key its tenant already
+-- Records jobs (the document's `jobs`), their scripts where they were
+-- given one, their tasks (`tasks`, one per language), their first stage
+-- runs (`runs`) and their `job_created` events, in one statement. A job whose idempotency key its tenant already
 -- used inserts nothing and answers no row: the caller then reads the first
 -- job. `task_status`, `run_status` and `event` are the states and the event
 -- kind a new job starts with.
@@ -10,7 +10,7 @@ jobs_in AS (
         id uuid, tenant_id uuid, kind job_kind, source_upload_id uuid, background_upload_id uuid,
         source_language text, target_languages text[], options jsonb, publish boolean,
         idempotency_key text, request_hash text, duration_s float8, traceparent text,
-        priority priority, tasks int)
+        priority priority, tasks int, script jsonb)
 ),
 made AS (
     INSERT INTO jobs (id, tenant_id, kind, source_upload_id, background_upload_id, source_language,
@@ -22,6 +22,12 @@ made AS (
     FROM jobs_in ORDER BY id
     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
     RETURNING *
+),
+scripts AS (
+    INSERT INTO job_scripts (job_id, format, segments)
+    SELECT j.id, j.script->>'format', j.script->'segments'
+    FROM jobs_in j JOIN made ON made.id = j.id
+    WHERE jsonb_typeof(j.script) = 'object'
 ),
 tasks AS (
     INSERT INTO tasks (id, job_id, language, status, stage, stages, message, credits)

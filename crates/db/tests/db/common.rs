@@ -115,6 +115,7 @@ pub async fn dub_job(db: &Db, tenant: &str, targets: &[&str], publish: bool) -> 
             max_in_flight: None,
             prices: None,
             traceparent: String::new(),
+            script: None,
         },
     )
     .await

@@ -169,6 +169,7 @@ pub async fn create(
             ..JobOptionsRequest::default()
         },
         priority: None,
+        script: None,
     };
     let key = Some(format!("frontend-{id}"));
     let (job, created) = crate::service::jobs::create(state, caller, id, native, key).await?;

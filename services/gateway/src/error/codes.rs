@@ -74,6 +74,8 @@ codes! {
     TruncatedMedia => (UNPROCESSABLE_ENTITY, "truncated_media");
     UndecodableMedia => (UNPROCESSABLE_ENTITY, "undecodable_media");
     NoAudio => (UNPROCESSABLE_ENTITY, "no_audio");
+    InvalidScript => (UNPROCESSABLE_ENTITY, "invalid_script");
+    ScriptRequired => (UNPROCESSABLE_ENTITY, "script_required");
     MediaTooLong => (UNPROCESSABLE_ENTITY, "media_too_long");
     UnknownUpload => (UNPROCESSABLE_ENTITY, "unknown_upload");
     InvalidId => (UNPROCESSABLE_ENTITY, "invalid_id");

@@ -8,6 +8,10 @@ use crate::service;
 use crate::state::AppState;
 use crate::views::{ErrorBody, JobPage, JobView};
 
+/// The largest job request taken (2 MiB): one that brings its script,
+/// past `server.max_json_bytes`.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
 /// Create a job: 202 with the job; a repeat with the same `Idempotency-Key`
 /// answers 200 with the job the first call made.
 #[utoipa::path(post, path = "/v1/jobs", tag = "jobs", request_body = CreateJobRequest,

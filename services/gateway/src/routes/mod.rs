@@ -49,6 +49,12 @@ pub fn configure(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(resource("/uploads", "POST").post(uploads::create))
             .service(
                 resource("/jobs", "GET, POST")
+                    // A job may bring its script (10 000 lines at most).
+                    .app_data(
+                        web::JsonConfig::default()
+                            .limit(jobs::MAX_BODY_BYTES)
+                            .error_handler(json_error),
+                    )
                     .get(jobs::list)
                     .post(jobs::create),
             )

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use voxline_core::script::{self, Script, ScriptFormat};
 use voxline_core::{Credits, JobId, JobKind, JobOptions, JobStatus, Language};
 use voxline_db::jobs::{self, Job, NewJob};
 use voxline_db::{artifacts, uploads};
@@ -57,10 +58,10 @@ pub async fn create(
         e => e.into(),
     })?;
     if let Some(bg) = background_upload {
-        if kind != JobKind::Dub {
+        if !kind.speaks() {
             return Err(ApiError::new(
                 Code::BackgroundNotAllowed,
-                "a background track only applies to dub jobs",
+                "a background track only applies to dub and voiceover jobs",
             ));
         }
         uploads::get(&state.db, caller.tenant, bg)
@@ -73,7 +74,13 @@ pub async fn create(
                 e => e.into(),
             })?;
     }
-    let source_language = check_source_language(state, &req.source_language)?;
+    check_sound(kind, &source)?;
+    let script = read_script(kind, &req, &source)?;
+    let source_language = match &script {
+        // Nothing is heard: the language need only be one Voxline knows.
+        Some(_) => script_language(&req.source_language)?,
+        None => check_source_language(state, &req.source_language)?,
+    };
     let targets = check_targets(state, kind, &req.target_languages, &source_language)?;
     let asked = options
         .voice
@@ -127,6 +134,7 @@ pub async fn create(
             // The request's span: every stage of the job traces under it.
             traceparent: voxline_telemetry::trace_context::current_traceparent(),
             prices,
+            script,
         })
         .await?;
     if let Err(e) = state.queue.push(&created.dispatch).await {
@@ -137,6 +145,73 @@ pub async fn create(
         tracing::info!(job_id = %created.job.id, kind = %created.job.kind, "job created");
     }
     Ok((created.job, created.created))
+}
+
+/// A source without sound (a picture alone) is only for a voiceover.
+fn check_sound(kind: JobKind, source: &uploads::Upload) -> Result<(), ApiError> {
+    let has_audio = serde_json::from_value::<voxline_media::MediaInfo>(source.media.clone())
+        .map_or(true, |info| info.has_audio());
+    if !has_audio && kind != JobKind::Voiceover {
+        return Err(ApiError::new(
+            Code::NoAudio,
+            format!(
+                "the source has no sound to {}; only a voiceover (a script spoken over it) can be made from it",
+                if kind == JobKind::Transcribe {
+                    "transcribe"
+                } else {
+                    "hear and dub"
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The job's script, read and checked against its source's length:
+/// required for a voiceover, refused for a transcription.
+fn read_script(
+    kind: JobKind,
+    req: &CreateJobRequest,
+    source: &uploads::Upload,
+) -> Result<Option<Script>, ApiError> {
+    let Some(given) = &req.script else {
+        if kind.needs_script() {
+            return Err(ApiError::new(
+                Code::ScriptRequired,
+                "a voiceover speaks a script: give it as \"script\": {\"text\": \"0:00 Hello!\", \"format\": \"text\"} (SRT, WebVTT, JSON or timed text)",
+            ));
+        }
+        return Ok(None);
+    };
+    if kind == JobKind::Transcribe {
+        return Err(ApiError::new(
+            Code::InvalidScript,
+            "a transcribe job makes the transcript; to dub or subtitle from a transcript of your own, give it to a dub or subtitle job",
+        ));
+    }
+    let format = given
+        .format
+        .as_deref()
+        .map(ScriptFormat::parse)
+        .transpose()
+        .map_err(|e| ApiError::new(Code::InvalidScript, format!("script.format: {e}")))?;
+    script::read(&given.text, format, source.duration)
+        .map_err(|e| ApiError::new(Code::InvalidScript, format!("script: {e}")))
+        .map(Some)
+}
+
+/// The language a script is written in: named, since nothing is heard to
+/// tell it from.
+fn script_language(code: &str) -> Result<String, ApiError> {
+    if code.trim().eq_ignore_ascii_case("auto") {
+        return Err(ApiError::new(
+            Code::InvalidScript,
+            "name the script's language in source_language (`auto` listens to the source, and a script is not heard)",
+        ));
+    }
+    let lang =
+        Language::parse(code).map_err(|e| ApiError::new(Code::UnknownLanguage, e.to_string()))?;
+    Ok(lang.code.to_owned())
 }
 
 /// Cloning voices takes a dub and a voice engine that clones voices and
@@ -177,10 +252,10 @@ fn check_voice(
     field: &str,
     voice: &str,
 ) -> Result<(), ApiError> {
-    if kind != JobKind::Dub {
+    if !kind.speaks() {
         return Err(ApiError::new(
             Code::InvalidOption,
-            format!("{field} only applies to dub jobs (nothing else is spoken)"),
+            format!("{field} only applies to dub and voiceover jobs (nothing else is spoken)"),
         ));
     }
     let lacking: Vec<String> = targets
@@ -324,7 +399,9 @@ pub(crate) fn check_targets(
         ));
     }
     let source_lang = Language::parse(source).ok();
-    let needs_speech = kind == JobKind::Dub;
+    let needs_speech = kind.speaks();
+    // A voiceover may speak its script as written, too.
+    let as_written = kind == JobKind::Voiceover;
     let mut seen = HashSet::new();
     let mut targets = Vec::new();
     for code in requested {
@@ -336,7 +413,7 @@ pub(crate) fn check_targets(
                 format!("`{}` is listed twice in target_languages", lang.code),
             ));
         }
-        if Some(lang) == source_lang {
+        if Some(lang) == source_lang && !as_written {
             return Err(ApiError::new(
                 Code::SameLanguage,
                 format!(
@@ -347,10 +424,15 @@ pub(crate) fn check_targets(
         }
         targets.push(lang);
     }
-    let servable = match &source_lang {
+    let mut servable = match &source_lang {
         Some(src) => state.engines.servable_targets(src, needs_speech),
         None => state.engines.servable_from_detected(needs_speech),
     };
+    if let Some(src) =
+        source_lang.filter(|src| as_written && state.engines.speaks_language(src.code))
+    {
+        servable.push(src.code);
+    }
     let unservable: Vec<&str> = targets
         .iter()
         .map(|l| l.code)

@@ -81,7 +81,7 @@ fn too_large(max_bytes: u64) -> ApiError {
 }
 
 /// Probes media with ffprobe and checks it is something Voxline can work
-/// on: audio present, a sane picture size, within the duration cap, and
+/// on: sound or a picture present, a sane picture size, within the duration cap, and
 /// whole: every stream read to the end its header claims, the audio decoded.
 pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiError> {
     let info = probe(path).await.map_err(|e| match e {
@@ -91,7 +91,9 @@ pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiErro
         ),
         e => ApiError::internal("could not probe the upload", e),
     })?;
-    if !info.has_audio() {
+    // A picture without sound is taken: a voiceover can be spoken over it
+    // (any other job on it is refused when it is asked for).
+    if !info.has_audio() && !info.has_video() {
         return Err(ApiError::new(
             Code::NoAudio,
             "the media has no audio track to transcribe or dub",
