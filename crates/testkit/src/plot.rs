@@ -1,10 +1,16 @@
-//! Bar charts as SVG, drawn by the benchmarks themselves (no plotting
-//! library): groups of bars, one colour per series, a labelled value axis.
+//! Bar charts as SVG for the benchmarks, drawn with plotters: groups of
+//! bars, one colour per series, a legend and a labelled value axis.
 
-use std::fmt::Write;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-const COLOURS: &[&str] = &[
-    "#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2",
+const COLOURS: &[RGBColor] = &[
+    RGBColor(0x25, 0x63, 0xeb),
+    RGBColor(0x16, 0xa3, 0x4a),
+    RGBColor(0xd9, 0x77, 0x06),
+    RGBColor(0x93, 0x33, 0xea),
+    RGBColor(0xdc, 0x26, 0x26),
+    RGBColor(0x08, 0x91, 0xb2),
 ];
 
 /// One group of bars: its label and a value per series (in series order).
@@ -16,84 +22,86 @@ pub struct Group {
 /// A grouped bar chart of `groups`, one bar per series in each, with a
 /// legend. `unit` labels the value axis.
 pub fn grouped_bars(title: &str, unit: &str, series: &[&str], groups: &[Group]) -> String {
-    let (left, top, bar, gap, height) = (70.0, 60.0, 22.0, 28.0, 260.0);
-    let group_width = bar * series.len() as f64 + gap;
-    // Wide enough for the title and the legend however few the groups.
-    let legend: f64 = series.iter().map(|n| 24.0 + 7.5 * n.len() as f64).sum();
-    let width = (left + group_width * groups.len() as f64 + 20.0)
-        .max(left + legend + 20.0)
-        .max(left + 8.5 * title.len() as f64 + 20.0);
+    let bars = series.len().max(1);
+    // Wide enough for the bars, and for the title however few they are.
+    let width = (110 + groups.len() * (bars * 26 + 30))
+        .max(100 + 9 * title.len())
+        .max(480) as u32;
     let max = groups
         .iter()
         .flat_map(|g| g.values.iter().copied())
         .fold(0.0f64, f64::max);
-    let scale_max = nice_ceiling(max);
-    let y = |v: f64| top + height - v / scale_max * height;
+    // Headroom above the tallest bar for the legend.
+    let top = nice_ceiling(max * (1.0 + 0.1 * bars as f64));
     let mut svg = String::new();
-    let total_height = top + height + 60.0;
-    let _ = write!(
-        svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{total_height:.0}" font-family="DejaVu Sans, sans-serif" font-size="12">
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="{left}" y="22" font-size="15" font-weight="bold">{}</text>
-"##,
-        escape(title)
-    );
-    for i in 0..=4 {
-        let v = scale_max * i as f64 / 4.0;
-        let _ = writeln!(
-            svg,
-            r##"<line x1="{left}" x2="{:.0}" y1="{:.1}" y2="{:.1}" stroke="#e5e7eb"/><text x="{:.0}" y="{:.1}" text-anchor="end" fill="#374151">{}</text>"##,
-            width - 20.0,
-            y(v),
-            y(v),
-            left - 6.0,
-            y(v) + 4.0,
-            format_value(v)
-        );
-    }
-    let _ = writeln!(
-        svg,
-        r##"<text transform="translate(16 {:.0}) rotate(-90)" text-anchor="middle" fill="#374151">{}</text>"##,
-        top + height / 2.0,
-        escape(unit)
-    );
-    for (g, group) in groups.iter().enumerate() {
-        let x0 = left + gap / 2.0 + g as f64 * group_width;
-        for (s, value) in group.values.iter().enumerate() {
-            let x = x0 + s as f64 * bar;
-            let _ = writeln!(
-                svg,
-                r##"<rect x="{x:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{}: {}</title></rect>"##,
-                y(*value),
-                bar - 2.0,
-                top + height - y(*value),
-                COLOURS[s % COLOURS.len()],
-                escape(series.get(s).copied().unwrap_or("")),
-                format_value(*value)
-            );
-        }
-        let _ = writeln!(
-            svg,
-            r##"<text x="{:.1}" y="{:.0}" text-anchor="middle" fill="#111827">{}</text>"##,
-            x0 + bar * series.len() as f64 / 2.0,
-            top + height + 18.0,
-            escape(&group.label)
-        );
-    }
-    let mut x = left;
-    for (s, name) in series.iter().enumerate() {
-        let _ = writeln!(
-            svg,
-            r##"<rect x="{x:.0}" y="34" width="12" height="12" fill="{}"/><text x="{:.0}" y="44">{}</text>"##,
-            COLOURS[s % COLOURS.len()],
-            x + 16.0,
-            escape(name)
-        );
-        x += 24.0 + 7.5 * name.len() as f64;
-    }
-    svg.push_str("</svg>\n");
+    draw(&mut svg, (width, 380), title, unit, series, groups, top)
+        .expect("drawing into a string does not fail");
     svg
+}
+
+fn draw(
+    svg: &mut String,
+    size: (u32, u32),
+    title: &str,
+    unit: &str,
+    series: &[&str],
+    groups: &[Group],
+    top: f64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::with_string(svg, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 17))
+        .margin(12)
+        .x_label_area_size(28)
+        .y_label_area_size(62)
+        .build_cartesian_2d(0f64..groups.len() as f64, 0f64..top)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(TRANSPARENT)
+        // The groups are named under their bars, below.
+        .x_labels(0)
+        .y_labels(6)
+        .y_label_formatter(&|v| format_value(*v))
+        .y_desc(unit)
+        .draw()?;
+    // Each series takes its slice of a group, half a slice of space on
+    // either side.
+    let slice = 1.0 / (series.len().max(1) as f64 + 1.0);
+    for (s, name) in series.iter().enumerate() {
+        let colour = COLOURS[s % COLOURS.len()];
+        chart
+            .draw_series(groups.iter().enumerate().filter_map(|(g, group)| {
+                let value = *group.values.get(s)?;
+                let x = g as f64 + slice * (s as f64 + 0.5);
+                let mut bar = Rectangle::new([(x, 0.0), (x + slice, value)], colour.filled());
+                bar.set_margin(0, 0, 1, 1);
+                Some(bar)
+            }))?
+            .label(*name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], colour.filled()));
+    }
+    let under_bars = ("sans-serif", 13)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Top));
+    for (g, group) in groups.iter().enumerate() {
+        let (x, y) = chart.backend_coord(&(g as f64 + 0.5, 0.0));
+        root.draw(&Text::new(
+            group.label.clone(),
+            (x, y + 8),
+            under_bars.clone(),
+        ))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.2))
+        .draw()?;
+    root.present()?;
+    Ok(())
 }
 
 /// The smallest 1, 2 or 5 times a power of ten at or above `v`.
@@ -119,12 +127,6 @@ fn format_value(v: f64) -> String {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chart_holds_a_bar_per_value_and_escapes_labels() {
+    fn a_chart_holds_a_bar_per_value_a_legend_and_escaped_labels() {
         let svg = grouped_bars(
             "jobs/s",
             "jobs per second",
@@ -147,11 +149,11 @@ mod tests {
                 values: vec![3.0, 4.5],
             }],
         );
-        assert_eq!(
-            svg.matches("<rect x=").count(),
-            2 + 2,
-            "two bars, two legend keys"
-        );
-        assert!(svg.contains("1 &lt;process&gt;"));
+        for colour in ["#2563EB", "#16A34A"] {
+            // The bar and its legend key.
+            assert_eq!(svg.matches(colour).count(), 2, "{colour} in {svg}");
+        }
+        assert!(svg.contains("1 &lt;process&gt;"), "{svg}");
+        assert!(svg.contains("jobs per second"));
     }
 }

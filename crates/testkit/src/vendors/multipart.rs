@@ -12,9 +12,8 @@ pub struct Part {
 /// The parts of `body` sent with `content_type`, or why it is not
 /// multipart/form-data.
 pub fn parse(content_type: &str, body: &[u8]) -> Result<Vec<Part>, String> {
-    let boundary = multer::parse_boundary(content_type).map_err(|e| {
-        format!("content-type must be multipart/form-data with a boundary ({e})")
-    })?;
+    let boundary = multer::parse_boundary(content_type)
+        .map_err(|e| format!("content-type must be multipart/form-data with a boundary ({e})"))?;
     let body = bytes::Bytes::copy_from_slice(body);
     let stream = futures::stream::once(async move { Ok::<_, std::convert::Infallible>(body) });
     let mut form = multer::Multipart::new(stream, boundary);
