@@ -1,7 +1,9 @@
-//! A headless Chromium for browser tests, driven through chromedriver's W3C
-//! WebDriver HTTP API (Debian's `chromium` and `chromium-driver`, installed
-//! by `scripts/setup.sh --test`). Only what the tests use: navigate, find
-//! elements by CSS, type, click, read text, run a script, screenshot.
+//! A headless Chromium for browser tests, driven by fantoccini over
+//! chromedriver's W3C WebDriver API (Debian's `chromium` and
+//! `chromium-driver`, installed by `scripts/setup.sh --test`). On top of
+//! fantoccini: starting chromedriver and the browser, and the waits the
+//! tests share (for an element, for a text, for a click that lands on a
+//! page that redraws).
 //!
 //! Each `Browser` has its own chromedriver on a free port and its own
 //! profile folder; dropping it kills chromedriver and the browser with it.
@@ -12,29 +14,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use base64::Engine;
+use fantoccini::Locator;
 use serde_json::{Value, json};
-
-/// The W3C key of an element reference in WebDriver answers.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// The window every test gets, so screenshots have a known size.
 pub const WINDOW: (u32, u32) = (1280, 900);
 
 pub struct Browser {
-    http: reqwest::Client,
-    /// `http://127.0.0.1:PORT/session/ID`
-    session: String,
+    client: fantoccini::Client,
     driver: Child,
     stopped: bool,
-    /// The browser's profile, deleted with it.
-    profile: tempfile::TempDir,
+    /// The browser's profile, kept while it runs and deleted with it.
+    _profile: tempfile::TempDir,
 }
 
 /// An element of the current page.
 pub struct Element<'a> {
-    browser: &'a Browser,
-    id: String,
+    element: fantoccini::elements::Element,
+    _page: std::marker::PhantomData<&'a Browser>,
 }
 
 impl Browser {
@@ -51,7 +48,7 @@ impl Browser {
             );
         }
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let driver = Command::new(&driver_binary)
+        let mut driver = Command::new(&driver_binary)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -60,17 +57,11 @@ impl Browser {
             .spawn()
             .with_context(|| format!("cannot start {driver_binary}"))?;
         let profile = tempfile::tempdir()?;
-        let mut browser = Self {
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()?,
-            session: String::new(),
-            driver,
-            stopped: false,
-            profile,
-        };
         let base = format!("http://127.0.0.1:{port}");
-        browser.wait_until_ready(&base).await?;
+        if let Err(e) = wait_until_ready(&mut driver, &base).await {
+            kill_group(&mut driver);
+            return Err(e);
+        }
         let args = [
             "--headless".to_owned(),
             "--no-sandbox".into(),
@@ -81,112 +72,58 @@ impl Browser {
             "--disable-component-update".into(),
             "--disable-sync".into(),
             "--disable-dev-shm-usage".into(),
-            format!("--user-data-dir={}", browser.profile.path().display()),
+            format!("--user-data-dir={}", profile.path().display()),
             format!("--window-size={},{}", WINDOW.0, WINDOW.1),
         ];
-        let capabilities = json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {"binary": chromium, "args": args},
-        }}});
-        let answer = browser
-            .command(
-                reqwest::Method::POST,
-                &format!("{base}/session"),
-                Some(capabilities),
-            )
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": chromium, "args": args}),
+        );
+        // chromedriver is on the loopback: plain HTTP, no TLS built.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = match fantoccini::ClientBuilder::new(connector)
+            .capabilities(capabilities)
+            .connect(&base)
             .await
-            .context("chromedriver could not start a Chromium session")?;
-        let id = answer["sessionId"]
-            .as_str()
-            .with_context(|| format!("no session id in {answer}"))?;
-        browser.session = format!("{base}/session/{id}");
-        Ok(browser)
-    }
-
-    async fn wait_until_ready(&mut self, base: &str) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.driver.try_wait()? {
-                bail!("chromedriver exited at start: {status}");
+        {
+            Ok(client) => client,
+            Err(e) => {
+                kill_group(&mut driver);
+                return Err(anyhow::Error::new(e)
+                    .context("chromedriver could not start a Chromium session"));
             }
-            if let Ok(r) = self.http.get(format!("{base}/status")).send().await
-                && let Ok(status) = r.json::<Value>().await
-                && status["value"]["ready"] == true
-            {
-                return Ok(());
-            }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "chromedriver did not become ready"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// One WebDriver call; answers its `value`, or its error as an error.
-    async fn command(
-        &self,
-        method: reqwest::Method,
-        url: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        let mut request = self.http.request(method.clone(), url);
-        // WebDriver wants a JSON body on every POST, even an empty one.
-        if method == reqwest::Method::POST {
-            request = request.json(&body.unwrap_or_else(|| json!({})));
-        }
-        let response = request
-            .send()
-            .await
-            .with_context(|| format!("WebDriver {method} {url}"))?;
-        let status = response.status();
-        let answer: Value = response
-            .json()
-            .await
-            .with_context(|| format!("WebDriver {method} {url}: the answer is not JSON"))?;
-        let value = answer.get("value").cloned().unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!(
-                "WebDriver {method} {url}: {} ({})",
-                value["message"].as_str().unwrap_or("no message"),
-                value["error"].as_str().unwrap_or("unknown error")
-            );
-        }
-        Ok(value)
-    }
-
-    async fn session_call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        self.command(method, &format!("{}{path}", self.session), body)
-            .await
+        };
+        Ok(Self {
+            client,
+            driver,
+            stopped: false,
+            _profile: profile,
+        })
     }
 
     /// Opens `url` and waits for the page to load.
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.session_call(reqwest::Method::POST, "/url", Some(json!({"url": url})))
-            .await?;
-        Ok(())
+        self.client
+            .goto(url)
+            .await
+            .with_context(|| format!("opening {url}"))
     }
 
     /// Every element matching a CSS selector, in document order.
     pub async fn find_all(&self, css: &str) -> anyhow::Result<Vec<Element<'_>>> {
-        let found = self
-            .session_call(
-                reqwest::Method::POST,
-                "/elements",
-                Some(json!({"using": "css selector", "value": css})),
-            )
-            .await?;
-        found
-            .as_array()
-            .with_context(|| format!("no list of elements in {found}"))?
-            .iter()
-            .map(|e| self.element(e))
-            .collect()
+        Ok(self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .with_context(|| format!("finding `{css}`"))?
+            .into_iter()
+            .map(|element| Element {
+                element,
+                _page: std::marker::PhantomData,
+            })
+            .collect())
     }
 
     /// The first element matching a CSS selector, once there is one.
@@ -252,53 +189,31 @@ impl Browser {
 
     /// Runs a synchronous script in the page; answers what it returns.
     pub async fn execute(&self, script: &str, args: Vec<Value>) -> anyhow::Result<Value> {
-        self.session_call(
-            reqwest::Method::POST,
-            "/execute/sync",
-            Some(json!({"script": script, "args": args})),
-        )
-        .await
+        self.client
+            .execute(script, args)
+            .await
+            .context("running a script in the page")
     }
 
     /// A PNG of the viewport.
     pub async fn screenshot(&self) -> anyhow::Result<Vec<u8>> {
-        let encoded = self
-            .session_call(reqwest::Method::GET, "/screenshot", None)
-            .await?;
-        let text = encoded
-            .as_str()
-            .with_context(|| format!("the screenshot is not base64 text: {encoded}"))?;
-        Ok(base64::engine::general_purpose::STANDARD.decode(text)?)
+        self.client
+            .screenshot()
+            .await
+            .context("taking a screenshot")
     }
 
     /// Ends the session, which closes the browser, then stops chromedriver.
     pub async fn quit(mut self) -> anyhow::Result<()> {
-        let closed = self.session_call(reqwest::Method::DELETE, "", None).await;
+        let closed = self.client.clone().close().await;
         self.stop();
-        closed.map(|_| ())
+        closed.context("ending the browser session")
     }
 
-    /// Kills the whole process group: chromedriver and the Chromium it started.
     fn stop(&mut self) {
-        if std::mem::replace(&mut self.stopped, true) {
-            return;
+        if !std::mem::replace(&mut self.stopped, true) {
+            kill_group(&mut self.driver);
         }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-
-    fn element(&self, reference: &Value) -> anyhow::Result<Element<'_>> {
-        let id = reference[ELEMENT_KEY]
-            .as_str()
-            .with_context(|| format!("not an element reference: {reference}"))?;
-        Ok(Element {
-            browser: self,
-            id: id.to_owned(),
-        })
     }
 }
 
@@ -308,48 +223,63 @@ impl Drop for Browser {
     }
 }
 
-impl Element<'_> {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        what: &str,
-        body: Option<Value>,
-    ) -> anyhow::Result<Value> {
-        self.browser
-            .session_call(method, &format!("/element/{}{what}", self.id), body)
-            .await
+/// Waits for chromedriver to answer that it is ready.
+async fn wait_until_ready(driver: &mut Child, base: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = driver.try_wait()? {
+            bail!("chromedriver exited at start: {status}");
+        }
+        if let Ok(r) = http.get(format!("{base}/status")).send().await
+            && let Ok(status) = r.json::<Value>().await
+            && status["value"]["ready"] == true
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "chromedriver did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
 
+/// Kills the whole process group: chromedriver and the Chromium it started.
+fn kill_group(driver: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", driver.id())])
+        .stderr(Stdio::null())
+        .status();
+    let _ = driver.kill();
+    let _ = driver.wait();
+}
+
+impl Element<'_> {
     pub async fn click(&self) -> anyhow::Result<()> {
-        self.call(reqwest::Method::POST, "/click", None).await?;
-        Ok(())
+        self.element.click().await.context("clicking")
     }
 
     /// Types `text` into the element.
     pub async fn send_keys(&self, text: &str) -> anyhow::Result<()> {
-        self.call(reqwest::Method::POST, "/value", Some(json!({"text": text})))
-            .await?;
-        Ok(())
+        self.element.send_keys(text).await.context("typing")
     }
 
     /// The element's rendered text.
     pub async fn text(&self) -> anyhow::Result<String> {
-        let text = self.call(reqwest::Method::GET, "/text", None).await?;
-        Ok(text.as_str().unwrap_or_default().to_owned())
+        self.element.text().await.context("reading text")
     }
 
     /// An attribute's value, if the element has it.
     pub async fn attribute(&self, name: &str) -> anyhow::Result<Option<String>> {
-        let value = self
-            .call(reqwest::Method::GET, &format!("/attribute/{name}"), None)
-            .await?;
-        Ok(value.as_str().map(str::to_owned))
+        self.element
+            .attr(name)
+            .await
+            .with_context(|| format!("reading the `{name}` attribute"))
     }
 
     /// The element's box in CSS pixels: x, y, width, height.
     pub async fn rect(&self) -> anyhow::Result<(f64, f64, f64, f64)> {
-        let r = self.call(reqwest::Method::GET, "/rect", None).await?;
-        let get = |k: &str| r[k].as_f64().with_context(|| format!("no `{k}` in {r}"));
-        Ok((get("x")?, get("y")?, get("width")?, get("height")?))
+        self.element.rectangle().await.context("reading its box")
     }
 }
