@@ -58,6 +58,13 @@ async fn a_dub_from_a_transcript_of_ones_own_says_its_lines() -> anyhow::Result<
                "target_languages": ["es"], "script": {"text": srt}}),
     )
     .await?;
+    // A subtitle job takes the same lines as its transcript too.
+    let subtitled = create(
+        &sys,
+        json!({"kind": "subtitle", "source_upload_id": upload["id"], "source_language": "en",
+               "target_languages": ["es"], "script": {"text": srt, "format": "srt"}}),
+    )
+    .await?;
     let done = finished(&sys, &id).await?;
 
     let transcript: Value =
@@ -96,6 +103,15 @@ async fn a_dub_from_a_transcript_of_ones_own_says_its_lines() -> anyhow::Result<
     );
     let subtitles = views::download_text(views::artifact(es, "subtitles_vtt")).await?;
     assert!(subtitles.to_lowercase().contains("gato"), "{subtitles}");
+
+    let done = finished(&sys, &subtitled).await?;
+    let es = task(&done, "es");
+    assert_eq!(views::stage(es, "transcribe")["engine"], "script (srt)");
+    let subtitles = views::download_text(views::artifact(es, "subtitles_vtt")).await?;
+    assert!(
+        subtitles.to_lowercase().contains("casa") && subtitles.to_lowercase().contains("gato"),
+        "{subtitles}"
+    );
     sys.stop().await
 }
 
