@@ -1,6 +1,7 @@
 //! Jobs made straight in the database, for tests of the runner and the
 //! janitor that need a job but not the gateway.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use voxline_core::{JobId, JobKind, JobOptions, Priority, UploadId};
@@ -123,4 +124,33 @@ pub async fn wait_for_status(
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The stage runs of a database in `status` (`running`, `succeeded`, …), by id.
+pub async fn runs_in(db: &Db, status: &str) -> anyhow::Result<HashSet<uuid::Uuid>> {
+    Ok(db
+        .client()
+        .await?
+        .query(
+            "SELECT id FROM stage_runs WHERE status::text = $1",
+            &[&status],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
+}
+
+/// Waits until some stage is running (a fault then lands mid-work), or
+/// fails after `timeout`.
+pub async fn until_a_stage_runs(db: &Db, timeout: Duration) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while runs_in(db, "running").await?.is_empty() {
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "no stage started within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
 }

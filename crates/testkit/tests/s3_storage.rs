@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use voxline_storage::Storage;
-use voxline_testkit::{S3Server, TestEnv, sample_clip, spawn_system};
+use voxline_testkit::{S3Server, TestEnv, sample_clip, seed, spawn_system};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn files_go_up_in_parts_and_come_down_through_presigned_urls() -> anyhow::Result<()> {
@@ -118,21 +118,9 @@ async fn jobs_ride_out_object_storage_going_away() -> anyhow::Result<()> {
         );
     }
     // The outage starts once stages are at work.
-    let db = sys.env.db.client().await?;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while db
-        .query_one(
-            "SELECT count(*) FROM stage_runs WHERE status = 'running'",
-            &[],
-        )
-        .await?
-        .get::<_, i64>(0)
-        == 0
-    {
-        anyhow::ensure!(std::time::Instant::now() < deadline, "no stage started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    seed::until_a_stage_runs(&sys.env.db, Duration::from_secs(60)).await?;
     s3.stop();
+    let db = sys.env.db.client().await?;
     let (s, refused) = sys.upload(&clip).await?;
     assert_eq!(
         (s, refused["error"]["code"].as_str()),
