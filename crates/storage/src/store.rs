@@ -80,27 +80,51 @@ impl Storage {
     }
 
     /// Stores a local file under `key`, in parts, never whole in memory.
+    /// A write that fails (a full disk, the store gone) leaves nothing
+    /// behind: the parts written so far are discarded before it answers.
     pub async fn put_file(&self, key: &str, file: &Path) -> Result<u64, StorageError> {
         let mut reader = tokio::fs::File::open(file)
             .await
             .map_err(|e| StorageError::io(file, e))?;
-        let upload = self.store.put_multipart(&ObjectPath::from(key)).await?;
+        let upload = self
+            .store
+            .put_multipart(&ObjectPath::from(key))
+            .await
+            .map_err(|e| StorageError::on_write(key, e))?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
         let mut buf = vec![0u8; 256 * 1024];
         let mut total = 0u64;
-        loop {
-            let n = reader
-                .read(&mut buf)
-                .await
-                .map_err(|e| StorageError::io(file, e))?;
-            if n == 0 {
-                break;
+        let copied: Result<(), StorageError> = async {
+            loop {
+                let n = reader
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| StorageError::io(file, e))?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer
+                    .wait_for_capacity(4)
+                    .await
+                    .map_err(|e| StorageError::on_write(key, e))?;
+                writer.write(&buf[..n]);
+                total += n as u64;
             }
-            writer.wait_for_capacity(4).await?;
-            writer.write(&buf[..n]);
-            total += n as u64;
         }
-        writer.finish().await?;
+        .await;
+        if let Err(e) = copied {
+            // Dropping the upload would leave the discarding to a
+            // background task (local) or to the bucket's lifecycle (S3).
+            if let Err(abort) = writer.abort().await {
+                tracing::warn!(key, error = %abort, "a failed upload's parts were not discarded");
+            }
+            return Err(e);
+        }
+        // `finish` discards the parts itself when it fails.
+        writer
+            .finish()
+            .await
+            .map_err(|e| StorageError::on_write(key, e))?;
         Ok(total)
     }
 
@@ -109,7 +133,8 @@ impl Storage {
         let len = bytes.len() as u64;
         self.store
             .put(&ObjectPath::from(key), PutPayload::from(bytes))
-            .await?;
+            .await
+            .map_err(|e| StorageError::on_write(key, e))?;
         Ok(len)
     }
 

@@ -2,6 +2,7 @@
 //! Redis namespace and storage, with a supervisor's restart: what operators
 //! run, for the process and fault tests.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -23,6 +24,11 @@ pub struct Fleet {
     processes: Vec<Process>,
     /// How many processes the supervisor has restarted.
     pub restarts: usize,
+    /// How each process the supervisor found stopped, in order.
+    pub exits: Vec<(&'static str, ExitStatus)>,
+    /// The services whose processes start inside a cgroup: the group's
+    /// `cgroup.procs`, by service.
+    confined: HashMap<&'static str, PathBuf>,
 }
 
 impl Fleet {
@@ -76,6 +82,8 @@ impl Fleet {
             logs,
             processes: vec![],
             restarts: 0,
+            exits: vec![],
+            confined: HashMap::new(),
         };
         for (name, replicas) in services {
             for _ in 0..*replicas {
@@ -100,13 +108,41 @@ impl Fleet {
             .create(true)
             .append(true)
             .open(self.logs.join(format!("{name}.log")))?;
-        let child = Command::new(binary(name))
+        let mut command = match self.confined.get(name) {
+            // The shell joins the group, then becomes the service (same
+            // pid), so the service and all it starts are held to the group.
+            Some(procs) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", r#"echo $$ > "$1" && exec "$0""#])
+                    .arg(binary(name))
+                    .arg(procs);
+                c
+            }
+            None => Command::new(binary(name)),
+        };
+        let child = command
             .envs(self.vars.iter().cloned())
             .env("VOXLINE__TELEMETRY__OPS_BIND", ops.to_string())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()?;
         Ok((child, format!("http://{ops}")))
+    }
+
+    /// Starts the processes of service `name` inside the cgroup whose
+    /// `cgroup.procs` is `procs` from now on (those running are left as
+    /// they are; [`Fleet::add`] and the supervisor's restarts start there).
+    pub fn confine(&mut self, name: &'static str, procs: PathBuf) {
+        self.confined.insert(name, procs);
+    }
+
+    /// Starts `replicas` more processes of service `name`.
+    pub fn add(&mut self, name: &'static str, replicas: usize) -> anyhow::Result<()> {
+        for _ in 0..replicas {
+            let (child, ops) = self.spawn(name)?;
+            self.processes.push(Process { name, child, ops });
+        }
+        Ok(())
     }
 
     /// The process ids of the processes named `name`.
@@ -211,8 +247,9 @@ impl Fleet {
     pub fn supervise(&mut self) -> anyhow::Result<usize> {
         let mut restarted = 0;
         for i in 0..self.processes.len() {
-            if self.processes[i].child.try_wait()?.is_some() {
+            if let Some(status) = self.processes[i].child.try_wait()? {
                 let name = self.processes[i].name;
+                self.exits.push((name, status));
                 (self.processes[i].child, self.processes[i].ops) = self.spawn(name)?;
                 restarted += 1;
             }

@@ -5,6 +5,7 @@
 pub mod auth;
 mod engines;
 mod fleet;
+pub mod limits;
 mod media;
 pub mod mixes;
 pub mod pipeline;

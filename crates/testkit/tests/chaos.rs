@@ -14,6 +14,9 @@
 //! run, under separate processes and under the standalone system. The
 //! running stages finish and commit to PostgreSQL while Redis is away, no
 //! process stops, and every job completes once Redis is back (empty).
+//!
+//! Exhausted resources (`chaos/resources.rs`, in every run): the storage's
+//! disk runs full, and a worker is killed by the kernel for memory.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -21,6 +24,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use voxline_db::api_keys;
 use voxline_testkit::{Fleet, TestEnv, WebhookReceiver, sample_clip_saying, spawn_system};
+
+#[path = "chaos/resources.rs"]
+mod resources;
 
 const WORKERS: &[&str] = &[
     "voxline-transcriber",

@@ -46,6 +46,8 @@ impl From<StorageError> for StageError {
     fn from(e: StorageError) -> Self {
         match e {
             StorageError::NotFound(_) => Self::permanent("artifact_missing", e.to_string()),
+            // Space comes back when an operator frees it: retried with backoff.
+            StorageError::Full { .. } => Self::transient("storage_full", e.to_string()),
             _ => Self::transient("storage_unavailable", e.to_string()),
         }
     }

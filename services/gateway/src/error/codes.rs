@@ -101,6 +101,7 @@ codes! {
     Internal => (INTERNAL_SERVER_ERROR, "internal");
     Timeout => (SERVICE_UNAVAILABLE, "timeout");
     Unavailable => (SERVICE_UNAVAILABLE, "unavailable");
+    StorageFull => (INSUFFICIENT_STORAGE, "storage_full");
 }
 
 impl std::fmt::Display for Code {

@@ -210,6 +210,10 @@ impl From<EditError> for ApiError {
     }
 }
 
+/// How long a client is asked to wait when storage is full: freeing space
+/// takes a person, so sooner than a minute would only repeat the refusal.
+const STORAGE_FULL_RETRY_SECONDS: u64 = 60;
+
 impl From<voxline_storage::StorageError> for ApiError {
     fn from(e: voxline_storage::StorageError) -> Self {
         match e {
@@ -218,6 +222,15 @@ impl From<voxline_storage::StorageError> for ApiError {
                 Code::InvalidLink,
                 "this download link is invalid or has expired; ask the API for a fresh one",
             ),
+            e @ voxline_storage::StorageError::Full { .. } => {
+                // An operator has to act; the client can only wait.
+                tracing::error!(error = %e, "object storage is full");
+                ApiError::new(
+                    Code::StorageFull,
+                    "the server's storage is full, so nothing was stored; try again later, once its operator has freed space",
+                )
+                .retry_after(STORAGE_FULL_RETRY_SECONDS)
+            }
             e => ApiError::unavailable("object storage is unavailable", e),
         }
     }

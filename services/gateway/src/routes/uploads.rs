@@ -14,7 +14,8 @@ use crate::views::{ErrorBody, UploadView};
     responses(
         (status = 201, description = "Stored and probed", body = UploadView),
         (status = 401, body = ErrorBody), (status = 413, description = "Over the size cap", body = ErrorBody),
-        (status = 422, description = "Not audio or video, no audio track, or too long", body = ErrorBody)))]
+        (status = 422, description = "Not audio or video, no audio track, or too long", body = ErrorBody),
+        (status = 507, description = "The server's storage is full; nothing was kept (`storage_full`, with `Retry-After`)", body = ErrorBody)))]
 pub async fn create(
     state: web::Data<AppState>,
     caller: Caller,
