@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use voxline_db::api_keys;
+use voxline_testkit::seed::runs_in;
 use voxline_testkit::{Fleet, TestEnv, WebhookReceiver, sample_clip_saying, spawn_system};
 
 #[path = "chaos/resources.rs"]
@@ -420,21 +421,6 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-/// The runs of a database in a state, by id.
-async fn runs_in(db: &voxline_db::Db, status: &str) -> anyhow::Result<HashSet<uuid::Uuid>> {
-    Ok(db
-        .client()
-        .await?
-        .query(
-            "SELECT id FROM stage_runs WHERE status::text = $1",
-            &[&status],
-        )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
