@@ -6,6 +6,7 @@ pub mod auth;
 mod engines;
 mod fleet;
 pub mod limits;
+pub mod load;
 mod media;
 pub mod mixes;
 pub mod pipeline;

@@ -65,10 +65,15 @@ pub async fn stream(
             return None;
         }
         loop {
-            let batch = events::since(&c.state.db, c.job, c.last_id, 100).await;
+            // The job's state before its events: a job seen ended has its
+            // last event committed (in the same transaction), so the read
+            // after it finds it. The other order can see the events just
+            // before the end, then the job ended, and close the stream
+            // without the end.
             let ended = jobs::get(&c.state.db, c.caller.tenant, c.job)
                 .await
                 .map(|j| j.status.is_final());
+            let batch = events::since(&c.state.db, c.job, c.last_id, 100).await;
             match (batch, ended) {
                 (Ok(batch), Ok(ended)) if !batch.is_empty() => {
                     let mut out = String::new();
