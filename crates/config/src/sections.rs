@@ -94,6 +94,10 @@ pub struct ServerSettings {
     /// against PostgreSQL on every read, so never stale); a read of a job
     /// not kept reads all of it. Size it to the jobs polled at once.
     pub job_views_kept: usize,
+    /// How many uploads are read through at once (ffprobe and ffmpeg, about
+    /// a core each); the others wait their turn in the order they came, so
+    /// a burst is served first come, first served. 0: one per core.
+    pub media_checks: usize,
 }
 
 impl Default for ServerSettings {
@@ -110,6 +114,7 @@ impl Default for ServerSettings {
             request_header_timeout_seconds: 10,
             request_timeout_seconds: 60,
             job_views_kept: 16_384,
+            media_checks: 0,
         }
     }
 }

@@ -36,6 +36,26 @@ pub(crate) async fn record(
     Ok(())
 }
 
+/// The id of the newest event of each of `jobs` that has one.
+pub async fn latest(db: &Db, jobs: &[JobId]) -> Result<Vec<(JobId, i64)>, DbError> {
+    db.rows(&query!("events/latest"), &[&jobs])
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let latest: Result<Option<i64>, _> = r.try_get("latest");
+            match latest {
+                Ok(Some(id)) => Some(
+                    r.try_get("job_id")
+                        .map(|job| (job, id))
+                        .map_err(DbError::from),
+                ),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
+            }
+        })
+        .collect()
+}
+
 /// Events of a job after `after_id`, oldest first.
 pub async fn since(db: &Db, job: JobId, after_id: i64, limit: i64) -> Result<Vec<Event>, DbError> {
     db.rows(&query!("events/since"), &[&job, &after_id, &limit])

@@ -4,6 +4,7 @@
 pub mod auth;
 mod compat;
 pub mod error;
+mod event_watch;
 mod limits;
 mod middleware;
 mod openapi;
@@ -48,6 +49,7 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
     );
     Ok(AppState {
         creator: voxline_db::jobs::Creator::new(db.clone()),
+        event_watch: event_watch::EventWatch::start(db.clone()),
         snapshots: snapshots::Snapshots::new(db.clone(), settings.server.job_views_kept),
         auth: Arc::new(Authenticator::new(&settings.auth, db.clone())),
         db,
@@ -56,8 +58,17 @@ pub async fn state_from(settings: &Settings, engines: Arc<Engines>) -> anyhow::R
         engines,
         limiter,
         outbound: voxline_providers::outbound::OutboundPolicy::from_settings(&settings.outbound),
+        media_checks: Arc::new(tokio::sync::Semaphore::new(media_checks(&settings.server))),
         settings: Arc::new(settings.clone()),
     })
+}
+
+/// The uploads read through at once: as configured, or one per core.
+fn media_checks(server: &voxline_config::ServerSettings) -> usize {
+    match server.media_checks {
+        0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        n => n,
+    }
 }
 
 /// Serves the API on `listener` until `shutdown` is cancelled, then lets

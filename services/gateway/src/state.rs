@@ -28,4 +28,9 @@ pub struct AppState {
     /// Where user-supplied URLs (webhooks) may point.
     pub outbound: OutboundPolicy,
     pub settings: Arc<Settings>,
+    /// Turns to read an upload through (`server.media_checks`), handed out
+    /// in arrival order.
+    pub media_checks: Arc<tokio::sync::Semaphore>,
+    /// Which jobs have news, for the event streams open here.
+    pub event_watch: crate::event_watch::EventWatch,
 }

@@ -12,19 +12,20 @@ use voxline_db::{events, jobs};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
+use crate::event_watch::Watching;
 use crate::routes::job_id;
 use crate::state::AppState;
 
-const POLL: Duration = Duration::from_millis(500);
 /// A comment line this often keeps proxies from closing an idle stream.
-const KEEPALIVE_POLLS: u32 = 30;
+const KEEPALIVE: Duration = Duration::from_secs(15);
 
 struct Cursor {
     state: web::Data<AppState>,
     caller: Caller,
     job: JobId,
     last_id: i64,
-    idle_polls: u32,
+    /// Wakes the stream when its job has news (`crate::event_watch`).
+    news: Watching,
     finished: bool,
 }
 
@@ -52,12 +53,13 @@ pub async fn stream(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let news = state.event_watch.watch(job);
     let cursor = Cursor {
         state,
         caller,
         job,
         last_id,
-        idle_polls: 0,
+        news,
         finished: false,
     };
     let body = stream::unfold(cursor, |mut c| async move {
@@ -86,7 +88,6 @@ pub async fn stream(
                         ));
                     }
                     c.finished = ended && batch.len() < 100;
-                    c.idle_polls = 0;
                     return Some((Ok::<_, actix_web::Error>(Bytes::from(out)), c));
                 }
                 (Ok(_), Ok(true)) => return None,
@@ -101,10 +102,12 @@ pub async fn stream(
                 }
                 _ => {}
             }
-            tokio::time::sleep(POLL).await;
-            c.idle_polls += 1;
-            if c.idle_polls >= KEEPALIVE_POLLS {
-                c.idle_polls = 0;
+            // Nothing new: wait for the job's next event, saying we are
+            // here now and then.
+            if tokio::time::timeout(KEEPALIVE, c.news.news_after(c.last_id))
+                .await
+                .is_err()
+            {
                 return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), c));
             }
         }

@@ -84,6 +84,13 @@ fn too_large(max_bytes: u64) -> ApiError {
 /// on: sound or a picture present, a sane picture size, within the duration cap, and
 /// whole: every stream read to the end its header claims, the audio decoded.
 pub async fn inspect(state: &AppState, path: &Path) -> Result<MediaInfo, ApiError> {
+    // Reading media takes about a core: a burst is read a few at a time,
+    // first come first served, rather than all at once and all late.
+    let _turn = state
+        .media_checks
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("the media checks have stopped", e))?;
     let info = probe(path).await.map_err(|e| match e {
         MediaError::NotMedia(reason) => ApiError::new(
             Code::UnsupportedMedia,
