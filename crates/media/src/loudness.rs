@@ -66,17 +66,14 @@ pub async fn apply_gain(
     seconds: f64,
     output: &Path,
 ) -> Result<(), MediaError> {
-    let mut cmd = ffmpeg();
-    cmd.arg("-i").arg(input);
-    cmd.args([
-        "-af",
+    filter(
+        input,
         &format!("volume={gain_db:.2}dB"),
-        "-c:a",
-        "pcm_s16le",
-    ]);
-    cmd.arg(output);
-    process::run(cmd, None, budget(seconds)).await?;
-    Ok(())
+        &[],
+        seconds,
+        output,
+    )
+    .await
 }
 
 /// Brings `input` to `target_lufs` integrated loudness with its true peak
@@ -88,16 +85,25 @@ pub async fn normalize(
     seconds: f64,
     output: &Path,
 ) -> Result<(), MediaError> {
+    let loudnorm = format!("loudnorm=I={target_lufs:.1}:TP=-1.5:LRA=11");
+    // loudnorm works at 192 kHz; the output comes back to 48.
+    filter(input, &loudnorm, &["-ar", "48000"], seconds, output).await
+}
+
+/// `input` through the audio filter `graph` into `output` (16-bit WAV),
+/// with `more` output options.
+async fn filter(
+    input: &Path,
+    graph: &str,
+    more: &[&str],
+    seconds: f64,
+    output: &Path,
+) -> Result<(), MediaError> {
     let mut cmd = ffmpeg();
     cmd.arg("-i").arg(input);
-    cmd.args([
-        "-af",
-        &format!("loudnorm=I={target_lufs:.1}:TP=-1.5:LRA=11"),
-        "-ar",
-        "48000",
-        "-c:a",
-        "pcm_s16le",
-    ]);
+    cmd.args(["-af", graph])
+        .args(more)
+        .args(["-c:a", "pcm_s16le"]);
     cmd.arg(output);
     process::run(cmd, None, budget(seconds)).await?;
     Ok(())

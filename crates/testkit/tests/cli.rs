@@ -1,12 +1,33 @@
 //! The `voxline` command as a person uses it: dub a file into a folder,
 //! list and inspect jobs, with the server and key from the environment.
 
+use std::ffi::{OsStr, OsString};
 use std::process::Command;
 
-use voxline_testkit::{TestEnv, binary, ffprobe_json, sample_clip, spawn_system, stream_count};
+use voxline_testkit::{
+    TestEnv, TestSystem, binary, ffprobe_json, sample_clip, spawn_system, stream_count,
+};
 
-fn voxline() -> Command {
-    Command::new(binary("voxline"))
+/// Runs `voxline ARGS` against `sys` with its API key (or none), as a
+/// person would with the server and key in the environment.
+async fn voxline(
+    sys: &TestSystem,
+    args: Vec<OsString>,
+    with_key: bool,
+) -> anyhow::Result<std::process::Output> {
+    let mut cmd = Command::new(binary("voxline"));
+    cmd.args(args).env("VOXLINE_SERVER", &sys.base);
+    if with_key {
+        cmd.env("VOXLINE_API_KEY", &sys.api_key);
+    } else {
+        cmd.env_remove("VOXLINE_API_KEY");
+    }
+    Ok(tokio::task::spawn_blocking(move || cmd.output()).await??)
+}
+
+/// The words of a command line.
+fn words(parts: &[&dyn AsRef<OsStr>]) -> Vec<OsString> {
+    parts.iter().map(|p| p.as_ref().to_owned()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -15,20 +36,22 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
     let media = sys.env.path("media");
     let clip = sample_clip(&media)?;
     let out = sys.env.path("out");
-    let (base, key) = (sys.base.clone(), sys.api_key.clone());
-    let output = tokio::task::spawn_blocking(move || {
-        voxline()
-            .args(["dub"])
-            .arg(&clip)
-            .args(["--to", "es", "--background"])
-            .arg(media.join("background.wav"))
-            .arg("--out")
-            .arg(&out)
-            .env("VOXLINE_SERVER", &base)
-            .env("VOXLINE_API_KEY", &key)
-            .output()
-    })
-    .await??;
+    let background = media.join("background.wav");
+    let output = voxline(
+        &sys,
+        words(&[
+            &"dub",
+            &clip,
+            &"--to",
+            &"es",
+            &"--background",
+            &background,
+            &"--out",
+            &out,
+        ]),
+        true,
+    )
+    .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -64,15 +87,7 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
         "{quality}"
     );
 
-    let (base, key) = (sys.base.clone(), sys.api_key.clone());
-    let list = tokio::task::spawn_blocking(move || {
-        voxline()
-            .args(["jobs", "list"])
-            .env("VOXLINE_SERVER", &base)
-            .env("VOXLINE_API_KEY", &key)
-            .output()
-    })
-    .await??;
+    let list = voxline(&sys, words(&[&"jobs", &"list"]), true).await?;
     let listed = String::from_utf8_lossy(&list.stdout);
     assert!(
         list.status.success() && listed.contains("completed") && listed.contains("en -> es"),
@@ -80,15 +95,7 @@ async fn voxline_dub_downloads_every_result() -> anyhow::Result<()> {
     );
 
     // Without a key it says how to get one.
-    let base = sys.base.clone();
-    let no_key = tokio::task::spawn_blocking(move || {
-        voxline()
-            .args(["jobs", "list"])
-            .env("VOXLINE_SERVER", &base)
-            .env_remove("VOXLINE_API_KEY")
-            .output()
-    })
-    .await??;
+    let no_key = voxline(&sys, words(&[&"jobs", &"list"]), false).await?;
     assert!(!no_key.status.success());
     assert!(String::from_utf8_lossy(&no_key.stderr).contains("voxline keys create"));
     sys.stop().await
@@ -105,20 +112,22 @@ async fn voxline_dub_speaks_a_script_over_a_video() -> anyhow::Result<()> {
         "WEBVTT\n\n00:00.300 --> 00:02.000\n<v Host>Welcome to the show.\n",
     )?;
     let out = sys.env.path("out");
-    let (base, key) = (sys.base.clone(), sys.api_key.clone());
-    let output = tokio::task::spawn_blocking(move || {
-        voxline()
-            .args(["dub"])
-            .arg(&clip)
-            .args(["--voiceover", "--to", "en,es", "--script"])
-            .arg(&script)
-            .arg("--out")
-            .arg(&out)
-            .env("VOXLINE_SERVER", &base)
-            .env("VOXLINE_API_KEY", &key)
-            .output()
-    })
-    .await??;
+    let output = voxline(
+        &sys,
+        words(&[
+            &"dub",
+            &clip,
+            &"--voiceover",
+            &"--to",
+            &"en,es",
+            &"--script",
+            &script,
+            &"--out",
+            &out,
+        ]),
+        true,
+    )
+    .await?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
